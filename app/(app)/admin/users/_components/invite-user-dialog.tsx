@@ -1,0 +1,95 @@
+"use client";
+
+import { Copy, UserPlus } from "lucide-react";
+import { useActionState, useState } from "react";
+import { toast } from "sonner";
+import { Button } from "@/components/ui/button";
+import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
+import { Field, FieldErrors, FormMessage, inputClass } from "@/components/ui/field";
+import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
+import { formatDate } from "@/lib/format";
+import type { ActionState } from "@/lib/safe-action";
+import { createInviteAction } from "../actions";
+
+type State = ActionState<{ path: string; expiresAt: string }>;
+
+export function InviteUserDialog() {
+  const [open, setOpen] = useState(false);
+  const [formKey, setFormKey] = useState(0);
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) setFormKey((k) => k + 1); // a fresh form next time
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button>
+          <UserPlus className="h-4 w-4" aria-hidden />
+          Invite user
+        </Button>
+      </DialogTrigger>
+      <DialogContent title="Invite user" description="Create a one-time link that lets someone join with the role you choose. It expires after 7 days.">
+        <InviteForm key={formKey} />
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+function InviteForm() {
+  const [state, formAction, pending] = useActionState<State, FormData>(createInviteAction, null);
+  if (state?.ok && state.data) {
+    const link = `${window.location.origin}${state.data.path}`;
+    return (
+      <div className="space-y-3">
+        <p className="text-sm text-slate-700" role="status">
+          Invite created. Send this link to the person; it works once and expires on{" "}
+          {formatDate(state.data.expiresAt)}.
+        </p>
+        <label className="block text-sm font-medium text-slate-800" htmlFor="invite-link">
+          Invite link
+        </label>
+        <div className="flex gap-2">
+          <input id="invite-link" readOnly value={link} className={`${inputClass} font-mono text-xs`} onFocus={(e) => e.currentTarget.select()} />
+          <Button
+            variant="secondary"
+            size="icon"
+            aria-label="Copy invite link"
+            onClick={async () => {
+              await navigator.clipboard.writeText(link);
+              toast.success("Invite link copied to the clipboard");
+            }}
+          >
+            <Copy className="h-4 w-4" aria-hidden />
+          </Button>
+        </div>
+      </div>
+    );
+  }
+  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  return (
+    <form action={formAction} className="space-y-4" noValidate>
+      <FormMessage message={state && !state.ok ? state.message : null} />
+      <Field label="Email" name="email" type="email" autoComplete="off" required errors={errors?.email} />
+      <div className="space-y-1.5">
+        <label htmlFor="invite-role" className="block text-sm font-medium text-slate-800">
+          Role
+        </label>
+        <select id="invite-role" name="role" defaultValue="staff" className={inputClass} aria-invalid={errors?.role ? true : undefined}>
+          {INVITABLE_ROLES.map((role) => (
+            <option key={role} value={role}>
+              {ROLE_LABELS[role]}
+            </option>
+          ))}
+        </select>
+        <FieldErrors errors={errors?.role} />
+      </div>
+      <div className="flex justify-end">
+        <Button type="submit" disabled={pending}>
+          {pending ? "Creating…" : "Create invite"}
+        </Button>
+      </div>
+    </form>
+  );
+}

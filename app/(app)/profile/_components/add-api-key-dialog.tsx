@@ -1,0 +1,87 @@
+"use client";
+
+import { Plus } from "lucide-react";
+import { useActionState, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
+import { Field, FormMessage } from "@/components/ui/field";
+import type { Role } from "@/db/schema";
+import { can } from "@/lib/auth/permissions";
+import type { ActionState } from "@/lib/safe-action";
+import { createApiKeyAction, type NewSecret } from "../actions";
+import { AccessLevelField } from "./access-level-field";
+import { SecretDisplay } from "./secret-display";
+
+export function AddApiKeyDialog({ role }: { role: Role }) {
+  const [open, setOpen] = useState(false);
+  const [formKey, setFormKey] = useState(0);
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) setFormKey((k) => k + 1);
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button>
+          <Plus className="h-4 w-4" aria-hidden />
+          Add API Key
+        </Button>
+      </DialogTrigger>
+      <DialogContent title="Add API Key">
+        {can(role, "keys.own") ? (
+          <AddApiKeyForm key={formKey} role={role} onDone={() => setOpen(false)} />
+        ) : (
+          <LiteExplanation />
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+export function LiteExplanation() {
+  return (
+    <p className="text-sm text-slate-700" role="note">
+      Your role is <strong>Lite</strong>, and Lite users cannot have API keys. Ask an admin to change your role to Staff
+      (or Read-only) if you need API access.
+    </p>
+  );
+}
+
+type State = (NonNullable<ActionState<NewSecret>> & { name?: string }) | null;
+
+function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
+  const [state, formAction, pending] = useActionState<State, FormData>(async (prev, formData) => {
+    const result = await createApiKeyAction(prev, formData);
+    return { ...result!, name: String(formData.get("name") ?? "") };
+  }, null);
+  if (state?.ok && state.data) {
+    return (
+      <div className="space-y-4">
+        <p className="text-sm text-slate-700">
+          API key <strong>{state.data.name}</strong> was added.
+        </p>
+        <SecretDisplay name={state.data.name} secret={state.data.secret} />
+        <div className="flex justify-end">
+          <Button variant="secondary" onClick={onDone}>
+            Done
+          </Button>
+        </div>
+      </div>
+    );
+  }
+  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  return (
+    <form action={formAction} className="space-y-4" noValidate>
+      <FormMessage message={state && !state.ok ? state.message : null} />
+      <Field label="Name" name="name" autoComplete="off" required defaultValue={state?.name} errors={errors?.name} hint="For example the service that will use it." />
+      <AccessLevelField role={role} errors={errors?.access_level} />
+      <div className="flex justify-end">
+        <Button type="submit" disabled={pending}>
+          {pending ? "Adding…" : "Add"}
+        </Button>
+      </div>
+    </form>
+  );
+}

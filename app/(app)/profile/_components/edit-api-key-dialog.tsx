@@ -1,0 +1,196 @@
+"use client";
+
+import { useActionState, useState, useTransition } from "react";
+import { toast } from "sonner";
+import { Button } from "@/components/ui/button";
+import { callAction } from "@/components/ui/call-action";
+import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { Field, FormMessage } from "@/components/ui/field";
+import type { ActionState } from "@/lib/safe-action";
+import {
+  deleteApiKeyAction,
+  regenerateApiKeyAction,
+  renameApiKeyAction,
+  setApiKeyStatusAction,
+  type NewSecret,
+} from "../actions";
+import { SecretDisplay } from "./secret-display";
+import type { KeyRow } from "./types";
+
+type View = "edit" | "confirm-regenerate" | "confirm-delete" | "regenerated";
+
+export function EditApiKeyDialog({
+  apiKey,
+  open,
+  onOpenChange,
+  onSecretChanged,
+}: {
+  apiKey: KeyRow;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  onSecretChanged: (id: string) => void;
+}) {
+  const [view, setView] = useState<View>("edit");
+  const [fresh, setFresh] = useState<NewSecret | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [pending, startTransition] = useTransition();
+
+  const close = (next: boolean) => {
+    onOpenChange(next);
+    if (!next) {
+      setView("edit");
+      setFresh(null);
+      setError(null);
+    }
+  };
+
+  const run = (work: () => Promise<void>) => startTransition(work);
+
+  const regenerate = () =>
+    run(async () => {
+      const result = await callAction(regenerateApiKeyAction, { id: apiKey.id });
+      if (!result?.ok || !result.data) return setError(result && !result.ok ? result.message : "Could not regenerate.");
+      onSecretChanged(apiKey.id);
+      setFresh(result.data);
+      setView("regenerated");
+      toast.success(`"${apiKey.name}" has a new secret; the old one no longer works.`);
+    });
+
+  const toggleStatus = () =>
+    run(async () => {
+      const status = apiKey.status === "active" ? "disabled" : "active";
+      const result = await callAction(setApiKeyStatusAction, { id: apiKey.id, status });
+      if (!result?.ok) return setError(result?.message ?? "Could not change the status.");
+      toast.success(result.message ?? "Status changed.");
+      close(false);
+    });
+
+  const remove = () =>
+    run(async () => {
+      const result = await callAction(deleteApiKeyAction, { id: apiKey.id });
+      if (!result?.ok) return setError(result?.message ?? "Could not delete the key.");
+      onSecretChanged(apiKey.id);
+      toast.success(`API key "${apiKey.name}" deleted.`);
+      close(false);
+    });
+
+  return (
+    <Dialog open={open} onOpenChange={close}>
+      <DialogContent title="Edit API Key">
+        <FormMessage message={error} />
+        {view === "edit" ? (
+          <div className="space-y-6">
+            <RenameForm apiKey={apiKey} />
+            <div className="space-y-3 border-t border-slate-200 pt-4">
+              {apiKey.disabledByAdmin ? (
+                <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" role="note">
+                  An admin disabled this key from the API Access Manager. Only an admin can enable it again.
+                </p>
+              ) : null}
+              <div className="flex flex-wrap gap-2">
+                <Button variant="secondary" disabled={pending} onClick={() => setView("confirm-regenerate")}>
+                  Regenerate
+                </Button>
+                <Button variant="secondary" disabled={pending || (apiKey.status === "disabled" && apiKey.disabledByAdmin)} onClick={toggleStatus}>
+                  {apiKey.status === "active" ? "Disable" : "Enable"}
+                </Button>
+                <Button variant="danger" disabled={pending} onClick={() => setView("confirm-delete")} className="sm:ml-auto">
+                  Delete
+                </Button>
+              </div>
+            </div>
+          </div>
+        ) : null}
+        {view === "confirm-regenerate" ? (
+          <Confirm
+            text={
+              <>
+                Regenerate <strong>{apiKey.name}</strong>? It gets a new secret at once, and anything still using the old
+                secret stops working.
+              </>
+            }
+            confirmLabel="Regenerate"
+            pending={pending}
+            onCancel={() => setView("edit")}
+            onConfirm={regenerate}
+          />
+        ) : null}
+        {view === "confirm-delete" ? (
+          <Confirm
+            text={
+              <>
+                Delete <strong>{apiKey.name}</strong>? This is permanent: anything using it stops working.
+              </>
+            }
+            confirmLabel="Delete"
+            danger
+            pending={pending}
+            onCancel={() => setView("edit")}
+            onConfirm={remove}
+          />
+        ) : null}
+        {view === "regenerated" && fresh ? (
+          <div className="space-y-4">
+            <SecretDisplay name={fresh.name} secret={fresh.secret} />
+            <div className="flex justify-end">
+              <Button variant="secondary" onClick={() => close(false)}>
+                Done
+              </Button>
+            </div>
+          </div>
+        ) : null}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+function RenameForm({ apiKey }: { apiKey: KeyRow }) {
+  const [state, formAction, pending] = useActionState<ActionState, FormData>(async (prev, formData) => {
+    const result = await renameApiKeyAction(prev, formData);
+    if (result?.ok) toast.success(result.message ?? "Renamed.");
+    return result;
+  }, null);
+  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  return (
+    <form action={formAction} className="space-y-3" noValidate>
+      <input type="hidden" name="id" value={apiKey.id} />
+      <FormMessage message={state && !state.ok && !errors ? state.message : null} />
+      <Field label="Name" name="name" autoComplete="off" required defaultValue={apiKey.name} errors={errors?.name} />
+      <div className="flex justify-end">
+        <Button type="submit" variant="secondary" disabled={pending}>
+          {pending ? "Updating…" : "Update"}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+function Confirm({
+  text,
+  confirmLabel,
+  danger,
+  pending,
+  onCancel,
+  onConfirm,
+}: {
+  text: React.ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  pending: boolean;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) {
+  return (
+    <div className="space-y-4" role="group" aria-label={`Confirm ${confirmLabel.toLowerCase()}`}>
+      <p className="text-sm text-slate-700">{text}</p>
+      <div className="flex justify-end gap-2">
+        <Button variant="secondary" onClick={onCancel} disabled={pending}>
+          Cancel
+        </Button>
+        <Button variant={danger ? "danger" : "primary"} onClick={onConfirm} disabled={pending} autoFocus>
+          {pending ? "Working…" : confirmLabel}
+        </Button>
+      </div>
+    </div>
+  );
+}

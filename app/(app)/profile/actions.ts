@@ -1,0 +1,56 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import {
+  createApiKey,
+  deleteApiKey,
+  regenerateApiKey,
+  renameApiKey,
+  revealApiKey,
+  setOwnApiKeyStatus,
+} from "@/lib/keys/service";
+import { validatedActionWithActor } from "@/lib/safe-action";
+import {
+  apiKeyIdSchema,
+  createApiKeySchema,
+  renameApiKeySchema,
+  revealApiKeySchema,
+  setApiKeyStatusSchema,
+} from "@/lib/validation/keys";
+
+export type NewSecret = { id: string; name: string; secret: string };
+
+export const createApiKeyAction = validatedActionWithActor(createApiKeySchema, async (input, actor) => {
+  const { key, secret } = await createApiKey(actor, input);
+  revalidatePath("/profile");
+  return { ok: true, data: { id: key.id, name: key.name, secret } satisfies NewSecret };
+});
+
+export const revealApiKeyAction = validatedActionWithActor(revealApiKeySchema, async (input, actor) => {
+  const secret = await revealApiKey(actor, input.id, input.purpose);
+  return { ok: true, data: { secret } };
+});
+
+export const renameApiKeyAction = validatedActionWithActor(renameApiKeySchema, async (input, actor) => {
+  const key = await renameApiKey(actor, input.id, input.name);
+  revalidatePath("/profile");
+  return { ok: true, message: `Renamed to "${key.name}".` };
+});
+
+export const regenerateApiKeyAction = validatedActionWithActor(apiKeyIdSchema, async (input, actor) => {
+  const { key, secret } = await regenerateApiKey(actor, input.id);
+  revalidatePath("/profile");
+  return { ok: true, data: { id: key.id, name: key.name, secret } satisfies NewSecret };
+});
+
+export const setApiKeyStatusAction = validatedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
+  const key = await setOwnApiKeyStatus(actor, input.id, input.status);
+  revalidatePath("/profile");
+  return { ok: true, message: key.status === "active" ? `"${key.name}" is enabled.` : `"${key.name}" is disabled.` };
+});
+
+export const deleteApiKeyAction = validatedActionWithActor(apiKeyIdSchema, async (input, actor) => {
+  await deleteApiKey(actor, input.id);
+  revalidatePath("/profile");
+  return { ok: true, message: "API key deleted." };
+});

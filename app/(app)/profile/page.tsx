@@ -1,0 +1,33 @@
+import type { Metadata } from "next";
+import { ROLE_LABELS } from "@/lib/auth/permissions";
+import { requireActor } from "@/lib/auth/session";
+import { listOwnApiKeys } from "@/lib/keys/service";
+import { ApiKeysSection } from "./_components/api-keys-section";
+import type { KeyRow } from "./_components/types";
+
+export const metadata: Metadata = { title: "Profile" };
+
+export default async function ProfilePage() {
+  const actor = await requireActor();
+  const keys: KeyRow[] = (await listOwnApiKeys(actor)).map((k) => ({
+    ...k,
+    createdAt: k.createdAt.toISOString(),
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+  }));
+  return (
+    <div className="space-y-8">
+      <div>
+        <h1 className="text-2xl font-semibold">Profile</h1>
+        <dl className="mt-3 grid gap-x-8 gap-y-1 text-sm sm:grid-cols-[auto_1fr]">
+          <dt className="text-slate-600">Name</dt>
+          <dd className="font-medium">{actor.name}</dd>
+          <dt className="text-slate-600">Email</dt>
+          <dd className="font-medium break-all">{actor.email}</dd>
+          <dt className="text-slate-600">Role</dt>
+          <dd className="font-medium">{ROLE_LABELS[actor.role]}</dd>
+        </dl>
+      </div>
+      <ApiKeysSection keys={keys} role={actor.role} />
+    </div>
+  );
+}

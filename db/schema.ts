@@ -1,0 +1,134 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  boolean,
+  index,
+  inet,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+export const roleEnum = pgEnum("role", ["owner", "admin", "staff", "read_only", "lite"]);
+export const accessLevelEnum = pgEnum("access_level", ["read_only", "read_write"]);
+export const keyStatusEnum = pgEnum("key_status", ["active", "disabled"]);
+
+const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    email: text().notNull(),
+    name: text().notNull(),
+    passwordHash: text().notNull(),
+    role: roleEnum().notNull(),
+    // Bumped on role change, removal or password change: every session carries the version it
+    // was issued with and is refused once it no longer matches.
+    sessionVersion: integer().notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_email_lower_idx").on(sql`lower(${t.email})`),
+    // Exactly one Owner: a partial unique index makes a second one impossible.
+    uniqueIndex("users_single_owner_idx").on(t.role).where(sql`${t.role} = 'owner'`),
+    index("users_name_idx").on(t.name),
+    index("users_created_at_idx").on(t.createdAt),
+  ],
+);
+
+export const invites = pgTable(
+  "invites",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    // Only a digest of the token is stored; the link itself is shown once.
+    tokenDigest: text().notNull(),
+    email: text().notNull(),
+    role: roleEnum().notNull(),
+    invitedBy: uuid().references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    acceptedAt: timestamp({ withTimezone: true }),
+    acceptedUserId: uuid().references(() => users.id, { onDelete: "set null" }),
+  },
+  (t) => [
+    uniqueIndex("invites_token_digest_idx").on(t.tokenDigest),
+    index("invites_email_idx").on(sql`lower(${t.email})`),
+  ],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text().notNull(),
+    accessLevel: accessLevelEnum().notNull(),
+    status: keyStatusEnum().notNull().default("active"),
+    // Set when an admin disabled the key from the Access Manager: only an admin may enable it.
+    disabledBy: uuid().references(() => users.id, { onDelete: "set null" }),
+    disabledByAdmin: boolean().notNull().default(false),
+    // AES-256-GCM ciphertext (with tag) and nonce, base64; the row id is the AAD.
+    secretCiphertext: text().notNull(),
+    secretNonce: text().notNull(),
+    keyVersion: integer().notNull(),
+    // HMAC-SHA256 of the full key, hex: the only thing the API looks a key up by.
+    digest: text().notNull(),
+    prefix: text().notNull(),
+    last4: text().notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamp({ withTimezone: true }),
+    lastUsedIp: inet(),
+  },
+  (t) => [
+    uniqueIndex("api_keys_digest_idx").on(t.digest),
+    uniqueIndex("api_keys_user_name_idx").on(t.userId, sql`lower(${t.name})`),
+    index("api_keys_created_at_idx").on(t.createdAt, t.id),
+    index("api_keys_name_idx").on(t.name, t.id),
+    index("api_keys_status_idx").on(t.status, t.createdAt),
+    index("api_keys_access_level_idx").on(t.accessLevel, t.createdAt),
+    index("api_keys_last_used_at_idx").on(t.lastUsedAt, t.id),
+  ],
+);
+
+// Append-only: the app inserts rows and never updates or deletes them.
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    createdAt: createdAt(),
+    actorUserId: uuid(),
+    actorKeyId: uuid(),
+    // A snapshot of who acted (email or key name), kept when the user or key is gone.
+    actorLabel: text().notNull(),
+    action: text().notNull(),
+    targetType: text(),
+    targetId: text(),
+    targetLabel: text(),
+    ip: inet(),
+    metadata: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    index("audit_log_created_at_idx").on(t.createdAt, t.id),
+    index("audit_log_action_idx").on(t.action, t.createdAt),
+    index("audit_log_actor_idx").on(t.actorUserId, t.createdAt),
+    index("audit_log_target_idx").on(t.targetId, t.createdAt),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+export type Invite = typeof invites.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type AuditRow = typeof auditLog.$inferSelect;
+export type Role = (typeof roleEnum.enumValues)[number];
+export type AccessLevel = (typeof accessLevelEnum.enumValues)[number];
+export type KeyStatus = (typeof keyStatusEnum.enumValues)[number];

@@ -1,0 +1,65 @@
+/**
+ * The app under test: the production build, on a fresh PostgreSQL database (created here and
+ * dropped on exit) when the test server is reachable, otherwise on a fresh embedded database.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+
+const adminUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+let dropDatabase = async () => {};
+let tempDir: string | undefined;
+
+async function createPostgresDatabase(): Promise<boolean> {
+  if (process.env.E2E_DATABASE === "pglite") return false;
+  const admin = postgres(adminUrl, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    const name = `latchkey_e2e_${randomBytes(5).toString("hex")}`;
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    process.env.DATABASE_URL = url.toString();
+    dropDatabase = async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+    console.log(`[e2e] PostgreSQL database ${name}`);
+    return true;
+  } catch (error) {
+    await admin.end().catch(() => {});
+    if (process.env.E2E_DATABASE === "postgres") throw error;
+    return false;
+  }
+}
+
+if (!(await createPostgresDatabase())) {
+  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-e2e-"));
+  process.env.LATCHKEY_DATA_DIR = tempDir;
+  delete process.env.DATABASE_URL;
+  console.log("[e2e] embedded database");
+}
+process.env.LATCHKEY_SECRET = "e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+process.env.PORT = process.env.E2E_PORT ?? "3100";
+process.env.HOST = "127.0.0.1";
+(process.env as Record<string, string>).NODE_ENV = "production";
+
+const { startServer } = await import("../server");
+const server = await startServer({ dev: false }).catch(async (error: Error) => {
+  console.error("[e2e] could not start:", error.message, (error.cause as Error)?.stack ?? "", process.env.DATABASE_URL);
+  await dropDatabase().catch(() => {});
+  process.exit(1);
+});
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await server.close().catch(() => {});
+  await dropDatabase().catch(() => {});
+  if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

@@ -1,0 +1,37 @@
+import { KEY_PATTERN } from "@/lib/keys/format";
+import { ApiError, NO_VALID_KEY } from "./errors";
+
+const QUERY_KEY_NAMES = new Set(["api_key", "apikey", "key", "token", "access_token", "auth"]);
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The API key a request presents: HTTP Basic with the key as the username and an empty password
+ * (as ChartMogul), or a Bearer token. A key in the query string is refused: URLs end up in logs.
+ */
+export function presentedKey(authorization: string | null | undefined, url: URL): string {
+  for (const [name, value] of url.searchParams) {
+    if (QUERY_KEY_NAMES.has(name.toLowerCase()) || KEY_PATTERN.test(value)) {
+      throw new ApiError(400, "API keys must not be sent in the URL. Use HTTP Basic auth (key as username) or a Bearer token.", name);
+    }
+  }
+  const header = authorization?.trim();
+  if (!header) throw new ApiError(401, NO_VALID_KEY);
+  const space = header.indexOf(" ");
+  const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
+  const value = space === -1 ? "" : header.slice(space + 1).trim();
+  if (scheme === "bearer") {
+    if (!value) throw new ApiError(401, NO_VALID_KEY);
+    return value;
+  }
+  if (scheme === "basic") {
+    if (!value || value.length % 4 !== 0 || !BASE64.test(value)) {
+      throw new ApiError(400, "The Authorization header is not valid HTTP Basic: its credentials must be base64 of \"KEY:\".");
+    }
+    const decoded = Buffer.from(value, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    const user = colon === -1 ? decoded : decoded.slice(0, colon);
+    if (!user) throw new ApiError(401, NO_VALID_KEY);
+    return user;
+  }
+  throw new ApiError(400, "Unsupported Authorization scheme. Use Basic (key as username) or Bearer.");
+}

@@ -1,0 +1,59 @@
+import { auditLog } from "@/db/schema";
+import type { DbOrTx } from "@/db/client";
+import type { Actor, Anonymous } from "@/lib/auth/actor";
+
+export type AuditAction =
+  | "setup.owner_created"
+  | "auth.sign_in"
+  | "auth.sign_in_failed"
+  | "auth.sign_in_rate_limited"
+  | "user.invited"
+  | "user.invite_accepted"
+  | "user.role_changed"
+  | "user.removed"
+  | "user.ownership_transferred"
+  | "api_key.created"
+  | "api_key.revealed"
+  | "api_key.copied"
+  | "api_key.qr_viewed"
+  | "api_key.renamed"
+  | "api_key.regenerated"
+  | "api_key.disabled"
+  | "api_key.enabled"
+  | "api_key.deleted"
+  | "api_key.rate_limited";
+
+export interface AuditEntry {
+  action: AuditAction;
+  targetType?: "user" | "api_key" | "invite";
+  targetId?: string | null;
+  targetLabel?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+function isActor(who: Actor | Anonymous): who is Actor {
+  return "userId" in who;
+}
+
+/**
+ * Writes one audit row. Call it with the transaction of the change it records, so the change and
+ * its row commit (or roll back) together.
+ */
+export async function recordAudit(tx: DbOrTx, who: Actor | Anonymous, entry: AuditEntry): Promise<void> {
+  const actor = isActor(who)
+    ? {
+        actorUserId: who.userId,
+        actorKeyId: who.apiKey?.id ?? null,
+        actorLabel: who.apiKey ? `${who.email} (API key "${who.apiKey.name}")` : who.email,
+      }
+    : { actorUserId: null, actorKeyId: null, actorLabel: who.label };
+  await tx.insert(auditLog).values({
+    ...actor,
+    action: entry.action,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    targetLabel: entry.targetLabel ?? null,
+    ip: who.ip,
+    metadata: entry.metadata ?? {},
+  });
+}

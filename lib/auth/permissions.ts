@@ -1,0 +1,76 @@
+import type { AccessLevel, Role } from "@/db/schema";
+
+export const ROLES = ["owner", "admin", "staff", "read_only", "lite"] as const satisfies readonly Role[];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  owner: "Owner",
+  admin: "Admin",
+  staff: "Staff",
+  read_only: "Read-only",
+  lite: "Lite",
+};
+
+export const ACCESS_LEVEL_LABELS: Record<AccessLevel, string> = {
+  read_only: "Read-only",
+  read_write: "Read & Write",
+};
+
+export type Permission =
+  | "keys.own" // hold and manage one's own API keys
+  | "keys.readWrite" // choose the Read & Write level
+  | "keys.manageAll" // API Access Manager: see every key; disable, enable, delete any
+  | "users.manage" // Users page: invite, change role, remove
+  | "audit.read"
+  | "ownership.transfer";
+
+// SPEC §2, ChartMogul's matrix. Every permission check in the app reads this table.
+const MATRIX: Record<Role, ReadonlySet<Permission>> = {
+  owner: new Set(["keys.own", "keys.readWrite", "keys.manageAll", "users.manage", "audit.read", "ownership.transfer"]),
+  admin: new Set(["keys.own", "keys.readWrite", "keys.manageAll", "users.manage", "audit.read"]),
+  staff: new Set(["keys.own", "keys.readWrite"]),
+  read_only: new Set(["keys.own"]),
+  lite: new Set(),
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return MATRIX[role].has(permission);
+}
+
+/** The access levels a role may give its own keys. */
+export function allowedAccessLevels(role: Role): AccessLevel[] {
+  if (!can(role, "keys.own")) return [];
+  return can(role, "keys.readWrite") ? ["read_only", "read_write"] : ["read_only"];
+}
+
+export function isAdminRole(role: Role): boolean {
+  return can(role, "users.manage");
+}
+
+/** Roles an invite may grant: never Owner (ownership only moves by transfer). */
+export const INVITABLE_ROLES = ["admin", "staff", "read_only", "lite"] as const satisfies readonly Role[];
+
+/**
+ * Whether `actor` may change `target`'s role to `next` (or remove them when `next` is null).
+ * Admins never touch the Owner and never grant Owner; nobody changes their own role here
+ * (the Owner leaves the role only by transferring ownership).
+ */
+export function canManageUser(
+  actor: { id: string; role: Role },
+  target: { id: string; role: Role },
+  next: Role | null,
+): boolean {
+  if (!can(actor.role, "users.manage")) return false;
+  if (actor.id === target.id) return false;
+  if (target.role === "owner") return false;
+  if (next === "owner") return false;
+  return true;
+}
+
+/**
+ * Which of a user's keys a role change to `next` deletes (ChartMogul's downgrade rules):
+ * to Lite, every key; to Read-only, the Read & Write keys; otherwise none.
+ */
+export function keysDeletedByRoleChange(next: Role, level: AccessLevel): boolean {
+  const allowed = allowedAccessLevels(next);
+  return !allowed.includes(level);
+}

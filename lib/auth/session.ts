@@ -1,0 +1,42 @@
+import "server-only";
+import { getServerSession } from "next-auth";
+import { headers } from "next/headers";
+import { notFound, redirect } from "next/navigation";
+import { cache } from "react";
+import { can, type Permission } from "@/lib/auth/permissions";
+import { clientIpFrom } from "@/lib/http/client-ip";
+import { findSessionUser } from "@/lib/users/service";
+import type { Actor } from "./actor";
+import { authOptions } from "./options";
+
+/**
+ * The signed-in person for this request, re-read from the database (once per render): a role
+ * change, removal or password change takes effect on the next request.
+ */
+export const getActor = cache(async (): Promise<Actor | null> => {
+  const session = await getServerSession(authOptions());
+  const claims = session?.user as { id?: string; sv?: number } | undefined;
+  if (!claims?.id || typeof claims.sv !== "number") return null;
+  const user = await findSessionUser(claims.id, claims.sv);
+  if (!user) return null;
+  const ip = clientIpFrom(await headers());
+  return { userId: user.id, email: user.email, name: user.name, role: user.role, ip };
+});
+
+/** For pages: the actor, or a redirect to sign in. */
+export async function requireActor(): Promise<Actor> {
+  const actor = await getActor();
+  if (!actor) redirect("/sign-in");
+  return actor;
+}
+
+/** For admin pages: anyone without the permission gets the 404 page, as if it did not exist. */
+export async function requirePermission(permission: Permission): Promise<Actor> {
+  const actor = await requireActor();
+  if (!can(actor.role, permission)) notFound();
+  return actor;
+}
+
+export async function requestIp(): Promise<string | null> {
+  return clientIpFrom(await headers());
+}

@@ -1,0 +1,318 @@
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { db, type DbOrTx } from "@/db/client";
+import { apiKeys, users, type AccessLevel, type ApiKey, type KeyStatus, type Role } from "@/db/schema";
+import { recordAudit, type AuditAction } from "@/lib/audit/service";
+import type { Actor } from "@/lib/auth/actor";
+import { allowedAccessLevels, can } from "@/lib/auth/permissions";
+import { keyring } from "@/lib/config/keyring";
+import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
+import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
+import { digestApiKey, openSecret, sealSecret } from "./crypto";
+import { displayParts, generateApiKey, isWellFormedApiKey, maskApiKey } from "./format";
+import { announceKeyChange } from "./revocation";
+
+/** A key as pages and the API see it: never the secret, ciphertext or digest. */
+export interface ApiKeyDto {
+  id: string;
+  name: string;
+  accessLevel: AccessLevel;
+  status: KeyStatus;
+  maskedKey: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  /** Disabled by an admin from the Access Manager: only an admin can enable it again. */
+  disabledByAdmin: boolean;
+}
+
+export function toKeyDto(row: ApiKey): ApiKeyDto {
+  return {
+    id: row.id,
+    name: row.name,
+    accessLevel: row.accessLevel,
+    status: row.status,
+    maskedKey: maskApiKey(row.prefix, row.last4),
+    createdAt: row.createdAt,
+    lastUsedAt: row.lastUsedAt,
+    disabledByAdmin: row.status === "disabled" && row.disabledByAdmin,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KEY_NOT_FOUND = "API key not found.";
+const DUPLICATE_NAME = "You already have an API key with this name.";
+
+function requireOwnKeys(actor: Actor): void {
+  if (!can(actor.role, "keys.own")) throw forbidden("Your role (Lite) cannot have API keys.");
+}
+
+/** Writes through an API key need a Read & Write key. */
+function requireWritableTransport(actor: Actor): void {
+  if (actor.apiKey && actor.apiKey.accessLevel !== "read_write") {
+    throw forbidden("This API key is Read-only; use a Read & Write key to make changes.");
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  return code === "23505";
+}
+
+/** The actor's own key, locked for the transaction; another user's key id is simply "not found". */
+async function ownKeyForUpdate(tx: DbOrTx, actor: Actor, id: string): Promise<ApiKey> {
+  if (!UUID.test(id)) throw notFound(KEY_NOT_FOUND);
+  const [row] = await tx
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, actor.userId)))
+    .for("update")
+    .limit(1);
+  if (!row) throw notFound(KEY_NOT_FOUND);
+  return row;
+}
+
+function newSecretColumns(id: string) {
+  const ring = keyring();
+  const secret = generateApiKey();
+  const sealed = sealSecret(secret, id, ring);
+  const { prefix, last4 } = displayParts(secret);
+  return {
+    secret,
+    columns: {
+      secretCiphertext: sealed.ciphertext,
+      secretNonce: sealed.nonce,
+      keyVersion: sealed.version,
+      digest: digestApiKey(secret, ring),
+      prefix,
+      last4,
+    },
+  };
+}
+
+export async function listOwnApiKeys(actor: Actor): Promise<ApiKeyDto[]> {
+  if (!can(actor.role, "keys.own")) return [];
+  const rows = await db().select().from(apiKeys).where(eq(apiKeys.userId, actor.userId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+  return rows.map(toKeyDto);
+}
+
+export interface KeyPage {
+  entries: ApiKeyDto[];
+  hasMore: boolean;
+  cursor: string | null;
+}
+
+function encodeCursor(row: ApiKey): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  const createdAt = new Date(at ?? "");
+  if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new ServiceError("invalid", "The cursor is not valid; use the one a previous page returned.", "cursor");
+  }
+  return { createdAt, id };
+}
+
+/** The actor's keys, oldest first, a page at a time (for the API). */
+export async function listOwnApiKeysPage(actor: Actor, opts: { cursor?: string; limit: number }): Promise<KeyPage> {
+  if (!can(actor.role, "keys.own")) return { entries: [], hasMore: false, cursor: null };
+  const after = opts.cursor ? decodeCursor(opts.cursor) : null;
+  const rows = await db()
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.userId, actor.userId),
+        after
+          ? or(gt(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), gt(apiKeys.id, after.id)))
+          : undefined,
+      ),
+    )
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+    .limit(opts.limit + 1);
+  const hasMore = rows.length > opts.limit;
+  const page = rows.slice(0, opts.limit);
+  return { entries: page.map(toKeyDto), hasMore, cursor: hasMore ? encodeCursor(page[page.length - 1]!) : null };
+}
+
+export async function getOwnApiKey(actor: Actor, id: string): Promise<ApiKeyDto> {
+  requireOwnKeys(actor);
+  if (!UUID.test(id)) throw notFound(KEY_NOT_FOUND);
+  const [row] = await db()
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, actor.userId)))
+    .limit(1);
+  if (!row) throw notFound(KEY_NOT_FOUND);
+  return toKeyDto(row);
+}
+
+/** Creates a key; the full secret is returned this once (and by reveal, to its owner only). */
+export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Promise<{ key: ApiKeyDto; secret: string }> {
+  requireOwnKeys(actor);
+  requireWritableTransport(actor);
+  if (!allowedAccessLevels(actor.role).includes(input.access_level)) {
+    throw new ServiceError("forbidden", "Your role (Read-only) can only create Read-only keys.", "access_level");
+  }
+  const id = randomUUID();
+  const { secret, columns } = newSecretColumns(id);
+  try {
+    return await db().transaction(async (tx) => {
+      const [row] = await tx
+        .insert(apiKeys)
+        .values({ id, userId: actor.userId, name: input.name, accessLevel: input.access_level, ...columns })
+        .returning();
+      if (!row) throw new Error("insert returned no row");
+      await recordAudit(tx, actor, {
+        action: "api_key.created",
+        targetType: "api_key",
+        targetId: id,
+        targetLabel: input.name,
+        metadata: { access_level: input.access_level },
+      });
+      return { key: toKeyDto(row), secret };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(DUPLICATE_NAME, "name");
+    throw error;
+  }
+}
+
+const REVEAL_ACTIONS: Record<RevealPurpose, AuditAction> = {
+  reveal: "api_key.revealed",
+  copy: "api_key.copied",
+  qr: "api_key.qr_viewed",
+};
+
+/** The full secret of one of the actor's own keys, audited as a reveal, a copy or a QR view. */
+export async function revealApiKey(actor: Actor, id: string, purpose: RevealPurpose): Promise<string> {
+  requireOwnKeys(actor);
+  if (actor.apiKey) throw forbidden("Secrets are only shown in the browser.");
+  return db().transaction(async (tx) => {
+    const row = await ownKeyForUpdate(tx, actor, id);
+    const secret = openSecret({ ciphertext: row.secretCiphertext, nonce: row.secretNonce, version: row.keyVersion }, row.id, keyring());
+    await recordAudit(tx, actor, { action: REVEAL_ACTIONS[purpose], targetType: "api_key", targetId: row.id, targetLabel: row.name });
+    return secret;
+  });
+}
+
+export async function renameApiKey(actor: Actor, id: string, name: string): Promise<ApiKeyDto> {
+  requireOwnKeys(actor);
+  requireWritableTransport(actor);
+  try {
+    return await db().transaction(async (tx) => {
+      const row = await ownKeyForUpdate(tx, actor, id);
+      if (row.name === name) return toKeyDto(row);
+      const [updated] = await tx.update(apiKeys).set({ name, updatedAt: new Date() }).where(eq(apiKeys.id, id)).returning();
+      await announceKeyChange(tx, { keyIds: [id] });
+      await recordAudit(tx, actor, {
+        action: "api_key.renamed",
+        targetType: "api_key",
+        targetId: id,
+        targetLabel: name,
+        metadata: { from: row.name, to: name },
+      });
+      return toKeyDto(updated!);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(DUPLICATE_NAME, "name");
+    throw error;
+  }
+}
+
+/** Gives the key a new secret at once; the old one stops working. Name, level and id stay. */
+export async function regenerateApiKey(actor: Actor, id: string): Promise<{ key: ApiKeyDto; secret: string }> {
+  requireOwnKeys(actor);
+  requireWritableTransport(actor);
+  return db().transaction(async (tx) => {
+    const row = await ownKeyForUpdate(tx, actor, id);
+    const { secret, columns } = newSecretColumns(id);
+    const [updated] = await tx
+      .update(apiKeys)
+      .set({ ...columns, updatedAt: new Date(), lastUsedAt: null, lastUsedIp: null })
+      .where(eq(apiKeys.id, id))
+      .returning();
+    await announceKeyChange(tx, { keyIds: [id] });
+    await recordAudit(tx, actor, { action: "api_key.regenerated", targetType: "api_key", targetId: id, targetLabel: row.name });
+    return { key: toKeyDto(updated!), secret };
+  });
+}
+
+/** Disable or enable one of the actor's own keys. A key an admin disabled stays disabled. */
+export async function setOwnApiKeyStatus(actor: Actor, id: string, status: KeyStatus): Promise<ApiKeyDto> {
+  requireOwnKeys(actor);
+  requireWritableTransport(actor);
+  return db().transaction(async (tx) => {
+    const row = await ownKeyForUpdate(tx, actor, id);
+    if (row.status === status) return toKeyDto(row);
+    if (status === "active" && row.disabledByAdmin) {
+      throw forbidden("An admin disabled this key. Only an admin can enable it again.");
+    }
+    const [updated] = await tx
+      .update(apiKeys)
+      .set({ status, disabledByAdmin: false, disabledBy: status === "disabled" ? actor.userId : null, updatedAt: new Date() })
+      .where(eq(apiKeys.id, id))
+      .returning();
+    await announceKeyChange(tx, { keyIds: [id] });
+    await recordAudit(tx, actor, {
+      action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
+      targetType: "api_key",
+      targetId: id,
+      targetLabel: row.name,
+    });
+    return toKeyDto(updated!);
+  });
+}
+
+export async function deleteApiKey(actor: Actor, id: string): Promise<void> {
+  requireOwnKeys(actor);
+  requireWritableTransport(actor);
+  await db().transaction(async (tx) => {
+    const row = await ownKeyForUpdate(tx, actor, id);
+    await tx.delete(apiKeys).where(eq(apiKeys.id, id));
+    await announceKeyChange(tx, { keyIds: [id] });
+    await recordAudit(tx, actor, { action: "api_key.deleted", targetType: "api_key", targetId: id, targetLabel: row.name });
+  });
+}
+
+export interface AuthenticatedKey {
+  key: ApiKeyDto;
+  user: { id: string; email: string; name: string; role: Role };
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Verifies a key presented to the API: the checksum first (a look-alike never reaches the
+ * database), then one indexed lookup by HMAC digest. Only an active key of a user whose role
+ * allows keys passes. `last_used_at` is written at most once a minute per key.
+ */
+export async function authenticateApiKey(raw: string, ip: string | null): Promise<AuthenticatedKey | null> {
+  if (!isWellFormedApiKey(raw)) return null;
+  const digest = digestApiKey(raw, keyring());
+  const [row] = await db()
+    .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role } })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(eq(apiKeys.digest, digest))
+    .limit(1);
+  // The index found it by digest; compare again in constant time before trusting it.
+  if (!row || !timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest))) return null;
+  if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) return null;
+  const now = Date.now();
+  if (!row.key.lastUsedAt || now - row.key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+    const at = new Date(now);
+    await db()
+      .update(apiKeys)
+      .set({ lastUsedAt: at, lastUsedIp: ip })
+      .where(
+        and(
+          eq(apiKeys.id, row.key.id),
+          sql`(${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < ${new Date(now - LAST_USED_RESOLUTION_MS)})`,
+        ),
+      );
+    row.key.lastUsedAt = at;
+  }
+  return { key: toKeyDto(row.key), user: row.user };
+}

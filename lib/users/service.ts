@@ -1,0 +1,233 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { db } from "@/db/client";
+import { apiKeys, auditLog, invites, users, type Role, type User } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/service";
+import type { Actor, Anonymous } from "@/lib/auth/actor";
+import { burnPasswordCheck, hashPassword, verifyPassword } from "@/lib/auth/password";
+import { can } from "@/lib/auth/permissions";
+import { keyring } from "@/lib/config/keyring";
+import { conflict, forbidden, invalid, rateLimited } from "@/lib/errors";
+import type { AcceptInviteInput, InviteInput, SetupInput, SignInInput } from "@/lib/validation/users";
+
+export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** Failed sign-ins allowed per window: per email, and per client IP. */
+export const SIGN_IN_LIMITS = { windowMs: 15 * 60 * 1000, perEmail: 5, perIp: 30 } as const;
+
+export interface UserDto {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+}
+
+const toDto = (u: User): UserDto => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt });
+
+/** The user a session belongs to, only while the session's version still matches. */
+export async function findSessionUser(userId: string, sessionVersion: number): Promise<UserDto | null> {
+  const [user] = await db().select().from(users).where(eq(users.id, userId)).limit(1);
+  if (!user || user.sessionVersion !== sessionVersion) return null;
+  return toDto(user);
+}
+
+export async function hasAnyUser(): Promise<boolean> {
+  const [row] = await db().select({ id: users.id }).from(users).limit(1);
+  return Boolean(row);
+}
+
+/** First run: creates the Owner. Refused once any user exists. */
+export async function createOwner(input: SetupInput, who: Anonymous): Promise<UserDto> {
+  const passwordHash = await hashPassword(input.password);
+  return db().transaction(async (tx) => {
+    // Serialise concurrent first-run attempts: only the first one sees an empty table.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('latchkey.setup'))`);
+    const [existing] = await tx.select({ id: users.id }).from(users).limit(1);
+    if (existing) throw conflict("Setup is already complete. Sign in instead.");
+    const [owner] = await tx
+      .insert(users)
+      .values({ email: input.email, name: input.name, passwordHash, role: "owner" })
+      .returning();
+    if (!owner) throw new Error("insert returned no row");
+    await recordAudit(tx, { ...who, label: input.email }, {
+      action: "setup.owner_created",
+      targetType: "user",
+      targetId: owner.id,
+      targetLabel: owner.email,
+    });
+    return toDto(owner);
+  });
+}
+
+export interface SignInResult {
+  user: UserDto;
+  sessionVersion: number;
+}
+
+/**
+ * Checks an email and password. Every outcome is audited; past the failure limits the answer is
+ * "rate limited" without checking the password at all.
+ */
+export async function verifyCredentials(input: SignInInput, ip: string | null): Promise<SignInResult | null> {
+  const since = new Date(Date.now() - SIGN_IN_LIMITS.windowMs);
+  const failed = (where: ReturnType<typeof eq>) =>
+    db()
+      .select({ n: count() })
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "auth.sign_in_failed"), gt(auditLog.createdAt, since), where));
+  const [[byEmail], [byIp]] = await Promise.all([
+    failed(eq(auditLog.targetLabel, input.email)),
+    ip ? failed(eq(auditLog.ip, ip)) : Promise.resolve([{ n: 0 }]),
+  ]);
+  const who = { ip, label: input.email };
+  if ((byEmail?.n ?? 0) >= SIGN_IN_LIMITS.perEmail || (byIp?.n ?? 0) >= SIGN_IN_LIMITS.perIp) {
+    await recordAudit(db(), who, { action: "auth.sign_in_rate_limited", targetType: "user", targetLabel: input.email });
+    throw rateLimited("Too many failed sign-ins. Wait a few minutes and try again.", SIGN_IN_LIMITS.windowMs / 1000);
+  }
+
+  const [user] = await db()
+    .select()
+    .from(users)
+    .where(sql`lower(${users.email}) = ${input.email}`)
+    .limit(1);
+  const ok = user ? await verifyPassword(user.passwordHash, input.password) : (await burnPasswordCheck(input.password), false);
+  if (!user || !ok) {
+    await recordAudit(db(), who, { action: "auth.sign_in_failed", targetType: "user", targetId: user?.id, targetLabel: input.email });
+    return null;
+  }
+  await recordAudit(db(), { ...who, label: user.email }, {
+    action: "auth.sign_in",
+    targetType: "user",
+    targetId: user.id,
+    targetLabel: user.email,
+  });
+  return { user: toDto(user), sessionVersion: user.sessionVersion };
+}
+
+export interface UserListItem extends UserDto {
+  keyCount: number;
+}
+
+export async function listUsers(actor: Actor): Promise<UserListItem[]> {
+  if (!can(actor.role, "users.manage")) throw forbidden();
+  const rows = await db()
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      role: users.role,
+      createdAt: users.createdAt,
+      keyCount: sql<number>`(select count(*)::int from ${apiKeys} where ${apiKeys.userId} = ${users.id})`,
+    })
+    .from(users)
+    .orderBy(users.createdAt);
+  return rows;
+}
+
+export interface PendingInvite {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export async function listPendingInvites(actor: Actor): Promise<PendingInvite[]> {
+  if (!can(actor.role, "users.manage")) throw forbidden();
+  return db()
+    .select({ id: invites.id, email: invites.email, role: invites.role, createdAt: invites.createdAt, expiresAt: invites.expiresAt })
+    .from(invites)
+    .where(and(isNull(invites.acceptedAt), gt(invites.expiresAt, new Date())))
+    .orderBy(desc(invites.createdAt));
+}
+
+function inviteDigest(token: string): string {
+  return createHmac("sha256", keyring().derive("invite")).update(token).digest("hex");
+}
+
+/** Creates a one-time invite; the token is returned once and only its digest is stored. */
+export async function createInvite(actor: Actor, input: InviteInput): Promise<{ token: string; expiresAt: Date }> {
+  if (!can(actor.role, "users.manage")) throw forbidden();
+  if ((input.role as Role) === "owner") throw forbidden("Nobody can be invited as Owner.");
+  const token = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(Date.now() + INVITE_TTL_MS);
+  await db().transaction(async (tx) => {
+    const [existing] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(sql`lower(${users.email}) = ${input.email}`)
+      .limit(1);
+    if (existing) throw conflict("A user with this email already exists.", "email");
+    const [invite] = await tx
+      .insert(invites)
+      .values({ tokenDigest: inviteDigest(token), email: input.email, role: input.role, invitedBy: actor.userId, expiresAt })
+      .returning({ id: invites.id });
+    await recordAudit(tx, actor, {
+      action: "user.invited",
+      targetType: "invite",
+      targetId: invite?.id,
+      targetLabel: input.email,
+      metadata: { role: input.role },
+    });
+  });
+  return { token, expiresAt };
+}
+
+export type InviteLookup =
+  | { status: "valid"; email: string; role: Role; expiresAt: Date }
+  | { status: "expired" | "used" | "unknown" };
+
+export async function lookupInvite(token: string): Promise<InviteLookup> {
+  if (!token || token.length > 200) return { status: "unknown" };
+  const [invite] = await db().select().from(invites).where(eq(invites.tokenDigest, inviteDigest(token))).limit(1);
+  if (!invite) return { status: "unknown" };
+  if (invite.acceptedAt) return { status: "used" };
+  if (invite.expiresAt.getTime() <= Date.now()) return { status: "expired" };
+  return { status: "valid", email: invite.email, role: invite.role, expiresAt: invite.expiresAt };
+}
+
+const INVITE_PROBLEMS = {
+  unknown: "This invite link is not valid. Ask an admin for a new one.",
+  used: "This invite link has already been used. Sign in instead.",
+  expired: "This invite link has expired. Ask an admin for a new one.",
+} as const;
+
+export function inviteProblem(status: keyof typeof INVITE_PROBLEMS): string {
+  return INVITE_PROBLEMS[status];
+}
+
+/** Turns a valid invite into an account, once. */
+export async function acceptInvite(input: AcceptInviteInput, ip: string | null): Promise<UserDto> {
+  const passwordHash = await hashPassword(input.password);
+  return db().transaction(async (tx) => {
+    const [invite] = await tx
+      .select()
+      .from(invites)
+      .where(eq(invites.tokenDigest, inviteDigest(input.token)))
+      .for("update")
+      .limit(1);
+    if (!invite) throw invalid(INVITE_PROBLEMS.unknown);
+    if (invite.acceptedAt) throw invalid(INVITE_PROBLEMS.used);
+    if (invite.expiresAt.getTime() <= Date.now()) throw invalid(INVITE_PROBLEMS.expired);
+    const [taken] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(sql`lower(${users.email}) = ${invite.email}`)
+      .limit(1);
+    if (taken) throw conflict("An account with this email already exists. Sign in instead.");
+    const [user] = await tx
+      .insert(users)
+      .values({ email: invite.email, name: input.name, passwordHash, role: invite.role })
+      .returning();
+    if (!user) throw new Error("insert returned no row");
+    await tx.update(invites).set({ acceptedAt: new Date(), acceptedUserId: user.id }).where(eq(invites.id, invite.id));
+    await recordAudit(tx, { ip, label: user.email }, {
+      action: "user.invite_accepted",
+      targetType: "user",
+      targetId: user.id,
+      targetLabel: user.email,
+      metadata: { role: user.role },
+    });
+    return toDto(user);
+  });
+}

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { INVITABLE_ROLES } from "@/lib/auth/permissions";
+import { displayName, email, newPassword } from "./common";
+
+export const setupSchema = z.object({
+  name: displayName("name"),
+  email,
+  password: newPassword,
+});
+export type SetupInput = z.infer<typeof setupSchema>;
+
+export const signInSchema = z.object({
+  email,
+  password: z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(200),
+});
+export type SignInInput = z.infer<typeof signInSchema>;
+
+export const inviteSchema = z.object({
+  email,
+  role: z.enum(INVITABLE_ROLES, { error: "Choose a role: Admin, Staff, Read-only or Lite." }),
+});
+export type InviteInput = z.infer<typeof inviteSchema>;
+
+export const acceptInviteSchema = z.object({
+  token: z.string().min(1).max(200),
+  name: displayName("name"),
+  password: newPassword,
+});
+export type AcceptInviteInput = z.infer<typeof acceptInviteSchema>;

@@ -1,0 +1,158 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/db/client";
+import { auditLog, invites, users } from "@/db/schema";
+import { ServiceError } from "@/lib/errors";
+import {
+  acceptInvite,
+  createInvite,
+  createOwner,
+  findSessionUser,
+  hasAnyUser,
+  listUsers,
+  lookupInvite,
+  SIGN_IN_LIMITS,
+  verifyCredentials,
+} from "@/lib/users/service";
+import { acceptInviteSchema, inviteSchema, setupSchema } from "@/lib/validation/users";
+import { setupTestDatabase } from "../helpers/db";
+import { countRows, makeUser } from "../helpers/fixtures";
+
+let teardown: () => Promise<void>;
+beforeAll(async () => {
+  teardown = await setupTestDatabase();
+});
+afterAll(() => teardown());
+
+const anon = { ip: "203.0.113.9", label: "anonymous" };
+
+describe("first-run setup", () => {
+  it("creates exactly one Owner, audited, and refuses a second setup", async () => {
+    expect(await hasAnyUser()).toBe(false);
+    const owner = await createOwner(setupSchema.parse({ name: "Olive Owner", email: "Olive@Example.test", password: "correct horse" }), anon);
+    expect(owner).toMatchObject({ role: "owner", email: "olive@example.test", name: "Olive Owner" });
+    expect(owner).not.toHaveProperty("passwordHash");
+    const [row] = await db().select().from(users).where(eq(users.id, owner.id));
+    expect(row!.passwordHash).toMatch(/^\$argon2id\$/);
+    expect(row!.passwordHash).not.toContain("correct horse");
+
+    const before = await countRows("users");
+    await expect(createOwner(setupSchema.parse({ name: "Eve", email: "eve@example.test", password: "another pass" }), anon)).rejects.toMatchObject({
+      code: "conflict",
+    });
+    expect(await countRows("users")).toBe(before);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.action, "setup.owner_created"));
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.ip).toBe("203.0.113.9");
+  });
+});
+
+describe("sign-in", () => {
+  it("accepts the right password (any email case) and audits it", async () => {
+    const result = await verifyCredentials({ email: "olive@example.test", password: "correct horse" }, "198.51.100.1");
+    expect(result?.user.role).toBe("owner");
+    expect(await findSessionUser(result!.user.id, result!.sessionVersion)).not.toBeNull();
+  });
+
+  it("refuses a wrong password or unknown email with the same answer, audited as failures", async () => {
+    expect(await verifyCredentials({ email: "olive@example.test", password: "wrong password" }, "198.51.100.2")).toBeNull();
+    expect(await verifyCredentials({ email: "nobody@example.test", password: "wrong password" }, "198.51.100.2")).toBeNull();
+    const failures = await db().select().from(auditLog).where(eq(auditLog.action, "auth.sign_in_failed"));
+    expect(failures.map((f) => f.targetLabel).sort()).toEqual(["nobody@example.test", "olive@example.test"]);
+  });
+
+  it("rate limits repeated failures for one email, even with the right password", async () => {
+    const email = "limited@example.test";
+    await makeUser("staff", { email });
+    for (let i = 0; i < SIGN_IN_LIMITS.perEmail; i++) {
+      expect(await verifyCredentials({ email, password: `wrong-${i}-password` }, `192.0.2.${i + 1}`)).toBeNull();
+    }
+    const error = await verifyCredentials({ email, password: "x" }, "192.0.2.200").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).code).toBe("rate_limited");
+    expect((error as ServiceError).retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it("ends a session whose version no longer matches", async () => {
+    const user = await makeUser("staff");
+    const [row] = await db().select().from(users).where(eq(users.id, user.userId));
+    expect(await findSessionUser(user.userId, row!.sessionVersion)).not.toBeNull();
+    await db().update(users).set({ sessionVersion: row!.sessionVersion + 1 }).where(eq(users.id, user.userId));
+    expect(await findSessionUser(user.userId, row!.sessionVersion)).toBeNull();
+  });
+});
+
+describe("invites", () => {
+  it("lets an admin invite; the link works once and creates the user with the invited role", async () => {
+    const admin = await makeUser("admin");
+    const { token, expiresAt } = await createInvite(admin, inviteSchema.parse({ email: "new.staff@example.test", role: "staff" }));
+    expect(expiresAt.getTime() - Date.now()).toBeGreaterThan(6.9 * 24 * 3600 * 1000);
+    const [stored] = await db().select().from(invites).where(eq(invites.email, "new.staff@example.test"));
+    expect(stored!.tokenDigest).not.toContain(token);
+    expect(await lookupInvite(token)).toMatchObject({ status: "valid", role: "staff" });
+
+    const user = await acceptInvite(acceptInviteSchema.parse({ token, name: "New Staff", password: "staff password" }), "192.0.2.7");
+    expect(user).toMatchObject({ email: "new.staff@example.test", role: "staff" });
+    expect(await lookupInvite(token)).toEqual({ status: "used" });
+    const again = acceptInvite(acceptInviteSchema.parse({ token, name: "Twice", password: "staff password" }), null);
+    await expect(again).rejects.toMatchObject({ code: "invalid" });
+    expect(await verifyCredentials({ email: "new.staff@example.test", password: "staff password" }, null)).not.toBeNull();
+  });
+
+  it("refuses an expired invite and changes nothing", async () => {
+    const admin = await makeUser("admin");
+    const { token } = await createInvite(admin, inviteSchema.parse({ email: "late@example.test", role: "lite" }));
+    await db().update(invites).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(invites.email, "late@example.test"));
+    expect(await lookupInvite(token)).toEqual({ status: "expired" });
+    const usersBefore = await countRows("users");
+    await expect(acceptInvite(acceptInviteSchema.parse({ token, name: "Late", password: "late password" }), null)).rejects.toMatchObject({
+      code: "invalid",
+    });
+    expect(await countRows("users")).toBe(usersBefore);
+  });
+
+  it("refuses an unknown token", async () => {
+    expect(await lookupInvite("not-a-real-token")).toEqual({ status: "unknown" });
+    await expect(acceptInvite({ token: "not-a-real-token", name: "X", password: "whatever1" }, null)).rejects.toMatchObject({ code: "invalid" });
+  });
+
+  it.each(["staff", "read_only", "lite"] as const)("refuses invites and the user list to %s", async (role) => {
+    const actor = await makeUser(role);
+    const invitesBefore = await countRows("invites");
+    await expect(createInvite(actor, { email: "x@example.test", role: "staff" })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(listUsers(actor)).rejects.toMatchObject({ code: "forbidden" });
+    expect(await countRows("invites")).toBe(invitesBefore);
+  });
+
+  it("refuses an invite for an email that already has an account", async () => {
+    const admin = await makeUser("admin");
+    await expect(createInvite(admin, { email: "olive@example.test", role: "staff" })).rejects.toMatchObject({ code: "conflict", field: "email" });
+  });
+
+  it("never grants Owner by invite (a forged role is refused by the schema and the service)", async () => {
+    const parsed = inviteSchema.safeParse({ email: "boss@example.test", role: "owner" });
+    expect(parsed.success).toBe(false);
+    const owner = (await db().select().from(users).where(eq(users.role, "owner")))[0]!;
+    const actor = { userId: owner.id, email: owner.email, name: owner.name, role: owner.role, ip: null };
+    await expect(createInvite(actor, { email: "boss@example.test", role: "owner" as never })).rejects.toMatchObject({ code: "forbidden" });
+  });
+});
+
+describe("bad input on the account forms", () => {
+  it.each([
+    [{ name: "", email: "a@b.co", password: "12345678" }, "name"],
+    [{ name: "   ", email: "a@b.co", password: "12345678" }, "name"],
+    [{ name: "x".repeat(101), email: "a@b.co", password: "12345678" }, "name"],
+    [{ name: "Tab\there", email: "a@b.co", password: "12345678" }, "name"],
+    [{ name: "Ann", email: "", password: "12345678" }, "email"],
+    [{ name: "Ann", email: "not-an-email", password: "12345678" }, "email"],
+    [{ name: "Ann", email: `${"a".repeat(250)}@b.co`, password: "12345678" }, "email"],
+    [{ name: "Ann", email: "a@b.co", password: "short" }, "password"],
+    [{ name: "Ann", email: "a@b.co" }, "password"],
+  ])("setup %j is refused on %s", (input, field) => {
+    const parsed = setupSchema.safeParse(input);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((i) => i.path[0])).toContain(field);
+    expect(parsed.error!.issues[0]!.message.length).toBeGreaterThan(5);
+  });
+});
