@@ -12,5 +12,5 @@ export default defineConfig([
       "react-hooks/incompatible-library": "off",
     },
   },
-  globalIgnores([".next/**", "node_modules/**", "data/**", "db/migrations/**", "test-results/**", "playwright-report/**", "next-env.d.ts"]),
+  globalIgnores([".next/**", ".next-*/**", "e2e/.auth/**", "node_modules/**", "data/**", "db/migrations/**", "test-results/**", "playwright-report/**", "next-env.d.ts"]),
 ]);

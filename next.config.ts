@@ -10,6 +10,8 @@ const securityHeaders = [
 
 const nextConfig: NextConfig = {
   poweredByHeader: false,
+  // A second build folder lets two checkouts' worth of work (or two test runs) build side by side.
+  distDir: process.env.LATCHKEY_DIST_DIR ?? ".next",
   // Native or protocol-level packages stay plain Node requires, shared with the custom server.
   serverExternalPackages: ["postgres", "@node-rs/argon2", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
   async headers() {

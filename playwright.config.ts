@@ -8,7 +8,7 @@ const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export default defineConfig({
   testDir: "./e2e",
-  outputDir: "./test-results",
+  outputDir: `./test-results/e2e-${PORT}`,
   forbidOnly: Boolean(process.env.CI),
   retries: process.env.CI ? 1 : 0,
   workers: 1,
@@ -38,7 +38,7 @@ export default defineConfig({
     // The production build on a fresh database of its own (see e2e/server.ts).
     command: "npx tsx e2e/server.ts",
     url: `${BASE_URL}/sign-in`,
-    env: { E2E_PORT: String(PORT) },
+    env: { E2E_PORT: String(PORT), ...(process.env.LATCHKEY_DIST_DIR ? { LATCHKEY_DIST_DIR: process.env.LATCHKEY_DIST_DIR } : {}) },
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "pipe",

@@ -21,7 +21,9 @@ export const ROLE_OPTION: Record<Exclude<E2ERole, "owner">, string> = {
 };
 
 /** The signed-in browser state of each role, written by auth.setup.ts. */
-export const storageStateOf = (role: E2ERole) => path.join(import.meta.dirname, ".auth", `${role}.json`);
+// One folder per server port, so two runs on different ports never share sessions.
+export const storageStateOf = (role: E2ERole) =>
+  path.join(import.meta.dirname, ".auth", process.env.E2E_PORT ?? "3100", `${role}.json`);
 
 export const SCREENSHOTS = path.join(import.meta.dirname, "..", "docs", "screenshots");
 
