@@ -1,5 +1,5 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, or } from "drizzle-orm";
 import { db, type DbOrTx } from "@/db/client";
 import { apiKeys, users, type AccessLevel, type ApiKey, type KeyStatus, type Role } from "@/db/schema";
 import { recordAudit, type AuditAction } from "@/lib/audit/service";
@@ -309,7 +309,7 @@ export async function authenticateApiKey(raw: string, ip: string | null): Promis
       .where(
         and(
           eq(apiKeys.id, row.key.id),
-          sql`(${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < ${new Date(now - LAST_USED_RESOLUTION_MS)})`,
+          or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now - LAST_USED_RESOLUTION_MS))),
         ),
       );
     row.key.lastUsedAt = at;
