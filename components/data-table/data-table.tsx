@@ -22,7 +22,7 @@ declare module "@tanstack/react-table" {
 export function DataTable<T>({ table, caption, empty }: { table: TanstackTable<T>; caption: string; empty?: ReactNode }) {
   const rows = table.getRowModel().rows;
   return (
-    <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+    <div className="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
       <table className="w-full border-collapse text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>

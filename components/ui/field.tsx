@@ -51,6 +51,15 @@ export function FieldErrors({ id, errors }: { id?: string; errors?: string[] }) 
   );
 }
 
+/**
+ * The message to show above a form for an action's result: only when no field error already
+ * says it beside its input.
+ */
+export function formLevelMessage(state: { ok: boolean; message?: string; fieldErrors?: Record<string, string[] | undefined> } | null): string | null {
+  if (!state || state.ok) return null;
+  return state.fieldErrors && Object.keys(state.fieldErrors).length > 0 ? null : (state.message ?? null);
+}
+
 /** A form-level message (the action's overall result). */
 export function FormMessage({ message, tone = "error" }: { message?: string | null; tone?: "error" | "info" }) {
   if (!message) return null;

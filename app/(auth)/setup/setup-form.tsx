@@ -3,7 +3,7 @@
 import { useActionState } from "react";
 import { useSignIn } from "@/components/auth/use-sign-in";
 import { Button } from "@/components/ui/button";
-import { Field, FormMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
 import type { ActionState } from "@/lib/safe-action";
 import { createOwnerAction } from "./actions";
 
@@ -21,7 +21,7 @@ export function SetupForm() {
   const errors = state && !state.ok ? state.fieldErrors : undefined;
   return (
     <form action={formAction} className="space-y-4" noValidate>
-      <FormMessage message={state && !state.ok ? state.message : null} />
+      <FormMessage message={formLevelMessage(state)} />
       <Field label="Name" name="name" autoComplete="name" required defaultValue={state?.values?.name} errors={errors?.name} />
       <Field label="Email" name="email" type="email" autoComplete="email" required defaultValue={state?.values?.email} errors={errors?.email} />
       <Field

@@ -4,7 +4,7 @@ import { Plus } from "lucide-react";
 import { useActionState, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
-import { Field, FormMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
 import { can } from "@/lib/auth/permissions";
 import type { ActionState } from "@/lib/safe-action";
@@ -74,7 +74,7 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
   const errors = state && !state.ok ? state.fieldErrors : undefined;
   return (
     <form action={formAction} className="space-y-4" noValidate>
-      <FormMessage message={state && !state.ok ? state.message : null} />
+      <FormMessage message={formLevelMessage(state)} />
       <Field label="Name" name="name" autoComplete="off" required defaultValue={state?.name} errors={errors?.name} hint="For example the service that will use it." />
       <AccessLevelField role={role} errors={errors?.access_level} />
       <div className="flex justify-end">

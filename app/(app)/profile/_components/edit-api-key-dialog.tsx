@@ -5,7 +5,7 @@ import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
-import { Field, FormMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
 import type { ActionState } from "@/lib/safe-action";
 import {
   deleteApiKeyAction,
@@ -154,7 +154,7 @@ function RenameForm({ apiKey }: { apiKey: KeyRow }) {
   return (
     <form action={formAction} className="space-y-3" noValidate>
       <input type="hidden" name="id" value={apiKey.id} />
-      <FormMessage message={state && !state.ok && !errors ? state.message : null} />
+      <FormMessage message={formLevelMessage(state)} />
       <Field label="Name" name="name" autoComplete="off" required defaultValue={apiKey.name} errors={errors?.name} />
       <div className="flex justify-end">
         <Button type="submit" variant="secondary" disabled={pending}>

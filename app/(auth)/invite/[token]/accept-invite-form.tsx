@@ -3,7 +3,7 @@
 import { useActionState } from "react";
 import { useSignIn } from "@/components/auth/use-sign-in";
 import { Button } from "@/components/ui/button";
-import { Field, FormMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
 import type { ActionState } from "@/lib/safe-action";
 import { acceptInviteAction } from "./actions";
 
@@ -22,7 +22,7 @@ export function AcceptInviteForm({ token }: { token: string }) {
   return (
     <form action={formAction} className="space-y-4" noValidate>
       <input type="hidden" name="token" value={token} />
-      <FormMessage message={state && !state.ok ? state.message : null} />
+      <FormMessage message={formLevelMessage(state)} />
       <Field label="Name" name="name" autoComplete="name" required defaultValue={state?.name} errors={errors?.name} />
       <Field
         label="Password"

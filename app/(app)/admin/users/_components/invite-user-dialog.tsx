@@ -5,7 +5,7 @@ import { useActionState, useState } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
-import { Field, FieldErrors, FormMessage, inputClass } from "@/components/ui/field";
+import { Field, FieldErrors, FormMessage, formLevelMessage, inputClass } from "@/components/ui/field";
 import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
 import { formatDate } from "@/lib/format";
 import type { ActionState } from "@/lib/safe-action";
@@ -70,7 +70,7 @@ function InviteForm() {
   const errors = state && !state.ok ? state.fieldErrors : undefined;
   return (
     <form action={formAction} className="space-y-4" noValidate>
-      <FormMessage message={state && !state.ok ? state.message : null} />
+      <FormMessage message={formLevelMessage(state)} />
       <Field label="Email" name="email" type="email" autoComplete="off" required errors={errors?.email} />
       <div className="space-y-1.5">
         <label htmlFor="invite-role" className="block text-sm font-medium text-slate-800">
