@@ -1,7 +1,7 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import { and, asc, eq, gt, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { db, type DbOrTx } from "@/db/client";
-import { apiKeys, users, type AccessLevel, type ApiKey, type KeyStatus, type Role } from "@/db/schema";
+import { apiKeys, users, type AccessLevel, type ApiKey, type KeyStatus } from "@/db/schema";
 import { recordAudit, type AuditAction } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { allowedAccessLevels, can } from "@/lib/auth/permissions";
@@ -10,6 +10,7 @@ import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
 import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey, maskApiKey } from "./format";
+import { keyCache, type CachedKey, type KeyVerificationCache } from "./cache";
 import { announceKeyChange } from "./revocation";
 
 /** A key as pages and the API see it: never the secret, ciphertext or digest. */
@@ -125,7 +126,9 @@ export async function listOwnApiKeysPage(actor: Actor, opts: { cursor?: string; 
       and(
         eq(apiKeys.userId, actor.userId),
         after
-          ? or(gt(apiKeys.createdAt, after.createdAt), and(eq(apiKeys.createdAt, after.createdAt), gt(apiKeys.id, after.id)))
+          ? // PostgreSQL keeps microseconds, the cursor milliseconds: take the exact time from the
+            // cursor's row while it exists.
+            sql`(${apiKeys.createdAt}, ${apiKeys.id}) > (coalesce((select k.created_at from api_keys k where k.id = ${after.id}::uuid), ${after.createdAt.toISOString()}::timestamptz), ${after.id}::uuid)`
           : undefined,
       ),
     )
@@ -197,24 +200,25 @@ export async function revealApiKey(actor: Actor, id: string, purpose: RevealPurp
   });
 }
 
+async function renameInTx(tx: DbOrTx, actor: Actor, row: ApiKey, name: string): Promise<ApiKey> {
+  if (row.name === name) return row;
+  const [updated] = await tx.update(apiKeys).set({ name, updatedAt: new Date() }).where(eq(apiKeys.id, row.id)).returning();
+  await announceKeyChange(tx, { keyIds: [row.id] });
+  await recordAudit(tx, actor, {
+    action: "api_key.renamed",
+    targetType: "api_key",
+    targetId: row.id,
+    targetLabel: name,
+    metadata: { from: row.name, to: name },
+  });
+  return updated!;
+}
+
 export async function renameApiKey(actor: Actor, id: string, name: string): Promise<ApiKeyDto> {
   requireOwnKeys(actor);
   requireWritableTransport(actor);
   try {
-    return await db().transaction(async (tx) => {
-      const row = await ownKeyForUpdate(tx, actor, id);
-      if (row.name === name) return toKeyDto(row);
-      const [updated] = await tx.update(apiKeys).set({ name, updatedAt: new Date() }).where(eq(apiKeys.id, id)).returning();
-      await announceKeyChange(tx, { keyIds: [id] });
-      await recordAudit(tx, actor, {
-        action: "api_key.renamed",
-        targetType: "api_key",
-        targetId: id,
-        targetLabel: name,
-        metadata: { from: row.name, to: name },
-      });
-      return toKeyDto(updated!);
-    });
+    return await db().transaction(async (tx) => toKeyDto(await renameInTx(tx, actor, await ownKeyForUpdate(tx, actor, id), name)));
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(DUPLICATE_NAME, "name");
     throw error;
@@ -239,30 +243,48 @@ export async function regenerateApiKey(actor: Actor, id: string): Promise<{ key:
   });
 }
 
+async function setStatusInTx(tx: DbOrTx, actor: Actor, row: ApiKey, status: KeyStatus): Promise<ApiKey> {
+  if (row.status === status) return row;
+  if (status === "active" && row.disabledByAdmin) {
+    throw forbidden("An admin disabled this key. Only an admin can enable it again.");
+  }
+  const [updated] = await tx
+    .update(apiKeys)
+    .set({ status, disabledByAdmin: false, disabledBy: status === "disabled" ? actor.userId : null, updatedAt: new Date() })
+    .where(eq(apiKeys.id, row.id))
+    .returning();
+  await announceKeyChange(tx, { keyIds: [row.id] });
+  await recordAudit(tx, actor, {
+    action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
+    targetType: "api_key",
+    targetId: row.id,
+    targetLabel: row.name,
+  });
+  return updated!;
+}
+
 /** Disable or enable one of the actor's own keys. A key an admin disabled stays disabled. */
 export async function setOwnApiKeyStatus(actor: Actor, id: string, status: KeyStatus): Promise<ApiKeyDto> {
   requireOwnKeys(actor);
   requireWritableTransport(actor);
-  return db().transaction(async (tx) => {
-    const row = await ownKeyForUpdate(tx, actor, id);
-    if (row.status === status) return toKeyDto(row);
-    if (status === "active" && row.disabledByAdmin) {
-      throw forbidden("An admin disabled this key. Only an admin can enable it again.");
-    }
-    const [updated] = await tx
-      .update(apiKeys)
-      .set({ status, disabledByAdmin: false, disabledBy: status === "disabled" ? actor.userId : null, updatedAt: new Date() })
-      .where(eq(apiKeys.id, id))
-      .returning();
-    await announceKeyChange(tx, { keyIds: [id] });
-    await recordAudit(tx, actor, {
-      action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
-      targetType: "api_key",
-      targetId: id,
-      targetLabel: row.name,
+  return db().transaction(async (tx) => toKeyDto(await setStatusInTx(tx, actor, await ownKeyForUpdate(tx, actor, id), status)));
+}
+
+/** Name and status together (PATCH /api/v1/api_keys/{id}): all or nothing, each change audited. */
+export async function updateOwnApiKey(actor: Actor, id: string, changes: { name?: string; status?: KeyStatus }): Promise<ApiKeyDto> {
+  requireOwnKeys(actor);
+  requireWritableTransport(actor);
+  try {
+    return await db().transaction(async (tx) => {
+      let row = await ownKeyForUpdate(tx, actor, id);
+      if (changes.status !== undefined) row = await setStatusInTx(tx, actor, row, changes.status);
+      if (changes.name !== undefined) row = await renameInTx(tx, actor, row, changes.name);
+      return toKeyDto(row);
     });
-    return toKeyDto(updated!);
-  });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(DUPLICATE_NAME, "name");
+    throw error;
+  }
 }
 
 export async function deleteApiKey(actor: Actor, id: string): Promise<void> {
@@ -276,43 +298,70 @@ export async function deleteApiKey(actor: Actor, id: string): Promise<void> {
   });
 }
 
-export interface AuthenticatedKey {
+export interface AuthenticatedKey extends CachedKey {
   key: ApiKeyDto;
-  user: { id: string; email: string; name: string; role: Role };
 }
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * Verifies a key presented to the API: the checksum first (a look-alike never reaches the
- * database), then one indexed lookup by HMAC digest. Only an active key of a user whose role
- * allows keys passes. `last_used_at` is written at most once a minute per key.
+ * database), then the verification cache, then one indexed lookup by HMAC digest. Only an active
+ * key of a user whose role allows its level passes. The result is shared with the cache: read it,
+ * never change it.
  */
-export async function authenticateApiKey(raw: string, ip: string | null): Promise<AuthenticatedKey | null> {
+export async function authenticateApiKey(
+  raw: string,
+  ip: string | null,
+  options: { cache?: KeyVerificationCache } = {},
+): Promise<AuthenticatedKey | null> {
   if (!isWellFormedApiKey(raw)) return null;
   const digest = digestApiKey(raw, keyring());
-  const [row] = await db()
-    .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role } })
-    .from(apiKeys)
-    .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(eq(apiKeys.digest, digest))
-    .limit(1);
-  // The index found it by digest; compare again in constant time before trusting it.
-  if (!row || !timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest))) return null;
-  if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) return null;
+  const cache = options.cache ?? keyCache();
   const now = Date.now();
-  if (!row.key.lastUsedAt || now - row.key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
-    const at = new Date(now);
+  let found = cache.get(digest, now);
+  if (!found) {
+    // Taken before the lookup: any invalidation meanwhile makes set() drop this result.
+    const generation = cache.generation;
+    const [row] = await db()
+      .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role } })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(eq(apiKeys.digest, digest))
+      .limit(1);
+    // The index found it by digest; compare again in constant time before trusting it.
+    if (!row || !timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest))) return null;
+    if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) return null;
+    found = { key: toKeyDto(row.key), user: row.user };
+    cache.set(digest, found, generation, now);
+  }
+  await touchLastUsed(found, digest, ip, now);
+  return found as AuthenticatedKey;
+}
+
+/**
+ * Keeps `last_used_at` (and its IP) current to the minute: at most one write per key per minute
+ * per instance, and the WHERE clause makes it a no-op when another instance wrote within the
+ * minute. The in-memory time is claimed first, so concurrent requests do not write twice.
+ */
+async function touchLastUsed(found: CachedKey, digest: string, ip: string | null, now: number): Promise<void> {
+  const last = found.key.lastUsedAt;
+  if (last && now - last.getTime() < LAST_USED_RESOLUTION_MS) return;
+  const at = new Date(now);
+  found.key.lastUsedAt = at;
+  try {
     await db()
       .update(apiKeys)
       .set({ lastUsedAt: at, lastUsedIp: ip })
       .where(
         and(
-          eq(apiKeys.id, row.key.id),
+          eq(apiKeys.id, found.key.id),
+          eq(apiKeys.digest, digest),
           or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now - LAST_USED_RESOLUTION_MS))),
         ),
       );
-    row.key.lastUsedAt = at;
+  } catch (error) {
+    // Usage bookkeeping never fails the request it describes.
+    console.error("[latchkey] could not record last use of an API key", (error as Error).message);
   }
-  return { key: toKeyDto(row.key), user: row.user };
 }
