@@ -1,13 +1,19 @@
 /**
  * Latchkey's process entry point (`npm start`, `npm run dev`). It owns everything that must exist
  * once per process before a request is served: the configuration, the server secret, the
- * embedded database (the only opener of its folder), and the migrations. Then it serves Next.js.
+ * embedded database (the only opener of its folder), the migrations, and the key-change listener
+ * that keeps the API's verification cache honest. Then it serves: /api/v1 straight to the REST
+ * API's Hono app (no Next.js router on the hot path), everything else to Next.js.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { closeDb, getConnection } from "./db/client";
+import { readApiSettings } from "./lib/api/config";
+import { createApiRequestListener, isApiPath } from "./lib/api/node";
+import { keyCache } from "./lib/keys/cache";
+import { startKeyChangeListener, type KeyChangeListener } from "./lib/keys/revocation";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
 import { dataDir, readEnv } from "./lib/config/env";
@@ -19,10 +25,18 @@ export interface StartedServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: { dev: boolean }): Promise<StartedServer> {
+export interface ServerOptions {
+  dev: boolean;
+  /** Serve only the REST API (no Next.js): for tests of several instances. */
+  apiOnly?: boolean;
+}
+
+export async function startServer(options: ServerOptions): Promise<StartedServer> {
   const env = readEnv();
+  const apiSettings = readApiSettings();
   const dir = dataDir(env);
   let embedded: EmbeddedDatabase | undefined;
+  let keyListener: KeyChangeListener | undefined;
   if (!env.DATABASE_URL) {
     embedded = await startEmbeddedDatabase(dir);
     process.env.DATABASE_URL = embedded.url;
@@ -37,12 +51,24 @@ export async function startServer(options: { dev: boolean }): Promise<StartedSer
       allowGenerate: Boolean(embedded) || env.NODE_ENV !== "production",
     });
     await runMigrations(getConnection().db);
+
+    // The API's verification cache. Embedded: this is the only instance, invalidation is local.
+    // PostgreSQL: other instances may share it, so the cache serves only while LISTEN is up.
+    const cacheSettings = { ttlMs: apiSettings.cacheTtlMs, maxEntries: apiSettings.cacheSize };
+    if (embedded) keyCache().configure("local", cacheSettings);
+    else {
+      keyCache().configure("off", cacheSettings);
+      keyListener = startKeyChangeListener(process.env.DATABASE_URL!);
+      if (!(await keyListener.ready(5_000))) console.warn("[latchkey] key-change listener not connected yet; the key cache stays off until it is");
+    }
+
     // next-auth builds its callback URLs from the request's host unless NEXTAUTH_URL pins one.
     if (!process.env.NEXTAUTH_URL) process.env.AUTH_TRUST_HOST = "true";
 
-    const app = next({ dev: options.dev, hostname: env.HOST, port: env.PORT });
-    const handle = app.getRequestHandler();
-    await app.prepare();
+    const app = options.apiOnly ? undefined : next({ dev: options.dev, hostname: env.HOST, port: env.PORT });
+    const handle = app?.getRequestHandler();
+    await app?.prepare();
+    const api = createApiRequestListener();
     const trustProxy = process.env.LATCHKEY_TRUST_PROXY === "1";
 
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -51,8 +77,10 @@ export async function startServer(options: { dev: boolean }): Promise<StartedSer
       const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trustProxy);
       if (ip) req.headers[CLIENT_IP_HEADER] = ip;
       else delete req.headers[CLIENT_IP_HEADER];
-      void handle(req, res);
+      if (isApiPath(req.url) || !handle) api(req, res);
+      else void handle(req, res);
     });
+    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(env.PORT, env.HOST, resolve);
@@ -66,12 +94,14 @@ export async function startServer(options: { dev: boolean }): Promise<StartedSer
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await app.close?.();
+        await app?.close?.();
+        await keyListener?.stop();
         await closeDb();
         await embedded?.stop();
       },
     };
   } catch (error) {
+    await keyListener?.stop().catch(() => {});
     await closeDb().catch(() => {});
     await embedded?.stop().catch(() => {});
     throw error;

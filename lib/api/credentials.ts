@@ -8,12 +8,21 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * The API key a request presents: HTTP Basic with the key as the username and an empty password
  * (as ChartMogul), or a Bearer token. A key in the query string is refused: URLs end up in logs.
  */
-export function presentedKey(authorization: string | null | undefined, url: URL): string {
-  for (const [name, value] of url.searchParams) {
+export function presentedKey(authorization: string | null | undefined, url: string): string {
+  const query = url.indexOf("?");
+  if (query !== -1) refuseKeyInQuery(url.slice(query + 1));
+  return keyFromAuthorization(authorization);
+}
+
+function refuseKeyInQuery(query: string): void {
+  for (const [name, value] of new URLSearchParams(query)) {
     if (QUERY_KEY_NAMES.has(name.toLowerCase()) || KEY_PATTERN.test(value)) {
       throw new ApiError(400, "API keys must not be sent in the URL. Use HTTP Basic auth (key as username) or a Bearer token.", name);
     }
   }
+}
+
+function keyFromAuthorization(authorization: string | null | undefined): string {
   const header = authorization?.trim();
   if (!header) throw new ApiError(401, NO_VALID_KEY);
   const space = header.indexOf(" ");
