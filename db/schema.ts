@@ -38,8 +38,11 @@ export const users = pgTable(
     uniqueIndex("users_email_lower_idx").on(sql`lower(${t.email})`),
     // Exactly one Owner: a partial unique index makes a second one impossible.
     uniqueIndex("users_single_owner_idx").on(t.role).where(sql`${t.role} = 'owner'`),
-    index("users_name_idx").on(t.name),
     index("users_created_at_idx").on(t.createdAt),
+    // The Access Manager sorts keys by their user (name, then email) and by role (then user): a
+    // nested loop over these, with api_keys_user_created_idx inside, returns rows already ordered.
+    index("users_name_email_idx").on(sql`lower(${t.name})`, t.email, t.id),
+    index("users_role_name_email_idx").on(t.role, sql`lower(${t.name})`, t.email, t.id),
   ],
 );
 
@@ -71,6 +74,11 @@ export const apiKeys = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     name: text().notNull(),
+    // lower(name), kept by PostgreSQL: the Access Manager sorts by it (case-insensitively) and
+    // searches it with a plain LIKE, which is several times cheaper per row than ILIKE or lower().
+    nameLower: text()
+      .notNull()
+      .generatedAlwaysAs(sql`lower(name)`),
     accessLevel: accessLevelEnum().notNull(),
     status: keyStatusEnum().notNull().default("active"),
     // Set when an admin disabled the key from the Access Manager: only an admin may enable it.
@@ -92,11 +100,16 @@ export const apiKeys = pgTable(
   (t) => [
     uniqueIndex("api_keys_digest_idx").on(t.digest),
     uniqueIndex("api_keys_user_name_idx").on(t.userId, sql`lower(${t.name})`),
+    // One index per Access Manager sort, each ending in (created_at, id) so that the order is
+    // total and the same index serves both directions (see lib/keys/admin.ts).
     index("api_keys_created_at_idx").on(t.createdAt, t.id),
-    index("api_keys_name_idx").on(t.name, t.id),
-    index("api_keys_status_idx").on(t.status, t.createdAt),
-    index("api_keys_access_level_idx").on(t.accessLevel, t.createdAt),
-    index("api_keys_last_used_at_idx").on(t.lastUsedAt, t.id),
+    index("api_keys_name_lower_idx").on(t.nameLower, t.createdAt, t.id),
+    index("api_keys_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("api_keys_access_level_created_idx").on(t.accessLevel, t.createdAt, t.id),
+    // Descending with NULLS LAST: "most recently used first, never used last"; scanned backwards
+    // it gives "never used first, then oldest use".
+    index("api_keys_last_used_idx").on(t.lastUsedAt.desc().nullsLast(), t.createdAt.desc(), t.id.desc()),
+    index("api_keys_user_created_idx").on(t.userId, t.createdAt, t.id),
   ],
 );
 
@@ -122,6 +135,9 @@ export const auditLog = pgTable(
     index("audit_log_action_idx").on(t.action, t.createdAt),
     index("audit_log_actor_idx").on(t.actorUserId, t.createdAt),
     index("audit_log_target_idx").on(t.targetId, t.createdAt),
+    // The Audit log's actor and target filters are case-insensitive prefix matches.
+    index("audit_log_actor_label_idx").on(sql`lower(${t.actorLabel}) text_pattern_ops`),
+    index("audit_log_target_label_idx").on(sql`lower(${t.targetLabel}) text_pattern_ops`),
   ],
 );
 
