@@ -1,27 +1,9 @@
 import { auditLog } from "@/db/schema";
 import type { DbOrTx } from "@/db/client";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
+import type { AuditAction } from "./actions";
 
-export type AuditAction =
-  | "setup.owner_created"
-  | "auth.sign_in"
-  | "auth.sign_in_failed"
-  | "auth.sign_in_rate_limited"
-  | "user.invited"
-  | "user.invite_accepted"
-  | "user.role_changed"
-  | "user.removed"
-  | "user.ownership_transferred"
-  | "api_key.created"
-  | "api_key.revealed"
-  | "api_key.copied"
-  | "api_key.qr_viewed"
-  | "api_key.renamed"
-  | "api_key.regenerated"
-  | "api_key.disabled"
-  | "api_key.enabled"
-  | "api_key.deleted"
-  | "api_key.rate_limited";
+export { AUDIT_ACTIONS, type AuditAction } from "./actions";
 
 export interface AuditEntry {
   action: AuditAction;
