@@ -132,7 +132,7 @@ describe.skipIf(!onPostgres)(`two instances, one PostgreSQL (${SKIP_REASON})`, (
     await listenerB.stop();
   });
 
-  const ping = (app: ApiApp, key: string) => app.request("http://b.test/api/v1/ping", { headers: { authorization: basic(key) } }).then((r) => r.status);
+  const ping = async (app: ApiApp, key: string) => (await app.request("http://b.test/api/v1/ping", { headers: { authorization: basic(key) } })).status;
 
   async function revokedAcross(name: string): Promise<number> {
     const { key, secret } = await createApiKey(staff, { name, access_level: "read_only" });
