@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { ACCOUNTS, PASSWORD, screenshot, signIn, storageStateOf } from "./support";
 
@@ -26,6 +27,14 @@ test.describe("sign-in and sign-out", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.locator("form").getByRole("alert")).toHaveText("Incorrect email or password.");
+  });
+
+  test("the sign-in and 404 pages have no axe-core violations", async ({ page }) => {
+    await page.goto("/sign-in");
+    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+    await screenshot(page, "sign-in");
+    await page.goto("/no-such-page");
+    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test as setup } from "@playwright/test";
 import { ACCOUNTS, PASSWORD, ROLE_OPTION, screenshot, storageStateOf } from "./support";
 
@@ -7,6 +8,7 @@ setup("first run: create the owner account", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/setup$/);
   await expect(page.getByRole("heading", { name: "Create the owner account" })).toBeVisible();
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
 
   // Bad input first: a clear message beside each field, and no account.
   await page.getByRole("button", { name: "Create account" }).click();
@@ -50,6 +52,10 @@ for (const role of ["admin", "staff", "read_only", "lite"] as const) {
     const page = await context.newPage();
     await page.goto(link);
     await expect(page.getByRole("heading", { name: "Join Latchkey" })).toBeVisible();
+    if (role === "staff") {
+      expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+      await screenshot(page, "accept-invite");
+    }
     await page.getByLabel("Name").fill(ACCOUNTS[role].name);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Create account" }).click();

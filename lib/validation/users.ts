@@ -27,3 +27,14 @@ export const acceptInviteSchema = z.object({
   password: newPassword,
 });
 export type AcceptInviteInput = z.infer<typeof acceptInviteSchema>;
+
+export const changePasswordSchema = z
+  .object({
+    current_password: z.string({ error: "Enter your current password." }).min(1, "Enter your current password.").max(200),
+    new_password: newPassword,
+  })
+  .refine((v) => v.current_password !== v.new_password, {
+    message: "The new password must differ from the current one.",
+    path: ["new_password"],
+  });
+export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;

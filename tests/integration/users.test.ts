@@ -156,3 +156,35 @@ describe("bad input on the account forms", () => {
     expect(parsed.error!.issues[0]!.message.length).toBeGreaterThan(5);
   });
 });
+
+describe("changing one's password", () => {
+  it("needs the current password, then ends every session (version bump), audited", async () => {
+    const { changeOwnPassword } = await import("@/lib/users/password");
+    const { hashPassword } = await import("@/lib/auth/password");
+    const actor = await makeUser("staff");
+    await db().update(users).set({ passwordHash: await hashPassword("old password 1") }).where(eq(users.id, actor.userId));
+    const [before] = await db().select().from(users).where(eq(users.id, actor.userId));
+
+    await expect(changeOwnPassword(actor, { current_password: "wrong", new_password: "new password 2" })).rejects.toMatchObject({
+      code: "invalid",
+      field: "current_password",
+    });
+    const [unchanged] = await db().select().from(users).where(eq(users.id, actor.userId));
+    expect(unchanged!.passwordHash).toBe(before!.passwordHash);
+    expect(unchanged!.sessionVersion).toBe(before!.sessionVersion);
+
+    await changeOwnPassword(actor, { current_password: "old password 1", new_password: "new password 2" });
+    expect(await findSessionUser(actor.userId, before!.sessionVersion)).toBeNull();
+    expect(await verifyCredentials({ email: actor.email, password: "old password 1" }, null)).toBeNull();
+    const signedIn = await verifyCredentials({ email: actor.email, password: "new password 2" }, null);
+    expect(signedIn?.sessionVersion).toBe(before!.sessionVersion + 1);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.action, "user.password_changed"));
+    expect(audit.map((a) => a.targetId)).toContain(actor.userId);
+  });
+
+  it("refuses a new password equal to the current one, or too short", async () => {
+    const { changePasswordSchema } = await import("@/lib/validation/users");
+    expect(changePasswordSchema.safeParse({ current_password: "same password", new_password: "same password" }).success).toBe(false);
+    expect(changePasswordSchema.safeParse({ current_password: "x", new_password: "short" }).success).toBe(false);
+  });
+});

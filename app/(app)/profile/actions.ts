@@ -10,6 +10,8 @@ import {
   setOwnApiKeyStatus,
 } from "@/lib/keys/service";
 import { validatedActionWithActor } from "@/lib/safe-action";
+import { changeOwnPassword } from "@/lib/users/password";
+import { changePasswordSchema } from "@/lib/validation/users";
 import {
   apiKeyIdSchema,
   createApiKeySchema,
@@ -53,4 +55,9 @@ export const deleteApiKeyAction = validatedActionWithActor(apiKeyIdSchema, async
   await deleteApiKey(actor, input.id);
   revalidatePath("/profile");
   return { ok: true, message: "API key deleted." };
+});
+
+export const changePasswordAction = validatedActionWithActor(changePasswordSchema, async (input, actor) => {
+  await changeOwnPassword(actor, input);
+  return { ok: true };
 });

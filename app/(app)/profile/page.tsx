@@ -3,6 +3,7 @@ import { ROLE_LABELS } from "@/lib/auth/permissions";
 import { requireActor } from "@/lib/auth/session";
 import { listOwnApiKeys } from "@/lib/keys/service";
 import { ApiKeysSection } from "./_components/api-keys-section";
+import { ChangePasswordForm } from "./_components/change-password-form";
 import type { KeyRow } from "./_components/types";
 
 export const metadata: Metadata = { title: "Profile" };
@@ -28,6 +29,15 @@ export default async function ProfilePage() {
         </dl>
       </div>
       <ApiKeysSection keys={keys} role={actor.role} />
+      <section aria-labelledby="password-heading" className="space-y-4 border-t border-slate-200 pt-8">
+        <div>
+          <h2 id="password-heading" className="text-lg font-semibold">
+            Password
+          </h2>
+          <p className="text-sm text-slate-600">Change the password you sign in with.</p>
+        </div>
+        <ChangePasswordForm email={actor.email} />
+      </section>
     </div>
   );
 }
