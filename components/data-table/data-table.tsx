@@ -19,11 +19,22 @@ declare module "@tanstack/react-table" {
  * The one table of the app: renders any TanStack table, with sortable headers as buttons that
  * announce their order (aria-sort). Sorting itself is the table's: client-side or in the database.
  */
-export function DataTable<T>({ table, caption, empty }: { table: TanstackTable<T>; caption: string; empty?: ReactNode }) {
+export function DataTable<T>({
+  table,
+  caption,
+  empty,
+  busy = false,
+}: {
+  table: TanstackTable<T>;
+  caption: string;
+  empty?: ReactNode;
+  /** The next rows are loading (server-side tables): the current ones stay, dimmed. */
+  busy?: boolean;
+}) {
   const rows = table.getRowModel().rows;
   return (
     <div className="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
-      <table className="w-full border-collapse text-left text-sm">
+      <table aria-busy={busy || undefined} className={cn("w-full border-collapse text-left text-sm transition-opacity", busy && "opacity-60")}>
         <caption className="sr-only">{caption}</caption>
         <thead>
           {table.getHeaderGroups().map((group) => (
