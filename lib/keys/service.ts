@@ -277,8 +277,8 @@ export async function updateOwnApiKey(actor: Actor, id: string, changes: { name?
   try {
     return await db().transaction(async (tx) => {
       let row = await ownKeyForUpdate(tx, actor, id);
-      if (changes.status !== undefined) row = await setStatusInTx(tx, actor, row, changes.status);
       if (changes.name !== undefined) row = await renameInTx(tx, actor, row, changes.name);
+      if (changes.status !== undefined) row = await setStatusInTx(tx, actor, row, changes.status);
       return toKeyDto(row);
     });
   } catch (error) {

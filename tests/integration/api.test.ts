@@ -233,8 +233,8 @@ describe.each(COMBOS)("a %s user's %s key", (role, level) => {
       "api_key.created",
       "api_key.renamed",
       "api_key.disabled",
-      "api_key.enabled",
       "api_key.renamed",
+      "api_key.enabled",
       "api_key.regenerated",
       "api_key.deleted",
     ]);
