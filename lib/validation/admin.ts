@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { AUDIT_ACTIONS } from "@/lib/audit/actions";
+import { ROLES } from "@/lib/auth/permissions";
+import { uuid } from "./common";
+
+/**
+ * URL state of the admin tables. Each page parses its search params with one of these schemas,
+ * and the service parses again with the same one, so what a URL can ask for is decided here.
+ * Bad values never fail a page: each field falls back to its default (a shared link with an
+ * unknown sort or a negative page size still opens, with the default in its place).
+ */
+
+type SearchParams = Record<string, string | string[] | undefined>;
+
+/** The first value of a repeated query parameter (`?role=a&role=b` -> "a"). */
+const single = (value: unknown) => (Array.isArray(value) ? value[0] : value);
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Free text from a URL: one line, trimmed, at most `max` characters; anything else is "". */
+const searchText = (max: number) =>
+  z.preprocess(
+    (value) => {
+      const text = single(value);
+      return typeof text === "string" ? text.replace(CONTROL_CHARS, " ").trim().slice(0, max) : "";
+    },
+    z.string(),
+  );
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess(single, z.enum(values).optional()).catch(undefined);
+
+const positiveInt = (max: number) => z.preprocess(single, z.coerce.number().int().min(1).max(max));
+
+export const PAGE_SIZES = [10, 25, 50, 100] as const;
+export type PageSize = (typeof PAGE_SIZES)[number];
+export const DEFAULT_PAGE_SIZE: PageSize = 25;
+
+const pageSize = z
+  .preprocess(single, z.coerce.number())
+  .refine((n): n is PageSize => (PAGE_SIZES as readonly number[]).includes(n))
+  .transform((n) => n as PageSize)
+  .catch(DEFAULT_PAGE_SIZE);
+
+// ---------------------------------------------------------------------------------------------
+// API Access Manager (/admin/api-access)
+
+/** The columns the Access Manager sorts by; the same ids name the table's columns. */
+export const KEY_SORTS = ["name", "accessLevel", "user", "createdAt", "role", "status", "lastUsedAt"] as const;
+export type KeySort = (typeof KEY_SORTS)[number];
+
+export const SEARCH_MAX_LENGTH = 100;
+
+export const accessManagerQuerySchema = z.object({
+  q: searchText(SEARCH_MAX_LENGTH),
+  status: oneOf(["active", "disabled"] as const),
+  level: oneOf(["read_only", "read_write"] as const),
+  role: oneOf(ROLES),
+  sort: z.preprocess(single, z.enum(KEY_SORTS)).catch("createdAt"),
+  dir: z.preprocess(single, z.enum(["asc", "desc"])).catch("desc"),
+  // Past the last page is clamped by the service, which knows the total.
+  page: positiveInt(1_000_000).catch(1),
+  size: pageSize,
+});
+export type AccessManagerQuery = z.infer<typeof accessManagerQuerySchema>;
+
+export const DEFAULT_ACCESS_MANAGER_QUERY: AccessManagerQuery = accessManagerQuerySchema.parse({});
+
+export function parseAccessManagerQuery(params: SearchParams | URLSearchParams): AccessManagerQuery {
+  return accessManagerQuerySchema.parse(toRecord(params));
+}
+
+/** The canonical query string of a state: defaults are left out, so URLs stay short. */
+export function accessManagerSearch(query: AccessManagerQuery): string {
+  const d = DEFAULT_ACCESS_MANAGER_QUERY;
+  const out = new URLSearchParams();
+  if (query.q) out.set("q", query.q);
+  if (query.status) out.set("status", query.status);
+  if (query.level) out.set("level", query.level);
+  if (query.role) out.set("role", query.role);
+  if (query.sort !== d.sort || query.dir !== d.dir) {
+    out.set("sort", query.sort);
+    out.set("dir", query.dir);
+  }
+  if (query.page !== 1) out.set("page", String(query.page));
+  if (query.size !== d.size) out.set("size", String(query.size));
+  const text = out.toString();
+  return text ? `?${text}` : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log (/admin/audit-log)
+
+export const auditLogQuerySchema = z.object({
+  // Case-insensitive prefix of who acted (an email) and of the target (an email or key name),
+  // or a target's exact id.
+  actor: searchText(254),
+  action: oneOf(AUDIT_ACTIONS),
+  target: searchText(254),
+  // Keyset pagination: entries older than `before`, or newer than `after` (audit row ids).
+  before: positiveInt(Number.MAX_SAFE_INTEGER).optional().catch(undefined),
+  after: positiveInt(Number.MAX_SAFE_INTEGER).optional().catch(undefined),
+  size: pageSize,
+});
+export type AuditLogQuery = z.infer<typeof auditLogQuerySchema>;
+
+export function parseAuditLogQuery(params: SearchParams | URLSearchParams): AuditLogQuery {
+  return auditLogQuerySchema.parse(toRecord(params));
+}
+
+export function auditLogSearch(query: Partial<AuditLogQuery>): string {
+  const out = new URLSearchParams();
+  if (query.actor) out.set("actor", query.actor);
+  if (query.action) out.set("action", query.action);
+  if (query.target) out.set("target", query.target);
+  if (query.before) out.set("before", String(query.before));
+  else if (query.after) out.set("after", String(query.after));
+  if (query.size && query.size !== DEFAULT_PAGE_SIZE) out.set("size", String(query.size));
+  const text = out.toString();
+  return text ? `?${text}` : "";
+}
+
+function toRecord(params: SearchParams | URLSearchParams): SearchParams {
+  if (!(params instanceof URLSearchParams)) return params;
+  const out: SearchParams = {};
+  for (const key of new Set(params.keys())) out[key] = params.getAll(key);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users (/admin/users): role changes, removal, ownership
+
+/** Any role, as a form sends it; whether the actor may grant it is the service's decision. */
+export const roleField = z.enum(ROLES, { error: "Choose a role: Owner, Admin, Staff, Read-only or Lite." });
+
+const keyIdList = z
+  .string()
+  .max(40 * 1000)
+  .transform((text) => (text ? text.split(",") : []))
+  .pipe(z.array(uuid).max(1000));
+
+export const changeRoleSchema = z.object({
+  userId: uuid,
+  role: roleField,
+  // The ids of the keys the confirmation listed. When the change would delete a key that was not
+  // on that list (created since), it is refused, so nothing is deleted unseen.
+  confirmedKeyIds: keyIdList.optional(),
+});
+export type ChangeRoleInput = z.infer<typeof changeRoleSchema>;
+
+export const previewRoleChangeSchema = z.object({ userId: uuid, role: roleField });
+
+export const userIdSchema = z.object({ userId: uuid });
