@@ -1,0 +1,337 @@
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { db } from "@/db/client";
+import { apiKeys, auditLog, users, type Role } from "@/db/schema";
+import type { Actor } from "@/lib/auth/actor";
+import { announceKeyChange } from "@/lib/keys/revocation";
+import { authenticateApiKey, createApiKey } from "@/lib/keys/service";
+import { changeRole, previewRemoval, previewRoleChange, removeUser, transferOwnership } from "@/lib/users/roles";
+import { findSessionUser } from "@/lib/users/service";
+import { changeRoleSchema, userIdSchema } from "@/lib/validation/admin";
+import { setupTestDatabase } from "../helpers/db";
+import { countRows, makeUser } from "../helpers/fixtures";
+
+vi.mock("@/lib/keys/revocation", async (importOriginal) => {
+  const original = await importOriginal<typeof import("@/lib/keys/revocation")>();
+  return { ...original, announceKeyChange: vi.fn(original.announceKeyChange) };
+});
+
+let teardown: () => Promise<void>;
+let owner: Actor;
+let admin: Actor;
+beforeAll(async () => {
+  teardown = await setupTestDatabase();
+  owner = await makeUser("owner", { name: "Olive Owner" });
+  admin = await makeUser("admin", { name: "Adam Admin" });
+});
+afterAll(() => teardown());
+
+let n = 0;
+/** A user with one Read & Write and one Read-only key (fewer when the role allows fewer). */
+async function userWithKeys(role: Role) {
+  const user = await makeUser(role);
+  const keys: { id: string; name: string; secret: string; level: "read_only" | "read_write" }[] = [];
+  const levels = role === "lite" ? [] : role === "read_only" ? (["read_only"] as const) : (["read_write", "read_only"] as const);
+  for (const level of levels) {
+    const name = `${level} key ${++n}`;
+    const { key, secret } = await createApiKey(user, { name, access_level: level });
+    keys.push({ id: key.id, name, secret, level });
+  }
+  return { user, keys };
+}
+
+async function roleOf(userId: string): Promise<Role | undefined> {
+  const [row] = await db().select({ role: users.role }).from(users).where(eq(users.id, userId));
+  return row?.role;
+}
+
+async function keyNamesOf(userId: string): Promise<string[]> {
+  const rows = await db().select({ name: apiKeys.name }).from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(apiKeys.name);
+  return rows.map((r) => r.name);
+}
+
+async function auditFor(targetId: string) {
+  return db().select().from(auditLog).where(eq(auditLog.targetId, targetId)).orderBy(auditLog.id);
+}
+
+/** Makes the next audit row with `action` fail to insert, so the transaction writing it rolls back. */
+async function failingAudit<T>(action: string, fn: () => Promise<T>): Promise<void> {
+  await db().execute(sql.raw(`alter table audit_log add constraint test_fail_midway check (action <> '${action}') not valid`));
+  try {
+    await expect(fn()).rejects.toThrow();
+  } finally {
+    await db().execute(sql.raw(`alter table audit_log drop constraint test_fail_midway`));
+  }
+}
+
+describe("downgrade rules", () => {
+  it("to Read-only deletes only the Read & Write keys, audited key by key, and the deleted key stops working", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    const [rw, ro] = keys;
+    const preview = await previewRoleChange(admin, user.userId, "read_only");
+    expect(preview.keysToDelete.map((k) => k.name)).toEqual([rw!.name]);
+
+    const result = await changeRole(admin, { userId: user.userId, role: "read_only", confirmedKeyIds: [rw!.id] });
+    expect(result).toMatchObject({ from: "staff", deletedKeys: [rw!.name], user: { role: "read_only" } });
+    expect(await roleOf(user.userId)).toBe("read_only");
+    expect(await keyNamesOf(user.userId)).toEqual([ro!.name]);
+    expect(await authenticateApiKey(rw!.secret, null)).toBeNull();
+    expect(await authenticateApiKey(ro!.secret, null)).toMatchObject({ user: { role: "read_only" } });
+
+    const [changed] = await auditFor(user.userId);
+    expect(changed).toMatchObject({ action: "user.role_changed", actorUserId: admin.userId, targetLabel: user.email, ip: "127.0.0.1" });
+    expect(changed!.metadata).toEqual({ from: "staff", to: "read_only", deleted_keys: [rw!.name] });
+    const deleted = (await auditFor(rw!.id)).find((r) => r.action === "api_key.deleted");
+    expect(deleted).toMatchObject({ action: "api_key.deleted", targetLabel: rw!.name });
+    expect(deleted!.metadata).toMatchObject({ reason: "role_change", key_owner: user.email });
+  });
+
+  it("to Lite deletes every key", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    const preview = await previewRoleChange(owner, user.userId, "lite");
+    expect(preview.keysToDelete.map((k) => k.name).sort()).toEqual(keys.map((k) => k.name).sort());
+    await changeRole(owner, { userId: user.userId, role: "lite" });
+    expect(await roleOf(user.userId)).toBe("lite");
+    expect(await keyNamesOf(user.userId)).toEqual([]);
+    for (const key of keys) expect(await authenticateApiKey(key.secret, null)).toBeNull();
+    expect((await auditFor(user.userId))[0]!.metadata).toMatchObject({ from: "staff", to: "lite" });
+  });
+
+  it.each([
+    ["read_only", "staff"],
+    ["read_only", "admin"],
+    ["staff", "admin"],
+    ["admin", "staff"],
+    ["lite", "read_only"],
+  ] as const)("%s -> %s deletes nothing", async (from, to) => {
+    const { user, keys } = await userWithKeys(from);
+    expect((await previewRoleChange(owner, user.userId, to)).keysToDelete).toEqual([]);
+    const result = await changeRole(owner, { userId: user.userId, role: to });
+    expect(result.deletedKeys).toEqual([]);
+    expect(await roleOf(user.userId)).toBe(to);
+    expect(await keyNamesOf(user.userId)).toEqual(keys.map((k) => k.name).sort());
+  });
+
+  it("announces the change inside its transaction, for every key of the user", async () => {
+    const { user } = await userWithKeys("staff");
+    vi.mocked(announceKeyChange).mockClear();
+    await changeRole(admin, { userId: user.userId, role: "read_only" });
+    expect(vi.mocked(announceKeyChange)).toHaveBeenCalledWith(expect.anything(), { userId: user.userId });
+    expect(vi.mocked(announceKeyChange).mock.calls[0]![0]).not.toBe(db());
+  });
+
+  it("takes effect on the next request without ending the user's sessions", async () => {
+    const { user } = await userWithKeys("staff");
+    const [row] = await db().select().from(users).where(eq(users.id, user.userId));
+    await changeRole(admin, { userId: user.userId, role: "read_only" });
+    expect(await findSessionUser(user.userId, row!.sessionVersion)).toMatchObject({ role: "read_only" });
+  });
+
+  it("changing to the same role is a no-op, with no audit row", async () => {
+    const { user } = await userWithKeys("staff");
+    const audit = await countRows("audit_log");
+    await expect(changeRole(admin, { userId: user.userId, role: "staff" })).resolves.toMatchObject({ deletedKeys: [] });
+    expect(await countRows("audit_log")).toBe(audit);
+  });
+
+  it("refuses to delete a key the confirmation did not list (created since), and changes nothing", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    const seen = (await previewRoleChange(admin, user.userId, "read_only")).keysToDelete.map((k) => k.id);
+    await createApiKey(user, { name: "created meanwhile", access_level: "read_write" });
+    await expect(changeRole(admin, { userId: user.userId, role: "read_only", confirmedKeyIds: seen })).rejects.toMatchObject({
+      code: "conflict",
+      message: expect.stringContaining("created meanwhile"),
+    });
+    expect(await roleOf(user.userId)).toBe("staff");
+    expect(await keyNamesOf(user.userId)).toEqual([...keys.map((k) => k.name), "created meanwhile"].sort());
+  });
+});
+
+describe("one transaction: a failure midway leaves the role and the keys as they were", () => {
+  it("role change", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    const auditBefore = await countRows("audit_log");
+    // The role is updated and the keys deleted before the role_changed row fails to insert.
+    await failingAudit("user.role_changed", () => changeRole(admin, { userId: user.userId, role: "lite" }));
+    expect(await roleOf(user.userId)).toBe("staff");
+    expect(await keyNamesOf(user.userId)).toEqual(keys.map((k) => k.name).sort());
+    expect(await countRows("audit_log")).toBe(auditBefore);
+    for (const key of keys) expect(await authenticateApiKey(key.secret, null)).not.toBeNull();
+  });
+
+  it("removal", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    await failingAudit("user.removed", () => removeUser(admin, user.userId));
+    expect(await roleOf(user.userId)).toBe("staff");
+    expect(await keyNamesOf(user.userId)).toEqual(keys.map((k) => k.name).sort());
+  });
+
+  it("ownership transfer", async () => {
+    const target = await makeUser("admin");
+    await failingAudit("user.ownership_transferred", () => transferOwnership(owner, target.userId));
+    expect(await roleOf(owner.userId)).toBe("owner");
+    expect(await roleOf(target.userId)).toBe("admin");
+  });
+});
+
+describe("who may change whom (every action against every role)", () => {
+  const ACTORS = ["owner", "admin", "staff", "read_only", "lite"] as const;
+  const actorFor = async (role: (typeof ACTORS)[number]) => (role === "owner" ? owner : role === "admin" ? admin : makeUser(role));
+
+  for (const role of ACTORS) {
+    const allowed = role === "owner" || role === "admin";
+    it(`${role} ${allowed ? "may" : "may not"} preview, change the role of and remove a Staff user`, async () => {
+      const actor = await actorFor(role);
+      const { user } = await userWithKeys("staff");
+      const before = { role: await roleOf(user.userId), keys: await keyNamesOf(user.userId), audit: await countRows("audit_log") };
+      if (allowed) {
+        await expect(previewRoleChange(actor, user.userId, "lite")).resolves.toBeDefined();
+        await expect(previewRemoval(actor, user.userId)).resolves.toBeDefined();
+        await expect(changeRole(actor, { userId: user.userId, role: "read_only" })).resolves.toBeDefined();
+        await expect(removeUser(actor, user.userId)).resolves.toBeDefined();
+        expect(await roleOf(user.userId)).toBeUndefined();
+        return;
+      }
+      await expect(previewRoleChange(actor, user.userId, "lite")).rejects.toMatchObject({ code: "forbidden" });
+      await expect(previewRemoval(actor, user.userId)).rejects.toMatchObject({ code: "forbidden" });
+      await expect(changeRole(actor, { userId: user.userId, role: "lite" })).rejects.toMatchObject({ code: "forbidden" });
+      await expect(removeUser(actor, user.userId)).rejects.toMatchObject({ code: "forbidden" });
+      await expect(transferOwnership(actor, user.userId)).rejects.toMatchObject({ code: "forbidden" });
+      expect({ role: await roleOf(user.userId), keys: await keyNamesOf(user.userId), audit: await countRows("audit_log") }).toEqual(before);
+    });
+  }
+
+  it.each(["admin", "staff", "read_only", "lite"] as const)("an Admin may not transfer ownership to a %s user", async (role) => {
+    const target = await makeUser(role);
+    await expect(transferOwnership(admin, target.userId)).rejects.toMatchObject({ code: "forbidden" });
+    expect(await roleOf(target.userId)).toBe(role);
+  });
+
+  it.each(["admin", "staff", "read_only", "lite"] as const)("an Admin may not change the Owner's role to %s, nor remove the Owner", async (role) => {
+    await expect(changeRole(admin, { userId: owner.userId, role })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(previewRoleChange(admin, owner.userId, role)).rejects.toMatchObject({ code: "forbidden" });
+    await expect(removeUser(admin, owner.userId)).rejects.toMatchObject({ code: "forbidden" });
+    expect(await roleOf(owner.userId)).toBe("owner");
+  });
+
+  it.each([
+    ["an Admin", () => admin],
+    ["the Owner", () => owner],
+  ])("%s may not make anyone Owner through a role change (ownership moves by transfer)", async (_who, actor) => {
+    const target = await makeUser("admin");
+    await expect(changeRole(actor(), { userId: target.userId, role: "owner" })).rejects.toMatchObject({
+      code: "forbidden",
+      message: expect.stringContaining("transfer"),
+    });
+    expect(await roleOf(target.userId)).toBe("admin");
+  });
+
+  it("nobody changes their own role or removes themselves; the Owner cannot be removed at all", async () => {
+    await expect(changeRole(admin, { userId: admin.userId, role: "staff" })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(removeUser(admin, admin.userId)).rejects.toMatchObject({ code: "forbidden", message: "You cannot remove yourself." });
+    await expect(changeRole(owner, { userId: owner.userId, role: "admin" })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(removeUser(owner, owner.userId)).rejects.toMatchObject({ code: "forbidden" });
+    expect(await roleOf(owner.userId)).toBe("owner");
+    expect(await roleOf(admin.userId)).toBe("admin");
+  });
+
+  it("an Admin may change and remove another Admin", async () => {
+    const other = await makeUser("admin");
+    await changeRole(admin, { userId: other.userId, role: "staff" });
+    expect(await roleOf(other.userId)).toBe("staff");
+  });
+
+  it.each(["not-a-uuid", "00000000-0000-4000-8000-000000000000"])("answers not found for an unknown user %j", async (id) => {
+    await expect(changeRole(admin, { userId: id, role: "staff" })).rejects.toMatchObject({ code: "not_found" });
+    await expect(removeUser(admin, id)).rejects.toMatchObject({ code: "not_found" });
+    await expect(previewRoleChange(admin, id, "staff")).rejects.toMatchObject({ code: "not_found" });
+    await expect(transferOwnership(owner, id)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("refuses an admin acting through an API key", async () => {
+    const { user } = await userWithKeys("staff");
+    const viaKey = { ...admin, apiKey: { id: "00000000-0000-4000-8000-000000000001", name: "k", accessLevel: "read_write" as const } };
+    await expect(changeRole(viaKey, { userId: user.userId, role: "lite" })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(removeUser(viaKey, user.userId)).rejects.toMatchObject({ code: "forbidden" });
+  });
+});
+
+describe("bad input to the forms", () => {
+  it.each([
+    [{ userId: "x", role: "staff" }, "userId"],
+    [{ userId: "00000000-0000-4000-8000-000000000000", role: "superuser" }, "role"],
+    [{ userId: "00000000-0000-4000-8000-000000000000", role: "" }, "role"],
+    [{ userId: "00000000-0000-4000-8000-000000000000", role: "staff", confirmedKeyIds: "not-a-uuid" }, "confirmedKeyIds"],
+    [{ role: "staff" }, "userId"],
+  ])("change role %j is refused on %s", (input, field) => {
+    const parsed = changeRoleSchema.safeParse(input);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((i) => i.path[0])).toContain(field);
+  });
+
+  it("accepts an empty list of confirmed keys", () => {
+    expect(changeRoleSchema.parse({ userId: "00000000-0000-4000-8000-000000000000", role: "lite", confirmedKeyIds: "" }).confirmedKeyIds).toEqual([]);
+    expect(userIdSchema.safeParse({ userId: "'; drop table users; --" }).success).toBe(false);
+  });
+});
+
+describe("removing a user", () => {
+  it("deletes their keys, ends their sessions, and audits the removal and each key", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    const [row] = await db().select().from(users).where(eq(users.id, user.userId));
+    vi.mocked(announceKeyChange).mockClear();
+    const result = await removeUser(admin, user.userId);
+    expect(result.deletedKeys.sort()).toEqual(keys.map((k) => k.name).sort());
+    expect(await roleOf(user.userId)).toBeUndefined();
+    expect(await db().select().from(apiKeys).where(eq(apiKeys.userId, user.userId))).toEqual([]);
+    expect(await findSessionUser(user.userId, row!.sessionVersion)).toBeNull();
+    for (const key of keys) expect(await authenticateApiKey(key.secret, null)).toBeNull();
+    expect(vi.mocked(announceKeyChange)).toHaveBeenCalledWith(expect.anything(), { userId: user.userId });
+
+    const [removed] = await auditFor(user.userId);
+    expect(removed).toMatchObject({ action: "user.removed", actorUserId: admin.userId, targetLabel: user.email });
+    expect(removed!.metadata).toMatchObject({ role: "staff" });
+    const keyRows = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "api_key.deleted"), sql`${auditLog.metadata}->>'reason' = 'user_removed'`, sql`${auditLog.metadata}->>'key_owner' = ${user.email}`));
+    expect(keyRows).toHaveLength(keys.length);
+  });
+
+  it("lists the keys it will delete before anything happens", async () => {
+    const { user, keys } = await userWithKeys("read_only");
+    const preview = await previewRemoval(owner, user.userId);
+    expect(preview.keysToDelete.map((k) => k.name)).toEqual(keys.map((k) => k.name));
+    expect(await keyNamesOf(user.userId)).toHaveLength(keys.length);
+  });
+});
+
+describe("transferring ownership", () => {
+  it("makes the target the Owner and the old Owner an Admin, in one step, audited; there is still exactly one Owner", async () => {
+    const heir = await makeUser("staff", { name: "Harriet Heir" });
+    vi.mocked(announceKeyChange).mockClear();
+    await expect(transferOwnership(owner, heir.userId)).resolves.toMatchObject({ name: "Harriet Heir" });
+    expect(await roleOf(heir.userId)).toBe("owner");
+    expect(await roleOf(owner.userId)).toBe("admin");
+    expect(await db().select().from(users).where(eq(users.role, "owner"))).toHaveLength(1);
+    expect(vi.mocked(announceKeyChange)).toHaveBeenCalledTimes(2);
+    const [row] = await auditFor(heir.userId);
+    expect(row).toMatchObject({ action: "user.ownership_transferred", actorUserId: owner.userId });
+    expect(row!.metadata).toMatchObject({ from: owner.email, to: heir.email, previous_role: "staff" });
+
+    // The old Owner's session still says Owner until its next request; the row decides.
+    await expect(transferOwnership(owner, admin.userId)).rejects.toMatchObject({ code: "forbidden" });
+    expect(await roleOf(admin.userId)).toBe("admin");
+
+    // And back, by the new Owner.
+    const heirActor = { ...heir, role: "owner" as const };
+    await transferOwnership(heirActor, owner.userId);
+    expect(await roleOf(owner.userId)).toBe("owner");
+    expect(await roleOf(heir.userId)).toBe("admin");
+  });
+
+  it("refuses a transfer to oneself", async () => {
+    await expect(transferOwnership(owner, owner.userId)).rejects.toMatchObject({ code: "invalid" });
+    expect(await roleOf(owner.userId)).toBe("owner");
+  });
+});
