@@ -127,6 +127,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   // Authentication and rate limits, in front of every other route (unknown ones too).
   app.use("*", async (c, next) => {
     c.header("Cache-Control", "no-store");
+    c.header("X-Content-Type-Options", "nosniff");
     const ip = ipOf(c);
     const now = Date.now();
     if (ip && authFailures.enabled) {
