@@ -36,6 +36,8 @@ const distDir = process.env.LATCHKEY_DIST_DIR ?? ".next";
 
 interface Figures {
   name: string;
+  /** CPU time of the server process per 1,000 requests (user + system), when /proc tells. */
+  cpuPerK: number | null;
   rps: number;
   p50: number;
   p99: number;
@@ -91,13 +93,26 @@ async function load(url: string, authorization: string, seconds: number): Promis
   return autocannon({ url, connections, duration: seconds, headers: { authorization } });
 }
 
-async function measure(name: string, url: string, authorization: string): Promise<Figures> {
+/** User + system CPU milliseconds a process has used so far (Linux), or null. */
+function cpuMs(pid: number | undefined): number | null {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return null;
+  }
+}
+
+async function measure(name: string, url: string, authorization: string, pid: number | undefined): Promise<Figures> {
   process.stdout.write(`  ${name}: warm-up ${warmup}s, `);
   await load(url, authorization, warmup);
   process.stdout.write(`measuring ${duration}s... `);
+  const cpuBefore = cpuMs(pid);
   const result = await load(url, authorization, duration);
+  const cpuAfter = cpuMs(pid);
   const figures = {
     name,
+    cpuPerK: cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) / result.requests.total) * 1000,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -129,7 +144,7 @@ async function main(): Promise<void> {
   const [oursPort, basePort] = [firstPort, firstPort + 1];
 
   console.log(`[bench] database ${name}; starting ours (npm start, production build) on ${oursPort}`);
-  await start("ours", "scripts/start.ts", {
+  const oursProcess = await start("ours", "scripts/start.ts", {
     DATABASE_URL: databaseUrl,
     LATCHKEY_SECRET: secret,
     PORT: String(oursPort),
@@ -152,7 +167,7 @@ async function main(): Promise<void> {
   const authorization = `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
 
   console.log(`[bench] starting the baseline (bare node:http) on ${basePort}`);
-  await start("baseline", "bench/api/baseline.ts", { DATABASE_URL: databaseUrl, LATCHKEY_SECRET: secret, PORT: String(basePort) });
+  const baselineProcess = await start("baseline", "bench/api/baseline.ts", { DATABASE_URL: databaseUrl, LATCHKEY_SECRET: secret, PORT: String(basePort) });
 
   const targets = {
     baseline: `http://127.0.0.1:${basePort}/api/v1/ping`,
@@ -167,20 +182,22 @@ async function main(): Promise<void> {
   const results: Figures[] = [];
   for (let round = 1; round <= rounds; round++) {
     if (rounds > 1) console.log(` round ${round}/${rounds}`);
-    results.push(await measure("baseline", targets.baseline, authorization));
-    results.push(await measure("ours", targets.ours, authorization));
+    results.push(await measure("baseline", targets.baseline, authorization, baselineProcess.pid));
+    results.push(await measure("ours", targets.ours, authorization, oursProcess.pid));
   }
 
   const best = (label: string) => results.filter((r) => r.name === label).sort((a, b) => b.rps - a.rps)[0]!;
   const [base, ours] = [best("baseline"), best("ours")];
   const row = (f: Figures) =>
-    `${f.name.padEnd(30)} ${Math.round(f.rps).toString().padStart(8)} ${f.p50.toFixed(0).padStart(7)} ${f.p99.toFixed(0).padStart(7)} ${String(f.non2xx).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.total).padStart(9)}`;
+    `${f.name.padEnd(30)} ${Math.round(f.rps).toString().padStart(8)} ${f.p50.toFixed(0).padStart(7)} ${f.p99.toFixed(0).padStart(7)} ${String(f.non2xx).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.total).padStart(9)} ${(f.cpuPerK === null ? "-" : f.cpuPerK.toFixed(0)).padStart(14)}`;
   console.log("");
-  console.log(`${"target".padEnd(30)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"requests".padStart(9)}`);
+  console.log(`${"target".padEnd(30)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"requests".padStart(9)} ${"server CPU ms/1k".padStart(14)}`);
   console.log(row({ ...base, name: "baseline (bare node:http)" }));
   console.log(row({ ...ours, name: "ours (server.ts -> Hono)" }));
   console.log("");
   console.log(`ratio ours/baseline: ${(ours.rps / base.rps).toFixed(2)}x throughput; p99 ${ours.p99} ms vs ${base.p99} ms`);
+  const loadavg = fs.existsSync("/proc/loadavg") ? fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "n/a";
+  console.log(`(server CPU excludes PostgreSQL's, which the baseline spends on every request; load average ${loadavg})`);
   const ok = ours.rps >= base.rps && ours.p99 < 15 && ours.non2xx === 0 && ours.errors === 0;
   console.log(ok ? "target met: >= 1.0x baseline, p99 < 15 ms, zero non-2xx" : "target NOT met (>= 1.0x baseline, p99 < 15 ms, zero non-2xx)");
 }
