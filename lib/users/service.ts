@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { db } from "@/db/client";
-import { apiKeys, auditLog, invites, users, type Role, type User } from "@/db/schema";
+import { auditLog, invites, users, type Role, type User } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "@/lib/auth/password";
@@ -117,7 +117,9 @@ export async function listUsers(actor: Actor): Promise<UserListItem[]> {
       name: users.name,
       role: users.role,
       createdAt: users.createdAt,
-      keyCount: sql<number>`(select count(*)::int from ${apiKeys} where ${apiKeys.userId} = ${users.id})`,
+      // Spelled out: inside a select list drizzle leaves columns unqualified, and an unqualified
+      // "id" in the subquery would be the key's own id (every count was 0).
+      keyCount: sql<number>`(select count(*)::int from api_keys k where k.user_id = "users"."id")`,
     })
     .from(users)
     .orderBy(users.createdAt);

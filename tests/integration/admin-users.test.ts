@@ -6,7 +6,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { authenticateApiKey, createApiKey } from "@/lib/keys/service";
 import { changeRole, previewRemoval, previewRoleChange, removeUser, transferOwnership } from "@/lib/users/roles";
-import { findSessionUser } from "@/lib/users/service";
+import { findSessionUser, listUsers } from "@/lib/users/service";
 import { changeRoleSchema, userIdSchema } from "@/lib/validation/admin";
 import { setupTestDatabase } from "../helpers/db";
 import { countRows, makeUser } from "../helpers/fixtures";
@@ -333,5 +333,16 @@ describe("transferring ownership", () => {
   it("refuses a transfer to oneself", async () => {
     await expect(transferOwnership(owner, owner.userId)).rejects.toMatchObject({ code: "invalid" });
     expect(await roleOf(owner.userId)).toBe("owner");
+  });
+});
+
+describe("the Users page list", () => {
+  it("counts each user's keys", async () => {
+    const { user, keys } = await userWithKeys("staff");
+    const { user: lite } = await userWithKeys("lite");
+    const list = await listUsers(admin);
+    expect(list.find((u) => u.id === user.userId)?.keyCount).toBe(keys.length);
+    expect(list.find((u) => u.id === lite.userId)?.keyCount).toBe(0);
+    expect(list.find((u) => u.id === user.userId)).not.toHaveProperty("passwordHash");
   });
 });
