@@ -56,7 +56,7 @@ export function DataTableSearch({
   }, [text, reported, onSearch, delayMs]);
 
   return (
-    <div className="w-full space-y-1.5 sm:w-72">
+    <div className="w-full space-y-1.5 sm:w-80">
       <label htmlFor={id} className="block text-xs font-medium text-slate-700">
         {label}
       </label>

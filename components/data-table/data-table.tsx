@@ -4,6 +4,7 @@ import { flexRender, type Table as TanstackTable } from "@tanstack/react-table";
 import { ArrowDown, ArrowUp, ArrowUpDown } from "lucide-react";
 import type { ReactNode } from "react";
 import { cn } from "@/components/ui/cn";
+import { ScrollRegion } from "./scroll-region";
 
 declare module "@tanstack/react-table" {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the generics must match TanStack's declaration
@@ -33,7 +34,7 @@ export function DataTable<T>({
 }) {
   const rows = table.getRowModel().rows;
   return (
-    <div className="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
+    <ScrollRegion label={caption}>
       <table aria-busy={busy || undefined} className={cn("w-full border-collapse text-left text-sm transition-opacity", busy && "opacity-60")}>
         <caption className="sr-only">{caption}</caption>
         <thead>
@@ -102,6 +103,6 @@ export function DataTable<T>({
           )}
         </tbody>
       </table>
-    </div>
+    </ScrollRegion>
   );
 }

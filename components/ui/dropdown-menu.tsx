@@ -7,9 +7,14 @@ import { cn } from "./cn";
 export const DropdownMenu = M.Root;
 export const DropdownMenuTrigger = M.Trigger;
 
-export function DropdownMenuContent({ className, ...props }: ComponentProps<typeof M.Content>) {
+export function DropdownMenuContent({
+  className,
+  container,
+  ...props
+}: ComponentProps<typeof M.Content> & { container?: HTMLElement | null }) {
   return (
-    <M.Portal>
+    // `container` keeps the open menu inside a landmark (axe: region); the body by default.
+    <M.Portal container={container}>
       <M.Content
         align="end"
         sideOffset={4}
