@@ -1,0 +1,296 @@
+"use client";
+
+import { createColumnHelper, getCoreRowModel, useReactTable, type SortingState, type Updater } from "@tanstack/react-table";
+import { Settings } from "lucide-react";
+import Link from "next/link";
+import { useCallback, useEffect, useMemo, useRef, useState, useTransition } from "react";
+import { toast } from "sonner";
+import { DataTable } from "@/components/data-table/data-table";
+import { DataTablePagination } from "@/components/data-table/data-table-pagination";
+import { DataTableFilter, DataTableSearch, DataTableToolbar } from "@/components/data-table/data-table-toolbar";
+import { useTableNavigation } from "@/components/data-table/use-table-navigation";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { callAction } from "@/components/ui/call-action";
+import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
+import type { AccessLevel, KeyStatus, Role } from "@/db/schema";
+import { ACCESS_LEVEL_LABELS, ROLE_LABELS, ROLES } from "@/lib/auth/permissions";
+import { formatDate, formatDateTime } from "@/lib/format";
+import {
+  accessManagerSearch,
+  KEY_SORTS,
+  PAGE_SIZES,
+  SEARCH_MAX_LENGTH,
+  type AccessManagerQuery,
+  type KeySort,
+  type PageSize,
+} from "@/lib/validation/admin";
+import { deleteKeyAsAdminAction, setKeyStatusAsAdminAction } from "../actions";
+
+/** A key as this page receives it: display columns only, dates as ISO strings. */
+export interface AdminKeyView {
+  id: string;
+  name: string;
+  accessLevel: AccessLevel;
+  status: KeyStatus;
+  disabledByAdmin: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+  user: { id: string; name: string; email: string; role: Role };
+}
+
+const column = createColumnHelper<AdminKeyView>();
+
+const STATUS_OPTIONS = [
+  { value: "active", label: "Active" },
+  { value: "disabled", label: "Disabled" },
+] as const;
+const LEVEL_OPTIONS = (["read_only", "read_write"] as const).map((value) => ({ value, label: ACCESS_LEVEL_LABELS[value] }));
+const ROLE_OPTIONS = ROLES.map((value) => ({ value, label: ROLE_LABELS[value] }));
+
+const isSort = (id: string): id is KeySort => (KEY_SORTS as readonly string[]).includes(id);
+
+export function AccessManager({
+  rows,
+  total,
+  pageCount,
+  query,
+}: {
+  rows: AdminKeyView[];
+  total: number;
+  pageCount: number;
+  query: AccessManagerQuery;
+}) {
+  const { navigate, pending } = useTableNavigation();
+  const [deleting, setDeleting] = useState<AdminKeyView | null>(null);
+  const [working, startWork] = useTransition();
+  // Menus open inside this section, so they stay within the page's main landmark.
+  const [section, setSection] = useState<HTMLElement | null>(null);
+
+  // The query asked for last: changes made in quick succession (a filter, then the page size)
+  // build on each other rather than on the page the server rendered before them.
+  const latest = useRef(query);
+  useEffect(() => {
+    latest.current = query;
+  }, [query]);
+
+  // Any change of search, filter, sort or page size starts again from the first page.
+  const go = useCallback(
+    (change: Partial<AccessManagerQuery>, options?: { replace?: boolean }) => {
+      const next = { ...latest.current, page: 1, ...change };
+      latest.current = next;
+      navigate(accessManagerSearch(next), options);
+    },
+    [navigate],
+  );
+
+  const setStatus = useCallback(
+    (key: AdminKeyView, status: KeyStatus) =>
+      startWork(async () => {
+        const result = await callAction(setKeyStatusAsAdminAction, { id: key.id, status });
+        if (result?.ok) toast.success(result.message ?? "Done.");
+        else toast.error(result?.message ?? "Could not change the status.");
+      }),
+    [],
+  );
+
+  const remove = (key: AdminKeyView) =>
+    startWork(async () => {
+      const result = await callAction(deleteKeyAsAdminAction, { id: key.id });
+      if (result?.ok) {
+        toast.success(result.message ?? "Deleted.");
+        setDeleting(null);
+      } else toast.error(result?.message ?? "Could not delete the key.");
+    });
+
+  const columns = useMemo(
+    () => [
+      column.accessor("name", {
+        id: "name",
+        header: "Name",
+        // A floor as well as a ceiling: on a phone the table scrolls rather than breaking words.
+        cell: (c) => <span className="block min-w-[9rem] font-medium break-words text-slate-900">{c.getValue()}</span>,
+        meta: { cellClassName: "max-w-[16rem]" },
+      }),
+      column.accessor("accessLevel", { id: "accessLevel", header: "Access Level", cell: (c) => ACCESS_LEVEL_LABELS[c.getValue()] }),
+      column.accessor((row) => row.user.name, {
+        id: "user",
+        header: "User",
+        cell: ({ row }) => (
+          <div className="min-w-[11rem]">
+            <div className="font-medium text-slate-900">{row.original.user.name}</div>
+            <div className="text-xs break-all text-slate-600">{row.original.user.email}</div>
+          </div>
+        ),
+        meta: { cellClassName: "max-w-[18rem]" },
+      }),
+      column.accessor("createdAt", {
+        id: "createdAt",
+        header: "Created",
+        cell: (c) => <span className="whitespace-nowrap">{formatDate(c.getValue())}</span>,
+      }),
+      column.accessor((row) => row.user.role, {
+        id: "role",
+        header: "Role",
+        cell: (c) => <Badge tone={c.getValue() === "owner" || c.getValue() === "admin" ? "indigo" : "gray"}>{ROLE_LABELS[c.getValue()]}</Badge>,
+      }),
+      column.accessor("status", {
+        id: "status",
+        header: "Status",
+        cell: ({ row }) =>
+          row.original.status === "active" ? (
+            <Badge tone="green">Active</Badge>
+          ) : (
+            <span className="inline-flex flex-wrap items-center gap-x-1.5">
+              <Badge tone="gray">Disabled</Badge>
+              {row.original.disabledByAdmin ? <span className="text-xs whitespace-nowrap text-slate-600">by an admin</span> : null}
+            </span>
+          ),
+      }),
+      column.accessor("lastUsedAt", {
+        id: "lastUsedAt",
+        header: "Last used",
+        cell: (c) => (
+          <span className="whitespace-nowrap" title={formatDateTime(c.getValue())}>
+            {formatDate(c.getValue())}
+          </span>
+        ),
+      }),
+      column.display({
+        id: "actions",
+        header: "Actions",
+        meta: { srOnlyHeader: true, cellClassName: "text-right" },
+        cell: ({ row }) => {
+          const key = row.original;
+          return (
+            <DropdownMenu modal={false}>
+              <DropdownMenuTrigger asChild>
+                <Button variant="ghost" size="icon" aria-label="Settings" title={`Settings for ${key.name}`} disabled={working}>
+                  <Settings className="h-4 w-4" aria-hidden />
+                </Button>
+              </DropdownMenuTrigger>
+              <DropdownMenuContent container={section} aria-label={`Settings for ${key.name}`}>
+                {key.status === "active" ? (
+                  <DropdownMenuItem onSelect={() => setStatus(key, "disabled")}>Disable</DropdownMenuItem>
+                ) : (
+                  <DropdownMenuItem onSelect={() => setStatus(key, "active")}>Enable</DropdownMenuItem>
+                )}
+                <DropdownMenuItem tone="danger" onSelect={() => setDeleting(key)}>
+                  Delete
+                </DropdownMenuItem>
+              </DropdownMenuContent>
+            </DropdownMenu>
+          );
+        },
+      }),
+    ],
+    [setStatus, working, section],
+  );
+
+  const sorting: SortingState = [{ id: query.sort, desc: query.dir === "desc" }];
+  const table = useReactTable({
+    data: rows,
+    columns,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (row) => row.id,
+    // Sorting and paging happen in the database; the table only shows and asks.
+    manualSorting: true,
+    manualPagination: true,
+    manualFiltering: true,
+    enableSortingRemoval: false,
+    enableMultiSort: false,
+    rowCount: total,
+    state: { sorting, pagination: { pageIndex: query.page - 1, pageSize: query.size } },
+    onSortingChange: (updater: Updater<SortingState>) => {
+      const current: SortingState = [{ id: latest.current.sort, desc: latest.current.dir === "desc" }];
+      const next = (typeof updater === "function" ? updater(current) : updater)[0];
+      if (next && isSort(next.id)) go({ sort: next.id, dir: next.desc ? "desc" : "asc" });
+    },
+  });
+
+  const filtered = Boolean(query.q || query.status || query.level || query.role);
+
+  return (
+    <section ref={setSection} aria-label="API keys" className="space-y-4">
+      <DataTableToolbar>
+        <DataTableSearch
+          label="Search"
+          placeholder="Key name, user name or email"
+          value={query.q}
+          maxLength={SEARCH_MAX_LENGTH}
+          onSearch={(q) => go({ q }, { replace: true })}
+        />
+        <DataTableFilter label="Status" allLabel="All statuses" value={query.status} options={STATUS_OPTIONS} onChange={(status) => go({ status: status as AccessManagerQuery["status"] })} />
+        <DataTableFilter
+          label="Access Level"
+          allLabel="All access levels"
+          value={query.level}
+          options={LEVEL_OPTIONS}
+          onChange={(level) => go({ level: level as AccessManagerQuery["level"] })}
+        />
+        <DataTableFilter label="Role" allLabel="All roles" value={query.role} options={ROLE_OPTIONS} onChange={(role) => go({ role: role as Role | undefined })} />
+        {filtered ? (
+          <Link
+            href={`/admin/api-access${accessManagerSearch({ ...query, q: "", status: undefined, level: undefined, role: undefined, page: 1 })}`}
+            className="mb-2.5 text-sm font-medium text-indigo-700 underline underline-offset-4"
+          >
+            Clear filters
+          </Link>
+        ) : null}
+      </DataTableToolbar>
+
+      <DataTable
+        table={table}
+        caption="Every API key in the organisation"
+        busy={pending || working}
+        empty={
+          filtered ? (
+            <>
+              <span className="block font-medium text-slate-800">No API keys match</span>
+              <span className="text-sm">Try another search, or clear the filters.</span>
+            </>
+          ) : (
+            <>
+              <span className="block font-medium text-slate-800">No API keys yet</span>
+              <span className="text-sm">Keys people create on their profile appear here.</span>
+            </>
+          )
+        }
+      />
+
+      <DataTablePagination
+        page={query.page}
+        pageCount={pageCount}
+        pageSize={query.size}
+        pageSizes={PAGE_SIZES}
+        total={total}
+        noun={["key", "keys"]}
+        hrefFor={(page) => `/admin/api-access${accessManagerSearch({ ...query, page })}`}
+        onPageSizeChange={(size) => go({ size: size as PageSize })}
+        onNavigate={(href) => navigate(href)}
+      />
+
+      <Dialog open={deleting !== null} onOpenChange={(open) => !open && !working && setDeleting(null)}>
+        {deleting ? (
+          <DialogContent title="Delete API key">
+            <div className="space-y-4">
+              <p className="text-sm text-slate-700">
+                Delete <strong className="break-all">{deleting.name}</strong> of {deleting.user.name} ({deleting.user.email})? This is
+                permanent: anything using it stops working at once.
+              </p>
+              <div className="flex justify-end gap-2">
+                <Button variant="secondary" onClick={() => setDeleting(null)} disabled={working}>
+                  Cancel
+                </Button>
+                <Button variant="danger" onClick={() => remove(deleting)} disabled={working} autoFocus>
+                  {working ? "Deleting…" : "Delete"}
+                </Button>
+              </div>
+            </div>
+          </DialogContent>
+        ) : null}
+      </Dialog>
+    </section>
+  );
+}
