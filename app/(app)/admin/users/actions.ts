@@ -1,12 +1,53 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import { ROLE_LABELS } from "@/lib/auth/permissions";
 import { validatedActionWithActor } from "@/lib/safe-action";
+import { changeRole, previewRemoval, previewRoleChange, removeUser, transferOwnership, type KeyToDelete } from "@/lib/users/roles";
 import { createInvite } from "@/lib/users/service";
+import { changeRoleSchema, previewRoleChangeSchema, userIdSchema } from "@/lib/validation/admin";
 import { inviteSchema } from "@/lib/validation/users";
 
 export const createInviteAction = validatedActionWithActor(inviteSchema, async (input, actor) => {
   const invite = await createInvite(actor, input);
   revalidatePath("/admin/users");
   return { ok: true, data: { path: `/invite/${invite.token}`, expiresAt: invite.expiresAt.toISOString() } };
+});
+
+export type KeyPreview = Pick<KeyToDelete, "id" | "name">;
+
+/** For the confirmation: the keys a role change would delete (by name). Changes nothing. */
+export const previewRoleChangeAction = validatedActionWithActor(previewRoleChangeSchema, async (input, actor) => {
+  const preview = await previewRoleChange(actor, input.userId, input.role);
+  return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name }): KeyPreview => ({ id, name })) } };
+});
+
+export const changeRoleAction = validatedActionWithActor(changeRoleSchema, async (input, actor) => {
+  const result = await changeRole(actor, input);
+  revalidatePath("/admin/users");
+  const deleted = result.deletedKeys.length;
+  return {
+    ok: true,
+    message:
+      `${result.user.name} is now ${ROLE_LABELS[result.user.role]}.` +
+      (deleted ? ` ${deleted} API ${deleted === 1 ? "key was" : "keys were"} deleted.` : ""),
+  };
+});
+
+/** For the confirmation: the keys removing a user deletes. Changes nothing. */
+export const previewRemovalAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+  const preview = await previewRemoval(actor, input.userId);
+  return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name }): KeyPreview => ({ id, name })) } };
+});
+
+export const removeUserAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+  const removed = await removeUser(actor, input.userId);
+  revalidatePath("/admin/users");
+  return { ok: true, message: `${removed.name} was removed.` };
+});
+
+export const transferOwnershipAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+  const owner = await transferOwnership(actor, input.userId);
+  revalidatePath("/admin/users");
+  return { ok: true, message: `${owner.name} is now the Owner. You are an Admin.` };
 });

@@ -1,17 +1,30 @@
 import type { Metadata } from "next";
-import { Badge } from "@/components/ui/badge";
 import { Table, Td, Th } from "@/components/ui/table";
-import { ROLE_LABELS } from "@/lib/auth/permissions";
+import { can, canManageUser, ROLE_LABELS } from "@/lib/auth/permissions";
 import { requirePermission } from "@/lib/auth/session";
 import { formatDate } from "@/lib/format";
 import { listPendingInvites, listUsers } from "@/lib/users/service";
 import { InviteUserDialog } from "./_components/invite-user-dialog";
+import { UsersTable, type UserRowView } from "./_components/users-table";
 
 export const metadata: Metadata = { title: "Users" };
 
 export default async function UsersPage() {
   const actor = await requirePermission("users.manage");
   const [users, invites] = await Promise.all([listUsers(actor), listPendingInvites(actor)]);
+  const me = { id: actor.userId, role: actor.role };
+  // What the actor may do to each row is decided here, with the same rules the services enforce.
+  const rows: UserRowView[] = users.map((user) => ({
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: user.role,
+    keyCount: user.keyCount,
+    createdAt: user.createdAt.toISOString(),
+    isYou: user.id === actor.userId,
+    canManage: canManageUser(me, user, null),
+    canTransfer: can(actor.role, "ownership.transfer") && user.id !== actor.userId,
+  }));
   return (
     <div className="space-y-8">
       <div className="flex flex-wrap items-center justify-between gap-4">
@@ -21,34 +34,7 @@ export default async function UsersPage() {
         </div>
         <InviteUserDialog />
       </div>
-      <Table>
-        <caption className="sr-only">Users</caption>
-        <thead>
-          <tr>
-            <Th>Name</Th>
-            <Th>Email</Th>
-            <Th>Role</Th>
-            <Th className="text-right">Keys</Th>
-            <Th>Joined</Th>
-          </tr>
-        </thead>
-        <tbody>
-          {users.map((user) => (
-            <tr key={user.id}>
-              <Td className="font-medium">
-                {user.name}
-                {user.id === actor.userId ? <span className="ml-2 text-xs text-slate-500">(you)</span> : null}
-              </Td>
-              <Td>{user.email}</Td>
-              <Td>
-                <Badge tone={user.role === "owner" || user.role === "admin" ? "indigo" : "gray"}>{ROLE_LABELS[user.role]}</Badge>
-              </Td>
-              <Td className="text-right tabular-nums">{user.keyCount}</Td>
-              <Td>{formatDate(user.createdAt)}</Td>
-            </tr>
-          ))}
-        </tbody>
-      </Table>
+      <UsersTable users={rows} />
       {invites.length > 0 ? (
         <section aria-labelledby="pending-invites" className="space-y-3">
           <h2 id="pending-invites" className="text-lg font-semibold">

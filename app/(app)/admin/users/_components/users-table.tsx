@@ -1,0 +1,248 @@
+"use client";
+
+import { useState, useTransition, type ReactNode } from "react";
+import { toast } from "sonner";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { callAction } from "@/components/ui/call-action";
+import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { FormMessage, inputClass } from "@/components/ui/field";
+import { Td, Th } from "@/components/ui/table";
+import { ScrollRegion } from "@/components/data-table/scroll-region";
+import { cn } from "@/components/ui/cn";
+import type { Role } from "@/db/schema";
+import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
+import { formatDate } from "@/lib/format";
+import {
+  changeRoleAction,
+  previewRemovalAction,
+  previewRoleChangeAction,
+  removeUserAction,
+  transferOwnershipAction,
+  type KeyPreview,
+} from "../actions";
+
+/** A user as the Users page receives it, with what the viewer may do to them. */
+export interface UserRowView {
+  id: string;
+  name: string;
+  email: string;
+  role: Role;
+  keyCount: number;
+  createdAt: string;
+  isYou: boolean;
+  /** Change role and remove (never the Owner, never oneself). */
+  canManage: boolean;
+  /** Only the Owner transfers ownership, to someone else. */
+  canTransfer: boolean;
+}
+
+type Pending =
+  | { kind: "role"; user: UserRowView; role: Role; keys: KeyPreview[] | null }
+  | { kind: "remove"; user: UserRowView; keys: KeyPreview[] | null }
+  | { kind: "transfer"; user: UserRowView };
+
+export function UsersTable({ users }: { users: UserRowView[] }) {
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [working, startWork] = useTransition();
+
+  const close = () => {
+    if (working) return;
+    setPending(null);
+    setError(null);
+  };
+
+  const loadKeys = (next: Pending) =>
+    startWork(async () => {
+      if (next.kind === "transfer") return;
+      const result =
+        next.kind === "role"
+          ? await callAction(previewRoleChangeAction, { userId: next.user.id, role: next.role })
+          : await callAction(previewRemovalAction, { userId: next.user.id });
+      if (result?.ok && result.data) setPending({ ...next, keys: result.data.keys });
+      else setError(result?.message ?? "Could not load the user's keys.");
+    });
+
+  const open = (next: Pending) => {
+    setError(null);
+    setPending(next);
+    loadKeys(next);
+  };
+
+  const confirm = () =>
+    startWork(async () => {
+      if (!pending) return;
+      const result =
+        pending.kind === "role"
+          ? await callAction(changeRoleAction, {
+              userId: pending.user.id,
+              role: pending.role,
+              confirmedKeyIds: (pending.keys ?? []).map((k) => k.id).join(","),
+            })
+          : pending.kind === "remove"
+            ? await callAction(removeUserAction, { userId: pending.user.id })
+            : await callAction(transferOwnershipAction, { userId: pending.user.id });
+      if (result?.ok) {
+        toast.success(result.message ?? "Done.");
+        setPending(null);
+        setError(null);
+        return;
+      }
+      setError(result?.message ?? "Something went wrong. Please try again.");
+      // The keys may have changed since the list was shown (that is what a conflict says).
+      if (pending.kind !== "transfer") loadKeys({ ...pending, keys: null });
+    });
+
+  return (
+    <>
+      <ScrollRegion label="Users">
+        <table className="w-full min-w-max border-collapse text-left text-sm">
+          <caption className="sr-only">Users</caption>
+          <thead>
+            <tr>
+              <Th>Name</Th>
+              <Th>Email</Th>
+              <Th>Role</Th>
+              <Th className="text-right">Keys</Th>
+              <Th>Joined</Th>
+              <Th>
+                <span className="sr-only">Actions</span>
+              </Th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((user) => {
+              const nameId = `user-${user.id}-name`;
+              return (
+                <tr key={user.id}>
+                  <Td className="font-medium">
+                    <span id={nameId}>{user.name}</span>
+                    {user.isYou ? <span className="ml-2 text-xs text-slate-500">(you)</span> : null}
+                  </Td>
+                  <Td>{user.email}</Td>
+                  <Td>
+                    {user.canManage ? (
+                      <select
+                        aria-label="Role"
+                        aria-describedby={nameId}
+                        value={user.role}
+                        disabled={working}
+                        className={cn(inputClass, "h-9 w-auto pr-8")}
+                        onChange={(e) => open({ kind: "role", user, role: e.target.value as Role, keys: null })}
+                      >
+                        {INVITABLE_ROLES.map((role) => (
+                          <option key={role} value={role}>
+                            {ROLE_LABELS[role]}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      <Badge tone={user.role === "owner" || user.role === "admin" ? "indigo" : "gray"}>{ROLE_LABELS[user.role]}</Badge>
+                    )}
+                  </Td>
+                  <Td className="text-right tabular-nums">{user.keyCount}</Td>
+                  <Td className="whitespace-nowrap">{formatDate(user.createdAt)}</Td>
+                  <Td>
+                    <div className="flex justify-end gap-2">
+                      {user.canTransfer ? (
+                        <Button variant="secondary" size="sm" aria-describedby={nameId} disabled={working} onClick={() => open({ kind: "transfer", user })}>
+                          Transfer ownership
+                        </Button>
+                      ) : null}
+                      {user.canManage ? (
+                        <Button
+                          variant="secondary"
+                          size="sm"
+                          className="text-red-700"
+                          aria-describedby={nameId}
+                          disabled={working}
+                          onClick={() => open({ kind: "remove", user, keys: null })}
+                        >
+                          Remove
+                        </Button>
+                      ) : null}
+                    </div>
+                  </Td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </ScrollRegion>
+
+      <Dialog open={pending !== null} onOpenChange={(next) => !next && close()}>
+        {pending ? (
+          <DialogContent title={pending.kind === "role" ? "Change role" : pending.kind === "remove" ? "Remove user" : "Transfer ownership"}>
+            <div className="space-y-4">
+              <FormMessage message={error} />
+              {pending.kind === "role" ? (
+                <>
+                  <p className="text-sm text-slate-700">
+                    Change the role of <strong>{pending.user.name}</strong> ({pending.user.email}) from{" "}
+                    <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from
+                    their next request.
+                  </p>
+                  <KeysToDelete
+                    keys={pending.keys}
+                    intro={pending.role === "lite" ? "Lite users cannot have API keys. These keys are deleted:" : "Read-only users cannot keep Read & Write keys. These keys are deleted:"}
+                    none="No API keys are deleted."
+                  />
+                </>
+              ) : null}
+              {pending.kind === "remove" ? (
+                <>
+                  <p className="text-sm text-slate-700">
+                    Remove <strong>{pending.user.name}</strong> ({pending.user.email})? They are signed out at once and can no longer sign in.
+                  </p>
+                  <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
+                </>
+              ) : null}
+              {pending.kind === "transfer" ? (
+                <p className="text-sm text-slate-700">
+                  Make <strong>{pending.user.name}</strong> ({pending.user.email}) the Owner of this Latchkey? You become an Admin, and only
+                  the new Owner can transfer ownership again.
+                </p>
+              ) : null}
+              <div className="flex justify-end gap-2">
+                <Button variant="secondary" onClick={close} disabled={working}>
+                  Cancel
+                </Button>
+                <Button
+                  variant={pending.kind === "transfer" ? "primary" : "danger"}
+                  onClick={confirm}
+                  disabled={working || (pending.kind !== "transfer" && pending.keys === null)}
+                >
+                  {pending.kind === "role" ? "Change role" : pending.kind === "remove" ? "Remove" : "Transfer ownership"}
+                </Button>
+              </div>
+            </div>
+          </DialogContent>
+        ) : null}
+      </Dialog>
+    </>
+  );
+}
+
+function KeysToDelete({ keys, intro, none }: { keys: KeyPreview[] | null; intro: string; none: ReactNode }) {
+  if (keys === null) {
+    return (
+      <p className="text-sm text-slate-600" role="status">
+        Checking their API keys…
+      </p>
+    );
+  }
+  if (keys.length === 0) return <p className="text-sm text-slate-700">{none}</p>;
+  return (
+    <div className="space-y-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-900">
+      <p>{intro}</p>
+      <ul aria-label="API keys to be deleted" className="list-disc space-y-0.5 pl-5">
+        {keys.map((key) => (
+          <li key={key.id} className="break-all">
+            {key.name}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
