@@ -35,8 +35,9 @@ const server = createServer(async (req, res) => {
       select k.status from api_keys k join users u on u.id = k.user_id where k.digest = ${digest} limit 1`;
     ok = row?.status === "active";
   }
-  res.writeHead(ok ? 200 : 401, { "content-type": "application/json", "cache-control": "no-store" });
-  res.end(ok ? PONG : REFUSED);
+  const body = ok ? PONG : REFUSED;
+  res.writeHead(ok ? 200 : 401, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+  res.end(body);
 });
 
 server.keepAliveTimeout = 65_000;

@@ -4,9 +4,7 @@ import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { ServiceError } from "@/lib/errors";
 import { clientIpFrom } from "@/lib/http/client-ip";
-import type { KeyVerificationCache } from "@/lib/keys/cache";
 import {
-  authenticateApiKey,
   createApiKey,
   deleteApiKey,
   getOwnApiKey,
@@ -16,11 +14,9 @@ import {
   type ApiKeyDto,
   type AuthenticatedKey,
 } from "@/lib/keys/service";
-import { readApiSettings } from "./config";
-import { presentedKey } from "./credentials";
-import { ApiError, NO_VALID_KEY, SERVICE_STATUS } from "./errors";
+import { ApiError, SERVICE_STATUS } from "./errors";
+import { ApiGate, type GateOptions } from "./gate";
 import { buildOpenApiDocument } from "./openapi";
-import { auditKeyRateLimited, FixedWindowLimiter } from "./rate-limit";
 import { createKeyRequest, listQuery, updateKeyRequest } from "./schemas";
 
 type Env = { Variables: { actor: Actor; keyInfo: AuthenticatedKey } };
@@ -46,6 +42,9 @@ const ROUTE_PATTERNS = API_ROUTES.map((route) => ({
 }));
 
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Headers on every answer that carries key data (all but the OpenAPI document). */
+export const API_HEADERS = { "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" } as const;
 
 /** The JSON shape of a key (snake_case, as ChartMogul). */
 export function serializeKey(key: ApiKeyDto) {
@@ -91,24 +90,17 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   return parsed.data;
 }
 
-export interface ApiAppOptions {
+export interface ApiAppOptions extends GateOptions {
   /** The caller's address; by default the header the Latchkey server sets (see lib/http/client-ip). */
   clientIp?: (c: Context) => string | null;
-  /** Requests per key per minute (0: no limit). Default: LATCHKEY_API_RATE_LIMIT, else 600. */
-  keyRateLimit?: number;
-  /** Failed authentications per client IP per minute before 429 (0: no limit). Default: 20. */
-  authFailureLimit?: number;
-  /** The verification cache (tests give each "instance" its own); by default the process's. */
-  cache?: KeyVerificationCache;
+  /** The front door to share with another transport (lib/api/node.ts's fast path for ping). */
+  gate?: ApiGate;
 }
 
 /** The REST API (`/api/v1`): parse, authenticate the key, call the same services as the UI. */
 export function createApiApp(options: ApiAppOptions = {}) {
-  const settings = readApiSettings();
   const ipOf = options.clientIp ?? ((c: Context) => clientIpFrom(c.req.raw.headers));
-  const keyLimiter = new FixedWindowLimiter(options.keyRateLimit ?? settings.keyRateLimit);
-  const authFailures = new FixedWindowLimiter(options.authFailureLimit ?? settings.authFailureLimit);
-  const cache = options.cache;
+  const gate = options.gate ?? new ApiGate(options);
   let openApiJson: string | undefined;
 
   const app = new Hono<Env>().basePath(API_BASE);
@@ -120,58 +112,10 @@ export function createApiApp(options: ApiAppOptions = {}) {
     return c.body(openApiJson, 200, { "Content-Type": "application/json; charset=utf-8" });
   });
 
-  const countFailure = (ip: string | null) => {
-    if (ip && authFailures.enabled) authFailures.hit(ip);
-  };
-
   // Authentication and rate limits, in front of every other route (unknown ones too).
   app.use("*", async (c, next) => {
-    c.header("Cache-Control", "no-store");
-    c.header("X-Content-Type-Options", "nosniff");
-    const ip = ipOf(c);
-    const now = Date.now();
-    if (ip && authFailures.enabled) {
-      const state = authFailures.check(ip, now);
-      if (state.count >= authFailures.limit) {
-        throw new ApiError(429, "Too many failed authentications from your address. Try again later.", null, {
-          "Retry-After": String(state.retryAfterSeconds),
-        });
-      }
-    }
-    let raw: string;
-    try {
-      raw = presentedKey(c.req.header("authorization"), c.req.url);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) countFailure(ip);
-      throw error;
-    }
-    const found = await authenticateApiKey(raw, ip, cache ? { cache } : {});
-    if (!found) {
-      countFailure(ip);
-      throw new ApiError(401, NO_VALID_KEY);
-    }
-    const actor: Actor = {
-      userId: found.user.id,
-      email: found.user.email,
-      name: found.user.name,
-      role: found.user.role,
-      ip,
-      apiKey: { id: found.key.id, name: found.key.name, accessLevel: found.key.accessLevel },
-    };
-    if (keyLimiter.enabled) {
-      const hit = keyLimiter.hit(found.key.id, now);
-      if (!hit.allowed) {
-        // The first refused request of the window (on this instance) writes the audit row.
-        if (hit.count === keyLimiter.limit + 1) {
-          await auditKeyRateLimited(actor, { start: hit.windowStart, limit: keyLimiter.limit }).catch((error: Error) =>
-            console.error("[latchkey] could not audit a rate-limited key", error.message),
-          );
-        }
-        throw new ApiError(429, `Rate limit exceeded: ${keyLimiter.limit} requests per minute per API key.`, null, {
-          "Retry-After": String(hit.retryAfterSeconds),
-        });
-      }
-    }
+    for (const [name, value] of Object.entries(API_HEADERS)) c.header(name, value);
+    const { found, actor } = await gate.admit(c.req.header("authorization"), c.req.url, ipOf(c));
     c.set("keyInfo", found);
     c.set("actor", actor);
     await next();
@@ -237,7 +181,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   app.notFound((c) => {
     const path = c.req.path;
     const allowed = ROUTE_PATTERNS.filter((route) => route.regex.test(path)).map((route) => route.method as string);
-    c.header("Cache-Control", "no-store");
+    for (const [name, value] of Object.entries(API_HEADERS)) c.header(name, value);
     if (allowed.length) {
       if (allowed.includes("GET")) allowed.push("HEAD");
       c.header("Allow", allowed.join(", "));
@@ -247,7 +191,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   });
 
   app.onError((error, c) => {
-    c.header("Cache-Control", "no-store");
+    for (const [name, value] of Object.entries(API_HEADERS)) c.header(name, value);
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return c.json(error.body(), error.status as 400);

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
-import { API_BASE, createApiApp, type ApiAppOptions } from "./app";
+import { clientIpFrom } from "@/lib/http/client-ip";
+import { API_BASE, API_HEADERS, createApiApp, type ApiAppOptions } from "./app";
+import { ApiError } from "./errors";
+import { ApiGate } from "./gate";
 
 /** Whether a raw request path belongs to the REST API (and so never goes through Next.js). */
 export function isApiPath(url: string | undefined): boolean {
@@ -11,13 +14,27 @@ export function isApiPath(url: string | undefined): boolean {
 }
 
 const FALLBACK_ERROR = JSON.stringify({ code: 500, message: "Internal server error.", param: null });
+const PING_PATH = `${API_BASE}/ping`;
+const PONG = JSON.stringify({ data: "pong!" });
+const JSON_HEADERS = { "Content-Type": "application/json", ...API_HEADERS };
+
+function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
+  res.writeHead(status, { ...JSON_HEADERS, ...extra, "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
 
 /**
  * The REST API as a plain Node request listener: requests go straight from node:http to the Hono
  * app, without Next.js's router in between (that is most of the API's speed).
+ *
+ * `GET /api/v1/ping` without a query string, the call other services make to check a key, skips
+ * even the framework: it goes through the very same gate as every route (key, verification
+ * cache, rate limits, errors) and answers a constant. Any other request, HEAD or a query string
+ * included, takes the Hono app.
  */
 export function createApiRequestListener(options: ApiAppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
-  const app = createApiApp(options);
+  const gate = options.gate ?? new ApiGate(options);
+  const app = createApiApp({ ...options, gate });
   const listener = getRequestListener(app.fetch, {
     // Only reached if the app itself failed to produce a response; still JSON, never a stack.
     errorHandler: (error) => {
@@ -25,5 +42,22 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
       return new Response(FALLBACK_ERROR, { status: 500, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
     },
   });
-  return (req, res) => void listener(req, res);
+
+  async function ping(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers));
+      send(res, 200, PONG);
+    } catch (error) {
+      if (error instanceof ApiError) send(res, error.status, JSON.stringify(error.body()), error.headers);
+      else {
+        console.error("[latchkey] API error", error);
+        send(res, 500, FALLBACK_ERROR);
+      }
+    }
+  }
+
+  return (req, res) => {
+    if (req.method === "GET" && req.url === PING_PATH && !options.clientIp) void ping(req, res);
+    else void listener(req, res);
+  };
 }

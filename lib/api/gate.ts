@@ -1,0 +1,92 @@
+import type { Actor } from "@/lib/auth/actor";
+import type { KeyVerificationCache } from "@/lib/keys/cache";
+import { authenticateApiKey, type AuthenticatedKey } from "@/lib/keys/service";
+import { readApiSettings } from "./config";
+import { presentedKey } from "./credentials";
+import { ApiError, NO_VALID_KEY } from "./errors";
+import { auditKeyRateLimited, FixedWindowLimiter } from "./rate-limit";
+
+export interface GateOptions {
+  /** Requests per key per minute (0: no limit). Default: LATCHKEY_API_RATE_LIMIT, else 600. */
+  keyRateLimit?: number;
+  /** Failed authentications per client IP per minute before 429 (0: no limit). Default: 20. */
+  authFailureLimit?: number;
+  /** The verification cache (tests give each "instance" its own); by default the process's. */
+  cache?: KeyVerificationCache;
+}
+
+export interface Admitted {
+  found: AuthenticatedKey;
+  actor: Actor;
+}
+
+/**
+ * The API's front door, shared by every route: the failed-authentication limit per address, the
+ * key (header only, never the URL), its verification, and the per-key rate limit. Throws an
+ * ApiError (400, 401 or 429) for anything it refuses.
+ */
+export class ApiGate {
+  private readonly keyLimiter: FixedWindowLimiter;
+  private readonly authFailures: FixedWindowLimiter;
+  private readonly cacheOption: { cache?: KeyVerificationCache };
+
+  constructor(options: GateOptions = {}) {
+    const settings = readApiSettings();
+    this.keyLimiter = new FixedWindowLimiter(options.keyRateLimit ?? settings.keyRateLimit);
+    this.authFailures = new FixedWindowLimiter(options.authFailureLimit ?? settings.authFailureLimit);
+    this.cacheOption = options.cache ? { cache: options.cache } : {};
+  }
+
+  async admit(authorization: string | null | undefined, url: string, ip: string | null): Promise<Admitted> {
+    const now = Date.now();
+    const failures = this.authFailures;
+    if (ip && failures.enabled) {
+      const state = failures.check(ip, now);
+      if (state.count >= failures.limit) {
+        throw new ApiError(429, "Too many failed authentications from your address. Try again later.", null, {
+          "Retry-After": String(state.retryAfterSeconds),
+        });
+      }
+    }
+    let raw: string;
+    try {
+      raw = presentedKey(authorization, url);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) this.countFailure(ip, now);
+      throw error;
+    }
+    const found = await authenticateApiKey(raw, ip, this.cacheOption);
+    if (!found) {
+      this.countFailure(ip, now);
+      throw new ApiError(401, NO_VALID_KEY);
+    }
+    const actor: Actor = {
+      userId: found.user.id,
+      email: found.user.email,
+      name: found.user.name,
+      role: found.user.role,
+      ip,
+      apiKey: { id: found.key.id, name: found.key.name, accessLevel: found.key.accessLevel },
+    };
+    const limiter = this.keyLimiter;
+    if (limiter.enabled) {
+      const hit = limiter.hit(found.key.id, now);
+      if (!hit.allowed) {
+        // The first refused request of the window (on this instance) writes the audit row.
+        if (hit.count === limiter.limit + 1) {
+          await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: Error) =>
+            console.error("[latchkey] could not audit a rate-limited key", error.message),
+          );
+        }
+        throw new ApiError(429, `Rate limit exceeded: ${limiter.limit} requests per minute per API key.`, null, {
+          "Retry-After": String(hit.retryAfterSeconds),
+        });
+      }
+    }
+    return { found, actor };
+  }
+
+  private countFailure(ip: string | null, now: number): void {
+    if (ip && this.authFailures.enabled) this.authFailures.hit(ip, now);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The API as server.ts serves it: a node:http server with lib/api/node.ts's listener. GET
+ * /api/v1/ping takes the fast path, everything else the Hono app; both must answer alike.
+ */
+import { createServer, type Server } from "node:http";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/db/client";
+import { auditLog } from "@/db/schema";
+import { createApiRequestListener, isApiPath } from "@/lib/api/node";
+import { keyCache } from "@/lib/keys/cache";
+import { generateApiKey } from "@/lib/keys/format";
+import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
+import { createApiKey } from "@/lib/keys/service";
+import { setupTestDatabase } from "../helpers/db";
+import { makeUser } from "../helpers/fixtures";
+
+// One port per vitest project (they run side by side), inside the range this suite may use.
+const BASE_PORT = process.env.TEST_DB === "postgres" ? 3455 : 3450;
+let teardown: () => Promise<void>;
+let keyListener: KeyChangeListener | undefined;
+const servers: Server[] = [];
+
+beforeAll(async () => {
+  teardown = await setupTestDatabase();
+  if (process.env.TEST_DB === "postgres") {
+    keyListener = startKeyChangeListener(process.env.DATABASE_URL!, { log: () => {} });
+    await keyListener.ready();
+  } else keyCache().configure("local");
+});
+afterAll(async () => {
+  await Promise.all(servers.map((server) => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve)))));
+  await keyListener?.stop();
+  keyCache().configure("off");
+  await teardown();
+});
+
+let nextPort = BASE_PORT;
+async function serve(options: Parameters<typeof createApiRequestListener>[0]): Promise<string> {
+  const listener = createApiRequestListener(options);
+  const server = createServer(listener);
+  const port = nextPort++;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  servers.push(server);
+  return `http://127.0.0.1:${port}`;
+}
+
+const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
+
+async function get(base: string, path: string, authorization?: string, ip = "192.0.2.44", method = "GET") {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(authorization === undefined ? {} : { authorization }), "x-latchkey-client-ip": ip },
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text };
+}
+
+describe("isApiPath", () => {
+  it.each([
+    ["/api/v1", true],
+    ["/api/v1/ping", true],
+    ["/api/v1?x=1", true],
+    ["/api/v1/api_keys/123/regenerate", true],
+    ["/api/v10/ping", false],
+    ["/api/v1x", false],
+    ["/api/auth/session", false],
+    ["/profile", false],
+    [undefined, false],
+  ])("%s -> %s", (url, expected) => {
+    expect(isApiPath(url)).toBe(expected);
+  });
+});
+
+describe("the node listener", () => {
+  let base: string;
+  let secret: string;
+  beforeAll(async () => {
+    base = await serve({ keyRateLimit: 0, authFailureLimit: 0 });
+    secret = (await createApiKey(await makeUser("staff"), { name: "node listener", access_level: "read_only" })).secret;
+  });
+
+  it("answers GET /api/v1/ping with a valid key, headers and all", async () => {
+    const result = await get(base, "/api/v1/ping", basic(secret));
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.text)).toEqual({ data: "pong!" });
+    expect(result.headers.get("content-type")).toBe("application/json");
+    expect(result.headers.get("cache-control")).toBe("no-store");
+    expect(result.headers.get("x-content-type-options")).toBe("nosniff");
+    expect((await get(base, "/api/v1/ping", `Bearer ${secret}`)).status).toBe(200);
+  });
+
+  it("answers the fast path and the framework path alike, for good and bad credentials", async () => {
+    const bad = generateApiKey();
+    const cases = [
+      basic(secret),
+      undefined,
+      "",
+      basic(`${bad.slice(0, -1)}${bad.endsWith("x") ? "y" : "x"}`),
+      basic(bad),
+      "Basic %%%",
+      "Digest abc",
+      `Basic ${Buffer.from("alice:pw").toString("base64")}`,
+    ];
+    for (const authorization of cases) {
+      const fast = await get(base, "/api/v1/ping", authorization);
+      const framework = await get(base, "/api/v1/ping?via=hono", authorization);
+      expect({ status: fast.status, body: JSON.parse(fast.text) }).toEqual({ status: framework.status, body: JSON.parse(framework.text) });
+      for (const header of ["content-type", "cache-control", "x-content-type-options"]) {
+        expect(fast.headers.get(header)?.split(";")[0]).toBe(framework.headers.get(header)?.split(";")[0]);
+      }
+    }
+  });
+
+  it("sends HEAD, query strings and other paths through the framework, JSON throughout", async () => {
+    const head = await get(base, "/api/v1/ping", basic(secret), undefined, "HEAD");
+    expect(head.status).toBe(200);
+    expect(head.text).toBe("");
+    const inQuery = await get(base, `/api/v1/ping?api_key=${secret}`, basic(secret));
+    expect(inQuery.status).toBe(400);
+    expect(JSON.parse(inQuery.text)).toMatchObject({ code: 400, param: "api_key" });
+    const wrongMethod = await get(base, "/api/v1/ping", basic(secret), undefined, "POST");
+    expect(wrongMethod.status).toBe(405);
+    expect(JSON.parse(wrongMethod.text)).toMatchObject({ code: 405 });
+    const unknown = await get(base, "/api/v1/nothing/here", basic(secret));
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.text)).toMatchObject({ code: 404 });
+  });
+});
+
+describe("rate limits on the fast path", () => {
+  it("count per key with the framework's routes, 429 with Retry-After, one audit row", async () => {
+    const base = await serve({ keyRateLimit: 3, authFailureLimit: 0 });
+    const staff = await makeUser("staff");
+    const { secret, key } = await createApiKey(staff, { name: "limited", access_level: "read_only" });
+    const intoWindow = Date.now() % 60_000;
+    if (intoWindow > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoWindow));
+    expect((await get(base, "/api/v1/ping", basic(secret))).status).toBe(200);
+    expect((await get(base, "/api/v1/whoami", basic(secret))).status).toBe(200);
+    expect((await get(base, "/api/v1/ping", basic(secret))).status).toBe(200);
+    const refused = await get(base, "/api/v1/ping", basic(secret));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(JSON.parse(refused.text)).toMatchObject({ code: 429 });
+    expect((await get(base, "/api/v1/whoami", basic(secret))).status).toBe(429);
+    const rows = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.targetId, key.id), eq(auditLog.action, "api_key.rate_limited")));
+    expect(rows).toHaveLength(1);
+  });
+
+  it("block an address after failed authentications on any route", async () => {
+    const base = await serve({ keyRateLimit: 0, authFailureLimit: 2 });
+    const { secret } = await createApiKey(await makeUser("staff"), { name: "blocked address", access_level: "read_only" });
+    expect((await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70")).status).toBe(401);
+    expect((await get(base, "/api/v1/whoami", undefined, "198.51.100.70")).status).toBe(401);
+    const blocked = await get(base, "/api/v1/ping", basic(secret), "198.51.100.70");
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect((await get(base, "/api/v1/ping", basic(secret), "198.51.100.71")).status).toBe(200);
+  });
+});
