@@ -193,7 +193,7 @@ async function main(): Promise<void> {
   console.log("");
   console.log(`${"target".padEnd(30)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"requests".padStart(9)} ${"server CPU ms/1k".padStart(14)}`);
   console.log(row({ ...base, name: "baseline (bare node:http)" }));
-  console.log(row({ ...ours, name: "ours (server.ts -> Hono)" }));
+  console.log(row({ ...ours, name: "ours (npm start, server.ts)" }));
   console.log("");
   console.log(`ratio ours/baseline: ${(ours.rps / base.rps).toFixed(2)}x throughput; p99 ${ours.p99} ms vs ${base.p99} ms`);
   const loadavg = fs.existsSync("/proc/loadavg") ? fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "n/a";
