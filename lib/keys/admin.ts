@@ -125,8 +125,8 @@ const SORTS_ON_USER: ReadonlySet<KeySort> = new Set(["user", "role"]);
  * With `viaIndex: false` each term is wrapped in a no-op coalesce() that no index matches. A search
  * is a "contains" that no index can answer, and the planner, which cannot estimate how many keys
  * match, would otherwise walk an index in order and filter: instant when many keys match, a walk
- * over every row (hundreds of ms at 100k keys) when none do. Sorting what a scan found is as fast
- * as the count that runs anyway, whatever the search.
+ * over every row (hundreds of ms at 100k keys) when none do. Sorting what one scan found costs
+ * the same whatever the search (see searchPage).
  */
 function orderOf(sort: KeySort, dir: "asc" | "desc", opts: { viaIndex: boolean }): SQL[] {
   const term = (column: SQL | AnyColumn, nulls?: "first" | "last"): SQL => {
@@ -168,19 +168,56 @@ async function countKeys(where: SQL | undefined): Promise<number> {
  */
 async function pageRows(query: AccessManagerQuery, where: SQL | undefined, opts: { offset: number; limit: number; scan: "asc" | "desc" }) {
   if (opts.limit <= 0) return [];
-  const base = db().select({ id: apiKeys.id }).from(apiKeys);
-  const ids = (SORTS_ON_USER.has(query.sort) ? base.innerJoin(users, eq(users.id, apiKeys.userId)) : base)
-    .where(where)
-    .orderBy(...orderOf(query.sort, opts.scan, { viaIndex: !query.q }))
+  const ids = idQuery(query, where, {})
+    .orderBy(...orderOf(query.sort, opts.scan, { viaIndex: true }))
     .limit(opts.limit)
     .offset(opts.offset);
+  return displayRows(query, inArray(apiKeys.id, ids));
+}
+
+/** `select id [, extra] from api_keys`, joined to users when the sort needs it. */
+function idQuery<E extends Record<string, SQL.Aliased | SQL>>(query: AccessManagerQuery, where: SQL | undefined, extra: E) {
+  const base = db()
+    .select({ id: apiKeys.id, ...extra })
+    .from(apiKeys);
+  return (SORTS_ON_USER.has(query.sort) ? base.innerJoin(users, eq(users.id, apiKeys.userId)) : base).where(where).$dynamic();
+}
+
+async function displayRows(query: AccessManagerQuery, which: SQL) {
   const rows = await db()
     .select(displayColumns)
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(inArray(apiKeys.id, ids))
+    .where(which)
     .orderBy(...orderOf(query.sort, query.dir, { viaIndex: true }));
   return rows.map(toRow);
+}
+
+/**
+ * A search: no index can answer a "contains", so every search reads the table once. That one
+ * scan yields both the page (sorted from what it found, see orderOf) and the total, as a window
+ * count, instead of a count and a page scanning twice.
+ */
+async function searchPage(query: AccessManagerQuery, where: SQL | undefined): Promise<{ total: number; rows: AdminKeyRow[] }> {
+  const offset = (query.page - 1) * query.size;
+  const found = await idQuery(query, where, { total: sql<number>`count(*) over ()`.mapWith(Number) })
+    .orderBy(...orderOf(query.sort, query.dir, { viaIndex: false }))
+    .limit(query.size)
+    .offset(offset);
+  if (found.length === 0) {
+    // An empty first page means nothing matches. Past it, the page may be past the end: count,
+    // and show the last page instead.
+    if (query.page === 1) return { total: 0, rows: [] };
+    const total = await countKeys(where);
+    if (total === 0) {
+      query.page = 1;
+      return { total, rows: [] };
+    }
+    query.page = Math.max(1, Math.ceil(total / query.size));
+    return searchPage(query, where);
+  }
+  const ids = found.map((r) => r.id);
+  return { total: found[0]!.total, rows: await displayRows(query, inArray(apiKeys.id, ids)) };
 }
 
 /** One page of every key in the organisation, sorted, filtered and searched in the database. */
@@ -193,7 +230,9 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
 
   let total: number;
   let rows: AdminKeyRow[];
-  if (query.page === 1) {
+  if (query.q) {
+    ({ total, rows } = await searchPage(query, where));
+  } else if (query.page === 1) {
     [total, rows] = await Promise.all([countKeys(where), pageRows(query, where, { offset: 0, limit: size, scan: query.dir })]);
   } else {
     total = await countKeys(where);

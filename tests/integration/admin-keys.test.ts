@@ -224,6 +224,14 @@ describe("pagination", () => {
     expect(page.rows).toHaveLength(total % 10 || 10);
   });
 
+  it("clamps a page past the end of a search too, and pages a search without gaps", async () => {
+    const page = await listApiKeysForAdmin(admin, q({ q: "bulk", size: "10", page: "99", sort: "name", dir: "asc" }));
+    expect(page).toMatchObject({ total: 30, pageCount: 3, query: { page: 3 } });
+    expect(page.rows.map((r) => r.name)).toEqual(Array.from({ length: 10 }, (_, i) => `bulk-${21 + i}`));
+    const second = await listApiKeysForAdmin(admin, q({ q: "bulk", size: "10", page: "2", sort: "name", dir: "asc" }));
+    expect(second.rows.map((r) => r.name)).toEqual(Array.from({ length: 10 }, (_, i) => `bulk-${11 + i}`));
+  });
+
   it("shows one empty page when nothing matches", async () => {
     const page = await listApiKeysForAdmin(admin, q({ q: "nothing matches this", page: "3" }));
     expect(page).toMatchObject({ rows: [], total: 0, pageCount: 1, query: { page: 1 } });
