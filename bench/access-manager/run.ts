@@ -1,0 +1,336 @@
+/**
+ * Benchmark of the API Access Manager at 1k, 10k and 100k keys on PostgreSQL (not a test: it
+ * prints figures and asserts nothing).
+ *
+ *   npm run bench:access-manager [-- --sizes 1000,10000,100000 --runs 30 --no-page]
+ *
+ * It creates its own database on BENCH_POSTGRES_URL or TEST_POSTGRES_URL (default
+ * postgres://postgres@127.0.0.1:5432/postgres),
+ * fills it with db/seed.ts, and drops it at the end. For each size it times, p50 / p95:
+ *   - ours: lib/keys/admin.ts listApiKeysForAdmin (count + page ids + display rows) with the
+ *     indexes of db/schema.ts;
+ *   - baseline: the straightforward version, one joined query with ILIKE and OFFSET plus a
+ *     count over the same join, with the indexes of the first migration (0000_init) only;
+ *   - the page: GET /admin/api-access as a signed-in Owner, from the production build in
+ *     LATCHKEY_DIST_DIR (default .next; skipped when there is no build or with --no-page), once
+ *     with our indexes and once with the 0000_init indexes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import type { Actor } from "@/lib/auth/actor";
+import { createKeyring } from "@/lib/config/keyring";
+import { parseAccessManagerQuery, accessManagerSearch, type AccessManagerQuery } from "@/lib/validation/admin";
+
+const args = parseArgs({
+  options: {
+    sizes: { type: "string", default: "1000,10000,100000" },
+    runs: { type: "string", default: "30" },
+    "no-page": { type: "boolean", default: false },
+    port: { type: "string", default: "3390" },
+  },
+}).values;
+const SIZES = args.sizes.split(",").map(Number);
+const RUNS = Number(args.runs);
+const WARMUP = 3;
+const PORT = Number(args.port);
+const PASSWORD = "bench password 123";
+const SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+const DIST_DIR = process.env.LATCHKEY_DIST_DIR ?? ".next";
+
+const adminUrl = new URL(process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+if (adminUrl.pathname === "/" || adminUrl.pathname === "") adminUrl.pathname = "/postgres";
+const dbName = `latchkey_bench_${randomBytes(4).toString("hex")}`;
+const dbUrl = new URL(adminUrl);
+dbUrl.pathname = `/${dbName}`;
+
+process.env.DATABASE_URL = dbUrl.toString();
+process.env.LATCHKEY_SECRET = SECRET;
+delete process.env.LATCHKEY_EMBEDDED;
+
+// Imported after DATABASE_URL is set: the app's client reads it on first use.
+const { getConnection, closeDb } = await import("@/db/client");
+const { runMigrations } = await import("@/db/migrate");
+const { seed, seedBulk } = await import("@/db/seed");
+const { listApiKeysForAdmin } = await import("@/lib/keys/admin");
+
+// ---------------------------------------------------------------------------------------------
+
+interface Scenario {
+  label: string;
+  params: Record<string, string>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { label: "first page (newest)", params: {} },
+  { label: "sort name asc", params: { sort: "name", dir: "asc" } },
+  { label: "sort access level asc", params: { sort: "accessLevel", dir: "asc" } },
+  { label: "sort user asc", params: { sort: "user", dir: "asc" } },
+  { label: "sort role desc", params: { sort: "role", dir: "desc" } },
+  { label: "sort status desc", params: { sort: "status", dir: "desc" } },
+  { label: "sort last used desc", params: { sort: "lastUsedAt", dir: "desc" } },
+  { label: "filter disabled", params: { status: "disabled" } },
+  { label: "filter read-only users, R&W", params: { role: "read_only", level: "read_only", sort: "name", dir: "asc" } },
+  { label: "filter admins, sort user", params: { role: "admin", sort: "user", dir: "asc" } },
+  { label: "search 'hopper' (a user)", params: { q: "hopper" } },
+  { label: "search 'billing-prod' (keys)", params: { q: "billing-prod" } },
+  { label: "search no match", params: { q: "no such key 100%_" } },
+  { label: "search + filter + sort", params: { q: "grace", status: "active", sort: "lastUsedAt", dir: "desc" } },
+  { label: "middle page, 100/page", params: { page: "MIDDLE", size: "100" } },
+  { label: "last page", params: { page: "LAST" } },
+];
+
+const PAGE_SCENARIOS = ["first page (newest)", "sort user asc", "search 'hopper' (a user)", "last page"];
+
+function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
+  for (let i = 0; i < WARMUP; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p95: percentile(samples, 95) };
+}
+
+/** Resolves the MIDDLE / LAST page placeholders for a given total. */
+function queryOf(scenario: Scenario, total: number): AccessManagerQuery {
+  const size = Number(scenario.params.size ?? 25);
+  const pages = Math.max(1, Math.ceil(total / size));
+  const page = scenario.params.page === "MIDDLE" ? Math.ceil(pages / 2) : scenario.params.page === "LAST" ? pages : 1;
+  return parseAccessManagerQuery({ ...scenario.params, page: String(page) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The baseline: what a first version would write.
+
+const BASELINE_ORDER: Record<string, string> = {
+  name: "k.name",
+  accessLevel: "k.access_level",
+  user: "u.name",
+  createdAt: "k.created_at",
+  role: "u.role",
+  status: "k.status",
+  lastUsedAt: "k.last_used_at",
+};
+
+async function baselineList(sql: postgres.Sql, q: AccessManagerQuery) {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (value: string | number) => (params.push(value), `$${params.length}`);
+  if (q.status) where.push(`k.status = ${add(q.status)}`);
+  if (q.level) where.push(`k.access_level = ${add(q.level)}`);
+  if (q.role) where.push(`u.role = ${add(q.role)}`);
+  if (q.q) {
+    const p = add(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`(k.name ilike ${p} or u.name ilike ${p} or u.email ilike ${p})`);
+  }
+  const whereSql = where.length ? `where ${where.join(" and ")}` : "";
+  const from = "from api_keys k join users u on u.id = k.user_id";
+  const [count] = await sql.unsafe<{ n: number }[]>(`select count(*)::int as n ${from} ${whereSql}`, params);
+  const total = count?.n ?? 0;
+  const page = Math.min(q.page, Math.max(1, Math.ceil(total / q.size)));
+  const order = `${BASELINE_ORDER[q.sort]} ${q.dir}, k.id ${q.dir}`;
+  await sql.unsafe(
+    `select k.id, k.name, k.access_level, k.status, k.created_at, k.last_used_at, u.id as user_id, u.name as user_name, u.email, u.role
+     ${from} ${whereSql} order by ${order} limit ${q.size} offset ${(page - 1) * q.size}`,
+    params,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index sets: ours (db/schema.ts) and the first migration's.
+
+const INIT_INDEXES = [
+  `create index bench_api_keys_name_idx on api_keys (name, id)`,
+  `create index bench_api_keys_status_idx on api_keys (status, created_at)`,
+  `create index bench_api_keys_access_level_idx on api_keys (access_level, created_at)`,
+  `create index bench_api_keys_last_used_at_idx on api_keys (last_used_at, id)`,
+  `create index bench_users_name_idx on users (name)`,
+];
+const OURS = [
+  "api_keys_name_lower_idx",
+  "api_keys_status_created_idx",
+  "api_keys_access_level_created_idx",
+  "api_keys_last_used_idx",
+  "api_keys_user_created_idx",
+  "users_name_email_idx",
+  "users_role_name_email_idx",
+];
+
+async function switchToInitIndexes(sql: postgres.Sql): Promise<string[]> {
+  const defs = await sql<{ indexdef: string }[]>`select indexdef from pg_indexes where indexname in ${sql(OURS)}`;
+  for (const name of OURS) await sql.unsafe(`drop index if exists ${name}`);
+  for (const statement of INIT_INDEXES) await sql.unsafe(statement);
+  await sql`analyze api_keys, users`;
+  return defs.map((d) => d.indexdef);
+}
+
+async function restoreOurIndexes(sql: postgres.Sql, defs: string[]): Promise<void> {
+  for (const statement of INIT_INDEXES) await sql.unsafe(`drop index if exists ${statement.split(" ")[2]}`);
+  for (const def of defs) await sql.unsafe(def);
+  await sql`analyze api_keys, users`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page, from the production build.
+
+async function startApp(): Promise<ChildProcess | null> {
+  if (args["no-page"]) return null;
+  if (!fs.existsSync(path.join(process.cwd(), DIST_DIR, "BUILD_ID"))) {
+    console.log(`(no production build in ${DIST_DIR}: page timings skipped; run \`LATCHKEY_DIST_DIR=${DIST_DIR} npx next build\` first)`);
+    return null;
+  }
+  const child = spawn("npx", ["tsx", "server.ts"], {
+    env: { ...process.env, NODE_ENV: "production", PORT: String(PORT), HOST: "127.0.0.1", LATCHKEY_DIST_DIR: DIST_DIR },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  for (let i = 0; i < 120; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (child.exitCode !== null) throw new Error(`the app exited:\n${output}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${PORT}/sign-in`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+  }
+  throw new Error(`the app did not start:\n${output}`);
+}
+
+function stopApp(child: ChildProcess | null): void {
+  if (child?.pid && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+}
+
+function cookiesOf(res: Response, jar: Map<string, string>): void {
+  for (const line of res.headers.getSetCookie()) {
+    const [pair] = line.split(";");
+    const eq = pair!.indexOf("=");
+    jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+  }
+}
+
+async function signIn(email: string): Promise<string> {
+  const base = `http://127.0.0.1:${PORT}`;
+  const jar = new Map<string, string>();
+  const header = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  const csrf = await fetch(`${base}/api/auth/csrf`);
+  cookiesOf(csrf, jar);
+  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+  const res = await fetch(`${base}/api/auth/callback/credentials`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: header() },
+    body: new URLSearchParams({ csrfToken, email, password: PASSWORD, json: "true", callbackUrl: `${base}/profile` }),
+  });
+  cookiesOf(res, jar);
+  if (![...jar.keys()].some((k) => k.includes("session-token"))) throw new Error(`sign-in failed (${res.status})`);
+  return header();
+}
+
+async function getPage(cookie: string, query: AccessManagerQuery): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${PORT}/admin/api-access${accessManagerSearch(query)}`, { headers: { cookie } });
+  const body = await res.text();
+  if (res.status !== 200 || !body.includes("API Access Manager")) throw new Error(`page answered ${res.status}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const fmt = (n: number) => n.toFixed(1).padStart(7);
+
+async function main() {
+  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${dbName}`);
+  let app: ChildProcess | null = null;
+  try {
+    const { sql, db } = getConnection();
+    await runMigrations(db);
+    const ring = createKeyring(SECRET);
+    const scalar = async <T>(rows: Promise<{ n: T }[]>): Promise<T> => (await rows)[0]!.n;
+    const version = await scalar(sql<{ n: string }[]>`select current_setting('server_version') as n`);
+    console.log(`Access Manager benchmark on PostgreSQL ${version} (${dbName}), ${RUNS} runs after ${WARMUP} warm-ups, times in ms\n`);
+
+    let actor: Actor | undefined;
+    let cookie: string | undefined;
+    for (const size of SIZES) {
+      const have = await scalar(sql<{ n: number }[]>`select count(*)::int as n from api_keys`);
+      const started = Date.now();
+      if (!actor) {
+        await seed(sql, ring, { keys: Math.max(0, size - 7), password: PASSWORD });
+        const [owner] = await sql<{ id: string; email: string; name: string }[]>`select id, email, name from users where role = 'owner'`;
+        actor = { userId: owner!.id, email: owner!.email, name: owner!.name, role: "owner", ip: null };
+      } else if (size > have) {
+        await seedBulk(sql, ring, size - have, (await sql<{ h: string }[]>`select password_hash as h from users where role = 'owner'`)[0]!.h);
+        await sql`vacuum (analyze) users, api_keys`;
+      }
+      const total = await scalar(sql<{ n: number }[]>`select count(*)::int as n from api_keys`);
+      const people = await scalar(sql<{ n: number }[]>`select count(*)::int as n from users`);
+      console.log(`== ${total.toLocaleString("en")} keys, ${people.toLocaleString("en")} users (seeded in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(`${"scenario".padEnd(32)}   ours p50    p95 | baseline p50    p95`);
+
+      const ours = new Map<string, { p50: number; p95: number }>();
+      for (const s of SCENARIOS) ours.set(s.label, await time(() => listApiKeysForAdmin(actor!, queryOf(s, total))));
+      const defs = await switchToInitIndexes(sql);
+      const base = new Map<string, { p50: number; p95: number }>();
+      try {
+        for (const s of SCENARIOS) base.set(s.label, await time(() => baselineList(sql, queryOf(s, total))));
+      } finally {
+        await restoreOurIndexes(sql, defs);
+      }
+      for (const s of SCENARIOS) {
+        const o = ours.get(s.label)!;
+        const b = base.get(s.label)!;
+        console.log(`${s.label.padEnd(32)} ${fmt(o.p50)} ${fmt(o.p95)} |     ${fmt(b.p50)} ${fmt(b.p95)}`);
+      }
+
+      if (!app && !args["no-page"]) {
+        app = await startApp();
+        if (app) {
+          cookie = await signIn(actor.email);
+          // Warm the server (JIT, route code, the pool) so the first scenario is not the one to pay.
+          for (let i = 0; i < 20; i++) await getPage(cookie, queryOf(SCENARIOS[i % SCENARIOS.length]!, total));
+        }
+      }
+      if (app && cookie) {
+        console.log(`${"page GET /admin/api-access".padEnd(32)}   ours p50    p95 | 0000 indexes p50 p95`);
+        const pageOurs = new Map<string, { p50: number; p95: number }>();
+        for (const label of PAGE_SCENARIOS) {
+          const s = SCENARIOS.find((x) => x.label === label)!;
+          pageOurs.set(label, await time(() => getPage(cookie!, queryOf(s, total))));
+        }
+        const defs2 = await switchToInitIndexes(sql);
+        try {
+          for (const label of PAGE_SCENARIOS) {
+            const s = SCENARIOS.find((x) => x.label === label)!;
+            const b = await time(() => getPage(cookie!, queryOf(s, total)));
+            const o = pageOurs.get(label)!;
+            console.log(`${`  ${label}`.padEnd(32)} ${fmt(o.p50)} ${fmt(o.p95)} |     ${fmt(b.p50)} ${fmt(b.p95)}`);
+          }
+        } finally {
+          await restoreOurIndexes(sql, defs2);
+        }
+      }
+      console.log("");
+    }
+  } finally {
+    stopApp(app);
+    await closeDb();
+    await new Promise((r) => setTimeout(r, 500));
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+await main();
