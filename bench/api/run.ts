@@ -191,6 +191,7 @@ async function main(): Promise<void> {
   const row = (f: Figures) =>
     `${f.name.padEnd(30)} ${Math.round(f.rps).toString().padStart(8)} ${f.p50.toFixed(0).padStart(7)} ${f.p99.toFixed(0).padStart(7)} ${String(f.non2xx).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.total).padStart(9)} ${(f.cpuPerK === null ? "-" : f.cpuPerK.toFixed(0)).padStart(14)}`;
   console.log("");
+  if (rounds > 1) console.log(`best of ${rounds} rounds for each target (by req/s):`);
   console.log(`${"target".padEnd(30)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"requests".padStart(9)} ${"server CPU ms/1k".padStart(14)}`);
   console.log(row({ ...base, name: "baseline (bare node:http)" }));
   console.log(row({ ...ours, name: "ours (npm start, server.ts)" }));
