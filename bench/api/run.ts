@@ -203,6 +203,16 @@ async function main(): Promise<void> {
   console.log(ok ? "target met: >= 1.0x baseline, p99 < 15 ms, zero non-2xx" : "target NOT met (>= 1.0x baseline, p99 < 15 ms, zero non-2xx)");
 }
 
+// Interrupted: still stop the servers and drop the database.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`[bench] ${signal}: cleaning up`);
+    void stopAll()
+      .then(() => dropDatabase())
+      .finally(() => process.exit(130));
+  });
+}
+
 try {
   await main();
 } catch (error) {
