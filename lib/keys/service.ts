@@ -162,6 +162,12 @@ export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Prom
   const { secret, columns } = newSecretColumns(id);
   try {
     return await db().transaction(async (tx) => {
+      // Re-read the role under a share lock: a concurrent downgrade (which locks the user row for
+      // update) either finishes first and is seen here, or waits and then sees this key.
+      const [owner] = await tx.select({ role: users.role }).from(users).where(eq(users.id, actor.userId)).for("share").limit(1);
+      if (!owner || !allowedAccessLevels(owner.role).includes(input.access_level)) {
+        throw new ServiceError("forbidden", "Your role no longer allows this access level.", "access_level");
+      }
       const [row] = await tx
         .insert(apiKeys)
         .values({ id, userId: actor.userId, name: input.name, accessLevel: input.access_level, ...columns })

@@ -123,6 +123,18 @@ describe("the key lifecycle", () => {
     expect(await authenticateApiKey(secret, null)).toBeNull();
   });
 
+  it("re-checks the role in the database: a Read & Write key is refused to a user downgraded meanwhile", async () => {
+    const staff = await makeUser("staff");
+    await db().update(users).set({ role: "read_only" }).where(eq(users.id, staff.userId));
+    const before = await countRows("api_keys");
+    // `staff` still says "staff": the actor was read before the downgrade committed.
+    await expect(createApiKey(staff, { name: uniqueName(), access_level: "read_write" })).rejects.toMatchObject({
+      code: "forbidden",
+      field: "access_level",
+    });
+    expect(await countRows("api_keys")).toBe(before);
+  });
+
   it("a key whose user was downgraded below its level no longer authenticates", async () => {
     const staff = await makeUser("staff");
     const { secret } = await keyOf(staff, "read_write");
