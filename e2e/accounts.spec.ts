@@ -1,6 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { ACCOUNTS, PASSWORD, screenshot, signIn, storageStateOf } from "./support";
+import { ACCOUNTS, expectNoAxeViolations, PASSWORD, screenshot, signIn, storageStateOf } from "./support";
 
 test.describe("sign-in and sign-out", () => {
   test("a wrong password gets one generic error; the right one signs in; Sign out ends the session", async ({ page }) => {
@@ -31,10 +30,10 @@ test.describe("sign-in and sign-out", () => {
 
   test("the sign-in and 404 pages have no axe-core violations", async ({ page }) => {
     await page.goto("/sign-in");
-    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+    await expectNoAxeViolations(page);
     await screenshot(page, "sign-in");
     await page.goto("/no-such-page");
-    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+    await expectNoAxeViolations(page);
   });
 });
 

@@ -1,6 +1,5 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { PASSWORD, ROLE_OPTION, screenshot, storageStateOf } from "./support";
+import { basicAuth, expectNoAxeViolations, inviteUser, ping, ROLE_OPTION, rowOf, screenshot, storageStateOf } from "./support";
 
 /**
  * The admin pages, as an Admin uses them. The shared accounts (support.ts) are used by other
@@ -10,34 +9,9 @@ import { PASSWORD, ROLE_OPTION, screenshot, storageStateOf } from "./support";
 
 const stamp = `${Date.now().toString(36)}`;
 
-function basic(key: string) {
-  return { Authorization: `Basic ${Buffer.from(`${key}:`).toString("base64")}` };
-}
-
-async function ping(page: Page, key: string): Promise<number> {
-  return (await page.request.get("/api/v1/ping", { headers: basic(key) })).status();
-}
-
-/** Invites a user with `role` through the Users page and signs them up; returns their browser. */
+/** A throwaway user of `role`, signed in in a browser of their own. */
 async function invite(browser: Browser, role: keyof typeof ROLE_OPTION, name: string, email: string): Promise<BrowserContext> {
-  const ownerContext = await browser.newContext({ storageState: storageStateOf("owner") });
-  const owner = await ownerContext.newPage();
-  await owner.goto("/admin/users");
-  await owner.getByRole("button", { name: "Invite user" }).click();
-  const dialog = owner.getByRole("dialog", { name: "Invite user" });
-  await dialog.getByLabel("Email").fill(email);
-  await dialog.getByLabel("Role").selectOption({ label: ROLE_OPTION[role] });
-  await dialog.getByRole("button", { name: "Create invite" }).click();
-  const link = await dialog.getByLabel("Invite link", { exact: true }).inputValue();
-  await ownerContext.close();
-
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(link);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/profile$/);
+  const { context, page } = await inviteUser(browser, role, { name, email });
   await page.close();
   return context;
 }
@@ -55,12 +29,6 @@ async function addKey(page: Page, name: string, level: "Read-only" | "Read & Wri
   return secret;
 }
 
-const rowOf = (page: Page, name: string) => page.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) });
-
-async function expectNoAxeViolations(page: Page) {
-  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
-}
-
 test.describe("API Access Manager", () => {
   test("an admin searches, filters, sorts and pages; disables a key (its owner cannot enable it), enables it, deletes another", async ({ browser, page }) => {
     test.slow();
@@ -74,7 +42,7 @@ test.describe("API Access Manager", () => {
     // Enough keys to page through, made through the API with the Read & Write key.
     for (let i = 1; i <= 12; i++) {
       const res = await page.request.post("/api/v1/api_keys", {
-        headers: { ...basic(alphaSecret), "Content-Type": "application/json" },
+        headers: { ...basicAuth(alphaSecret), "Content-Type": "application/json" },
         data: JSON.stringify({ name: `${stamp} bulk ${String(i).padStart(2, "0")}`, access_level: i % 2 ? "read_write" : "read_only" }),
       });
       expect(res.status()).toBe(201);

@@ -1,11 +1,11 @@
 import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ACCOUNTS, storageStateOf } from "./support";
+import { ACCOUNTS, basicAuth, storageStateOf } from "./support";
 
 /** Calls the REST API with a key (Basic, the key as username), as a script would. */
 async function api(request: APIRequestContext, key: string, method: string, path: string, data?: unknown) {
   const response = await request.fetch(`/api/v1${path}`, {
     method,
-    headers: { Authorization: `Basic ${Buffer.from(`${key}:`).toString("base64")}`, ...(data ? { "Content-Type": "application/json" } : {}) },
+    headers: { ...basicAuth(key), ...(data ? { "Content-Type": "application/json" } : {}) },
     data: data === undefined ? undefined : JSON.stringify(data),
   });
   const text = await response.text();

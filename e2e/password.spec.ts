@@ -1,31 +1,10 @@
-import { expect, test, type Browser } from "@playwright/test";
-import { PASSWORD, signIn, storageStateOf } from "./support";
-
-/** Invites a throwaway Staff user as the owner and accepts the invite; returns their email. */
-async function newStaffUser(browser: Browser): Promise<string> {
-  const email = `pw-${Date.now()}@latchkey.test`;
-  const owner = await browser.newContext({ storageState: storageStateOf("owner") });
-  const page = await owner.newPage();
-  await page.goto("/admin/users");
-  await page.getByRole("button", { name: "Invite user" }).click();
-  const dialog = page.getByRole("dialog", { name: "Invite user" });
-  await dialog.getByLabel("Email").fill(email);
-  await dialog.getByRole("button", { name: "Create invite" }).click();
-  const link = await dialog.getByLabel("Invite link", { exact: true }).inputValue();
-  await owner.close();
-  const context = await browser.newContext();
-  const invitee = await context.newPage();
-  await invitee.goto(link);
-  await invitee.getByLabel("Name").fill("Pat Password");
-  await invitee.getByLabel("Password").fill(PASSWORD);
-  await invitee.getByRole("button", { name: "Create account" }).click();
-  await expect(invitee).toHaveURL(/\/profile$/);
-  await context.close();
-  return email;
-}
+import { expect, test } from "@playwright/test";
+import { inviteUser, PASSWORD, signIn } from "./support";
 
 test("changing the password signs out every other session and keeps this one", async ({ browser }) => {
-  const email = await newStaffUser(browser);
+  const email = `pw-${Date.now()}@latchkey.test`;
+  const invited = await inviteUser(browser, "staff", { name: "Pat Password", email });
+  await invited.context.close();
   const laptop = await browser.newContext();
   const phone = await browser.newContext();
   const a = await laptop.newPage();

@@ -1,25 +1,14 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
-import { screenshot, storageStateOf } from "./support";
+import { expectNoAxeViolations, ping, rowOf, screenshot, storageStateOf } from "./support";
 
 const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
-
-async function ping(page: Page, key: string): Promise<number> {
-  const auth = Buffer.from(`${key}:`).toString("base64");
-  const response = await page.request.get("/api/v1/ping", { headers: { Authorization: `Basic ${auth}` } });
-  return response.status();
-}
 
 /** Reads a QR code back from the pixels of the element showing it. */
 async function decodeQr(page: Page): Promise<string | null> {
   const png = PNG.sync.read(await page.getByTestId("api-key-qr").last().screenshot());
   return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
-}
-
-function rowOf(page: Page, name: string) {
-  return page.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) });
 }
 
 test.describe("a Staff user manages their own keys", () => {
@@ -150,10 +139,10 @@ test.describe("a Staff user manages their own keys", () => {
 
   test("the profile page has no axe-core violations, with and without dialogs", async ({ page }) => {
     await page.goto("/profile");
-    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+    await expectNoAxeViolations(page);
     await page.getByRole("button", { name: "Add API Key" }).click();
     await expect(page.getByRole("dialog", { name: "Add API Key" })).toBeVisible();
-    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+    await expectNoAxeViolations(page);
   });
 
   test("works on a phone-sized screen", async ({ page }) => {
@@ -211,7 +200,7 @@ test.describe("role limits on the profile", () => {
     await expect(add.getByText("Lite users cannot have API keys")).toBeVisible();
     await expect(add.getByRole("button", { name: "Add", exact: true })).toHaveCount(0);
     await screenshot(page, "add-api-key-lite-user");
-    expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+    await expectNoAxeViolations(page);
     await context.close();
   });
 });

@@ -1,5 +1,6 @@
 import path from "node:path";
-import { expect, type Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
 export type E2ERole = "owner" | "admin" | "staff" | "read_only" | "lite";
 
@@ -37,4 +38,58 @@ export async function signIn(page: Page, email: string, password = PASSWORD): Pr
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/profile$/);
+}
+
+/** HTTP Basic with the key as the username and an empty password, as the API expects. */
+export function basicAuth(key: string): { Authorization: string } {
+  return { Authorization: `Basic ${Buffer.from(`${key}:`).toString("base64")}` };
+}
+
+/** GET /api/v1/ping with `key`; resolves to the status code. */
+export async function ping(page: Page, key: string): Promise<number> {
+  return (await page.request.get("/api/v1/ping", { headers: basicAuth(key) })).status();
+}
+
+/** A table row by the exact text of one of its cells (a key's or a user's name). */
+export function rowOf(page: Page, name: string) {
+  return page.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) });
+}
+
+export async function expectNoAxeViolations(page: Page): Promise<void> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+/**
+ * Invites someone with `role` as the Owner, through the Users page, and accepts the invite in a
+ * new browser; returns that signed-in browser (close it when done) and the invite link.
+ */
+export async function inviteUser(
+  browser: Browser,
+  role: keyof typeof ROLE_OPTION,
+  account: { name: string; email: string },
+  hooks: { onDialog?: (owner: Page) => Promise<void>; onInvitePage?: (page: Page) => Promise<void> } = {},
+): Promise<{ context: BrowserContext; page: Page; link: string }> {
+  const ownerContext = await browser.newContext({ storageState: storageStateOf("owner") });
+  const owner = await ownerContext.newPage();
+  await owner.goto("/admin/users");
+  await owner.getByRole("button", { name: "Invite user" }).click();
+  const dialog = owner.getByRole("dialog", { name: "Invite user" });
+  await dialog.getByLabel("Email").fill(account.email);
+  await dialog.getByLabel("Role").selectOption({ label: ROLE_OPTION[role] });
+  await dialog.getByRole("button", { name: "Create invite" }).click();
+  const link = await dialog.getByLabel("Invite link", { exact: true }).inputValue();
+  await hooks.onDialog?.(owner);
+  await ownerContext.close();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  await expect(page.getByRole("heading", { name: "Join Latchkey" })).toBeVisible();
+  await hooks.onInvitePage?.(page);
+  await page.getByLabel("Name").fill(account.name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+  return { context, page, link };
 }
