@@ -1,4 +1,6 @@
-import type { AccessLevel, KeyStatus, Role } from "@/db/schema";
+import type { Role } from "@/db/schema";
+// Types only: no runtime import cycle with the service.
+import type { ApiKeyDto } from "./service";
 
 /**
  * The verification cache: positive results of authenticateApiKey, keyed by the key's HMAC
@@ -19,16 +21,7 @@ import type { AccessLevel, KeyStatus, Role } from "@/db/schema";
  */
 
 export interface CachedKey {
-  key: {
-    id: string;
-    name: string;
-    accessLevel: AccessLevel;
-    status: KeyStatus;
-    maskedKey: string;
-    createdAt: Date;
-    lastUsedAt: Date | null;
-    disabledByAdmin: boolean;
-  };
+  key: ApiKeyDto;
   user: { id: string; email: string; name: string; role: Role };
 }
 
