@@ -53,7 +53,7 @@ test.describe("the REST API and the app see the same keys", () => {
 
     // The profile shows them.
     await page.reload();
-    const row = page.getByRole("row").filter({ has: page.getByRole("cell", { name: renamed, exact: true }) });
+    const row = rowOf(page, renamed);
     await expect(row).toHaveCount(1);
     await expect(row.getByText("Disabled")).toBeVisible();
     await expect(row.getByRole("cell", { name: "Read-only" })).toBeVisible();
