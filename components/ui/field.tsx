@@ -60,6 +60,11 @@ export function formLevelMessage(state: { ok: boolean; message?: string; fieldEr
   return state.fieldErrors && Object.keys(state.fieldErrors).length > 0 ? null : (state.message ?? null);
 }
 
+/** The per-field errors of an action's result, for the form's fields. */
+export function fieldErrorsFrom(state: { ok: boolean; fieldErrors?: Record<string, string[] | undefined> } | null) {
+  return state && !state.ok ? state.fieldErrors : undefined;
+}
+
 /** A form-level message (the action's overall result). */
 export function FormMessage({ message, tone = "error" }: { message?: string | null; tone?: "error" | "info" }) {
   if (!message) return null;

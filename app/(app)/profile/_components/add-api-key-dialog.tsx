@@ -4,7 +4,7 @@ import { Plus } from "lucide-react";
 import { useActionState, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
-import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
 import { can } from "@/lib/auth/permissions";
 import type { ActionState } from "@/lib/safe-action";
@@ -71,7 +71,7 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
       </div>
     );
   }
-  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  const errors = fieldErrorsFrom(state);
   return (
     <form action={formAction} className="space-y-4" noValidate>
       <FormMessage message={formLevelMessage(state)} />

@@ -4,7 +4,7 @@ import { useActionState } from "react";
 import { toast } from "sonner";
 import { useSignIn } from "@/components/auth/use-sign-in";
 import { Button } from "@/components/ui/button";
-import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { ActionState } from "@/lib/safe-action";
 import { changePasswordAction } from "../actions";
 
@@ -19,7 +19,7 @@ export function ChangePasswordForm({ email }: { email: string }) {
     toast.success("Password changed. Your other sessions were signed out.");
     return result;
   }, null);
-  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  const errors = fieldErrorsFrom(state);
   return (
     <form action={formAction} className="max-w-sm space-y-4" noValidate>
       <FormMessage message={formLevelMessage(state)} />

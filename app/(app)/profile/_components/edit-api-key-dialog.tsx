@@ -5,7 +5,7 @@ import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
-import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { ActionState } from "@/lib/safe-action";
 import {
   deleteApiKeyAction,
@@ -150,7 +150,7 @@ function RenameForm({ apiKey }: { apiKey: KeyRow }) {
     if (result?.ok) toast.success(result.message ?? "Renamed.");
     return result;
   }, null);
-  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  const errors = fieldErrorsFrom(state);
   return (
     <form action={formAction} className="space-y-3" noValidate>
       <input type="hidden" name="id" value={apiKey.id} />

@@ -3,7 +3,7 @@
 import { useActionState } from "react";
 import { useSignIn } from "@/components/auth/use-sign-in";
 import { Button } from "@/components/ui/button";
-import { Field, FormMessage, formLevelMessage } from "@/components/ui/field";
+import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { ActionState } from "@/lib/safe-action";
 import { acceptInviteAction } from "./actions";
 
@@ -18,7 +18,7 @@ export function AcceptInviteForm({ token }: { token: string }) {
     const error = await signIn(result.data.email, String(formData.get("password") ?? ""));
     return error ? { ok: false, message: `Your account was created, but signing in failed: ${error}`, name } : result;
   }, null);
-  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  const errors = fieldErrorsFrom(state);
   return (
     <form action={formAction} className="space-y-4" noValidate>
       <input type="hidden" name="token" value={token} />

@@ -5,7 +5,7 @@ import { useActionState, useState } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
-import { Field, FieldErrors, FormMessage, formLevelMessage, inputClass } from "@/components/ui/field";
+import { Field, FieldErrors, FormMessage, formLevelMessage, inputClass, fieldErrorsFrom } from "@/components/ui/field";
 import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
 import { formatDate } from "@/lib/format";
 import type { ActionState } from "@/lib/safe-action";
@@ -67,7 +67,7 @@ function InviteForm() {
       </div>
     );
   }
-  const errors = state && !state.ok ? state.fieldErrors : undefined;
+  const errors = fieldErrorsFrom(state);
   return (
     <form action={formAction} className="space-y-4" noValidate>
       <FormMessage message={formLevelMessage(state)} />
