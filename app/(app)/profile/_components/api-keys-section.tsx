@@ -10,7 +10,7 @@ import {
 import { Copy, Eye, EyeOff, QrCode, Settings } from "lucide-react";
 import { useMemo, useState } from "react";
 import { DataTable } from "@/components/data-table/data-table";
-import { Badge } from "@/components/ui/badge";
+import { KeyStatusBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
 import type { Role } from "@/db/schema";
 import { ACCESS_LEVEL_LABELS, can } from "@/lib/auth/permissions";
@@ -58,15 +58,7 @@ export function ApiKeysSection({ keys, role }: { keys: KeyRow[]; role: Role }) {
       }),
       column.accessor("status", {
         header: "Status",
-        cell: ({ row }) =>
-          row.original.status === "active" ? (
-            <Badge tone="green">Active</Badge>
-          ) : (
-            <span className="inline-flex items-center gap-1.5">
-              <Badge tone="gray">Disabled</Badge>
-              {row.original.disabledByAdmin ? <span className="text-xs text-slate-600">by an admin</span> : null}
-            </span>
-          ),
+        cell: ({ row }) => <KeyStatusBadge status={row.original.status} disabledByAdmin={row.original.disabledByAdmin} />,
       }),
       column.display({
         id: "actions",

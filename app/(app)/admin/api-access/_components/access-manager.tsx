@@ -9,7 +9,7 @@ import { DataTable } from "@/components/data-table/data-table";
 import { DataTablePagination } from "@/components/data-table/data-table-pagination";
 import { DataTableFilter, DataTableSearch, DataTableToolbar } from "@/components/data-table/data-table-toolbar";
 import { useTableNavigation } from "@/components/data-table/use-table-navigation";
-import { Badge } from "@/components/ui/badge";
+import { KeyStatusBadge, RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
 import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
@@ -133,20 +133,12 @@ export function AccessManager({
       column.accessor((row) => row.user.role, {
         id: "role",
         header: "Role",
-        cell: (c) => <Badge tone={c.getValue() === "owner" || c.getValue() === "admin" ? "indigo" : "gray"}>{ROLE_LABELS[c.getValue()]}</Badge>,
+        cell: (c) => <RoleBadge role={c.getValue()} />,
       }),
       column.accessor("status", {
         id: "status",
         header: "Status",
-        cell: ({ row }) =>
-          row.original.status === "active" ? (
-            <Badge tone="green">Active</Badge>
-          ) : (
-            <span className="inline-flex flex-wrap items-center gap-x-1.5">
-              <Badge tone="gray">Disabled</Badge>
-              {row.original.disabledByAdmin ? <span className="text-xs whitespace-nowrap text-slate-600">by an admin</span> : null}
-            </span>
-          ),
+        cell: ({ row }) => <KeyStatusBadge status={row.original.status} disabledByAdmin={row.original.disabledByAdmin} />,
       }),
       column.accessor("lastUsedAt", {
         id: "lastUsedAt",

@@ -2,7 +2,7 @@
 
 import { useState, useTransition, type ReactNode } from "react";
 import { toast } from "sonner";
-import { Badge } from "@/components/ui/badge";
+import { RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
 import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
@@ -138,7 +138,7 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
                         ))}
                       </select>
                     ) : (
-                      <Badge tone={user.role === "owner" || user.role === "admin" ? "indigo" : "gray"}>{ROLE_LABELS[user.role]}</Badge>
+                      <RoleBadge role={user.role} />
                     )}
                   </Td>
                   <Td className="text-right tabular-nums">{user.keyCount}</Td>
