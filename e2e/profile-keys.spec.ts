@@ -108,6 +108,10 @@ test.describe("a Staff user manages their own keys", () => {
     await edit.getByRole("button", { name: "Delete" }).click();
     await expect(edit.getByText(/This is permanent/)).toBeVisible();
     await edit.getByRole("button", { name: "Delete" }).click();
+    // Wait for the action's own answer: while the modal is open the table is aria-hidden, so
+    // "no such row" alone would hold before the delete had even reached the server.
+    await expect(page.getByText(`API key "${renamed}" deleted.`)).toBeVisible();
+    await expect(edit).toBeHidden();
     await expect(renamedRow).toHaveCount(0);
     expect(await ping(page, regenerated)).toBe(401);
   });
