@@ -1,8 +1,10 @@
-import { KEY_PATTERN } from "@/lib/keys/format";
+import { BODY_LENGTH, CHECKSUM_LENGTH, KEY_PREFIX } from "@/lib/keys/format";
 import { ApiError, NO_VALID_KEY } from "./errors";
 
 const QUERY_KEY_NAMES = new Set(["api_key", "apikey", "key", "token", "access_token", "auth"]);
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+// Anything shaped like a key, anywhere in a value: unanchored, so `?a=<key>X` or `?a=x<key>` count too.
+const KEY_SHAPED = new RegExp(`${KEY_PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`);
 
 /**
  * The API key a request presents: HTTP Basic with the key as the username and an empty password
@@ -16,8 +18,10 @@ export function presentedKey(authorization: string | null | undefined, url: stri
 
 function refuseKeyInQuery(query: string): void {
   for (const [name, value] of new URLSearchParams(query)) {
-    if (QUERY_KEY_NAMES.has(name.toLowerCase()) || KEY_PATTERN.test(value)) {
-      throw new ApiError(400, "API keys must not be sent in the URL. Use HTTP Basic auth (key as username) or a Bearer token.", name);
+    const keyAsName = KEY_SHAPED.test(name);
+    if (keyAsName || QUERY_KEY_NAMES.has(name.toLowerCase()) || KEY_SHAPED.test(value)) {
+      // The parameter's name is echoed as `param`, unless it is itself the key.
+      throw new ApiError(400, "API keys must not be sent in the URL. Use HTTP Basic auth (key as username) or a Bearer token.", keyAsName ? null : name);
     }
   }
 }

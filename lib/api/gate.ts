@@ -21,9 +21,10 @@ export interface Admitted {
 }
 
 /**
- * The API's front door, shared by every route: the failed-authentication limit per address, the
- * key (header only, never the URL), its verification, and the per-key rate limit. Throws an
- * ApiError (400, 401 or 429) for anything it refuses.
+ * The API's front door, shared by every route: the key (header only, never the URL), its
+ * verification, the failed-authentication limit per address (which turns a failure's 401 into a
+ * 429, never a valid key's answer), and the per-key rate limit. Throws an ApiError (400, 401 or
+ * 429) for anything it refuses.
  */
 export class ApiGate {
   private readonly keyLimiter: FixedWindowLimiter;
@@ -39,27 +40,16 @@ export class ApiGate {
 
   async admit(authorization: string | null | undefined, url: string, ip: string | null): Promise<Admitted> {
     const now = Date.now();
-    const failures = this.authFailures;
-    if (ip && failures.enabled) {
-      const state = failures.check(ip, now);
-      if (state.count >= failures.limit) {
-        throw new ApiError(429, "Too many failed authentications from your address. Try again later.", null, {
-          "Retry-After": String(state.retryAfterSeconds),
-        });
-      }
-    }
     let raw: string;
     try {
       raw = presentedKey(authorization, url);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) this.countFailure(ip, now);
-      throw error;
+      throw error instanceof ApiError && error.status === 401 ? this.failed(ip, now, error) : error;
     }
+    // Verified even when the address is over the failure limit: the limit slows failures only, so
+    // a valid key is always served. A malformed key is refused without a database lookup.
     const found = await authenticateApiKey(raw, ip, this.cacheOption);
-    if (!found) {
-      this.countFailure(ip, now);
-      throw new ApiError(401, NO_VALID_KEY);
-    }
+    if (!found) throw this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
     const actor: Actor = {
       userId: found.user.id,
       email: found.user.email,
@@ -86,7 +76,14 @@ export class ApiGate {
     return { found, actor };
   }
 
-  private countFailure(ip: string | null, now: number): void {
-    if (ip && this.authFailures.enabled) this.authFailures.hit(ip, now);
+  /** Counts a failed authentication; past the limit for its address, the answer becomes 429. */
+  private failed(ip: string | null, now: number, refusal: ApiError): ApiError {
+    const failures = this.authFailures;
+    if (!ip || !failures.enabled) return refusal;
+    const hit = failures.hit(ip, now);
+    if (hit.allowed) return refusal;
+    return new ApiError(429, "Too many failed authentications from your address. Try again later.", null, {
+      "Retry-After": String(hit.retryAfterSeconds),
+    });
   }
 }

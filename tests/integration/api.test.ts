@@ -358,6 +358,21 @@ describe("bad input", () => {
   });
 
   it.each([
+    ["a key followed by other characters", (k: string) => `?a=${k}X`, "a"],
+    ["a key after other characters", (k: string) => `?a=x${k}`, "a"],
+    ["a key inside a longer value", (k: string) => `?per_page=2&filter=${encodeURIComponent(`name:${k};`)}`, "filter"],
+    ["a known key parameter's name, whatever its value", () => "?Access_Token=nothing", "Access_Token"],
+  ])("a query holding %s is a 400", async (_label, query, param) => {
+    expectError(await api("GET", `/api_keys${query(secret)}`, { key: secret }), 400, param);
+  });
+
+  it("a query whose parameter name is a key is a 400 that does not echo the key", async () => {
+    const refused = await api("GET", `/api_keys?${secret}=1`, { key: secret });
+    expectError(refused, 400, null);
+    expect(JSON.stringify(refused.json)).not.toContain(secret);
+  });
+
+  it.each([
     ["JSON that does not parse", "{\"name\": ", 400, null],
     ["an empty body", "", 400, null],
     ["a JSON array", "[]", 400, null],
@@ -456,9 +471,34 @@ describe("rate limits", () => {
     expectError(blocked, 429);
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(blocked.headers.get("retry-after"))).toBeLessThanOrEqual(60);
-    // Blocked means blocked: a valid key from there waits too, so guessing learns nothing.
-    expectError(await call(limited, "GET", "/ping", { key: secret, ip: "198.51.100.7" }), 429);
+    // The limit slows failures only: a valid key from the same address is still served (SPEC §10),
+    // and a failure after it is still refused with 429.
+    for (let i = 0; i < 3; i++) expect((await call(limited, "GET", "/ping", { key: secret, ip: "198.51.100.7" })).status).toBe(200);
+    expect((await call(limited, "GET", "/whoami", { key: secret, ip: "198.51.100.7" })).status).toBe(200);
+    expectError(await call(limited, "GET", "/ping", { key: generateApiKey(), ip: "198.51.100.7" }), 429);
+    expectError(await call(limited, "GET", "/ping", { ip: "198.51.100.7" }), 429);
     expect((await call(limited, "GET", "/ping", { key: secret, ip: "198.51.100.8" })).status).toBe(200);
+  });
+
+  it("over the failure limit, a malformed key is still refused without touching the database", async () => {
+    const limited = createApiApp({ authFailureLimit: 1, keyRateLimit: 0 });
+    const ip = "198.51.100.9";
+    expectError(await call(limited, "GET", "/ping", { key: generateApiKey(), ip }), 401);
+    const good = generateApiKey();
+    const bad = `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`;
+    const slot = Symbol.for("latchkey.db");
+    const holder = globalThis as unknown as Record<symbol, unknown>;
+    const real = holder[slot];
+    let touched = false;
+    holder[slot] = new Proxy({}, { get: () => ((touched = true), Promise.reject(new Error("the database was touched"))) });
+    try {
+      const refused = await call(limited, "GET", "/ping", { key: bad, ip });
+      expectError(refused, 429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      holder[slot] = real;
+    }
+    expect(touched).toBe(false);
   });
 
   it("limits requests per key, with Retry-After, and audits it once per window across instances", async () => {
