@@ -26,7 +26,12 @@ export const ROLE_OPTION: Record<Exclude<E2ERole, "owner">, string> = {
 export const storageStateOf = (role: E2ERole) =>
   path.join(import.meta.dirname, ".auth", process.env.E2E_PORT ?? "3100", `${role}.json`);
 
-export const SCREENSHOTS = path.join(import.meta.dirname, "..", "docs", "screenshots");
+// A test run leaves the work tree clean: screenshots go to an ignored folder, and replace the
+// committed ones in docs/screenshots only when asked (UPDATE_SCREENSHOTS=1).
+export const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? path.join(import.meta.dirname, "..", "docs", "screenshots")
+    : path.join(import.meta.dirname, ".artifacts", "screenshots");
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
