@@ -16,7 +16,7 @@ import { keyCache } from "./lib/keys/cache";
 import { startKeyChangeListener, type KeyChangeListener } from "./lib/keys/revocation";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded";
 import { runMigrations } from "./db/migrate";
-import { dataDir, readEnv } from "./lib/config/env";
+import { dataDir, proxyTrust, readEnv } from "./lib/config/env";
 import { resolveServerSecret } from "./lib/config/secret";
 import { CLIENT_IP_HEADER, resolveClientIp } from "./lib/http/client-ip";
 
@@ -69,12 +69,12 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     const handle = app?.getRequestHandler();
     await app?.prepare();
     const api = createApiRequestListener();
-    const trustProxy = process.env.LATCHKEY_TRUST_PROXY === "1";
+    const trust = proxyTrust(env);
 
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       // Code behind this point reads the client's address from this header only; whatever a
       // client sent under the same name is replaced.
-      const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trustProxy);
+      const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trust);
       if (ip) req.headers[CLIENT_IP_HEADER] = ip;
       else delete req.headers[CLIENT_IP_HEADER];
       if (isApiPath(req.url) || !handle) api(req, res);

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseTrustedProxies, type ProxyTrust } from "@/lib/http/client-ip";
 
 // Every setting Latchkey reads, validated once. The README's "Settings" table mirrors this.
 const envSchema = z.object({
@@ -14,6 +15,21 @@ const envSchema = z.object({
   LATCHKEY_SECRET_FILE: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
+  // Proxies whose X-Forwarded-For is believed: the client is the right-most address not in them.
+  LATCHKEY_TRUSTED_PROXIES: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseTrustedProxies(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `LATCHKEY_TRUSTED_PROXIES: ${(error as Error).message}` });
+      }
+    })
+    .optional(),
+  // Kept for compatibility: "1" trusts the immediate peer only (its X-Forwarded-For's right-most entry).
+  LATCHKEY_TRUST_PROXY: z
+    .enum(["0", "1"], { message: "LATCHKEY_TRUST_PROXY must be 1 or 0 (prefer LATCHKEY_TRUSTED_PROXIES, a list of CIDR ranges)" })
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -33,4 +49,12 @@ export function readEnv(source: Record<string, string | undefined> = process.env
 
 export function dataDir(env: Env = readEnv()): string {
   return path.resolve(env.LATCHKEY_DATA_DIR);
+}
+
+/** Which proxies' X-Forwarded-For entries the server believes (see lib/http/client-ip). */
+export function proxyTrust(env: Env = readEnv()): ProxyTrust {
+  return {
+    ranges: env.LATCHKEY_TRUSTED_PROXIES ? parseTrustedProxies(env.LATCHKEY_TRUSTED_PROXIES) : undefined,
+    immediatePeer: env.LATCHKEY_TRUST_PROXY === "1",
+  };
 }
