@@ -28,9 +28,6 @@ export const users = pgTable(
     name: text().notNull(),
     passwordHash: text().notNull(),
     role: roleEnum().notNull(),
-    // Bumped on role change, removal or password change: every session carries the version it
-    // was issued with and is refused once it no longer matches.
-    sessionVersion: integer().notNull().default(1),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
@@ -64,6 +61,41 @@ export const invites = pgTable(
     uniqueIndex("invites_token_digest_idx").on(t.tokenDigest),
     index("invites_email_idx").on(sql`lower(${t.email})`),
   ],
+);
+
+// Sign-in sessions: the browser's cookie names a row here, and a request is signed in only while
+// its row exists and has not expired. Signing out deletes the row; removing a user cascades.
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    lastActiveAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    ip: inet(),
+    // Truncated on insert: only a short readable device name is shown from it.
+    userAgent: text(),
+  },
+  (t) => [index("sessions_user_created_idx").on(t.userId, t.createdAt), index("sessions_expires_at_idx").on(t.expiresAt)],
+);
+
+// Failed sign-ins and password changes, per limited key ("sign_in:pair:<email> <ip>",
+// "sign_in:ip:<ip>", ...): what lib/auth/throttle.ts needs to slow them down. Rows of keys
+// that have been quiet for the reset period are pruned.
+export const authThrottle = pgTable(
+  "auth_throttle",
+  {
+    key: text().primaryKey(),
+    failures: integer().notNull().default(0),
+    lastFailureAt: timestamp({ withTimezone: true }),
+    // When the last "rate limited" audit row for this key was written (one per audit window).
+    limitedAuditedAt: timestamp({ withTimezone: true }),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("auth_throttle_updated_at_idx").on(t.updatedAt)],
 );
 
 export const apiKeys = pgTable(
@@ -143,6 +175,7 @@ export const auditLog = pgTable(
 
 export type User = typeof users.$inferSelect;
 export type Invite = typeof invites.$inferSelect;
+export type Session = typeof sessions.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 export type Role = (typeof roleEnum.enumValues)[number];

@@ -7,6 +7,8 @@ export interface Actor {
   name: string;
   role: Role;
   ip: string | null;
+  /** The browser session the request came with (absent for the REST API). */
+  sessionId?: string;
   /** Set when the request came through the REST API. */
   apiKey?: { id: string; name: string; accessLevel: AccessLevel };
 }

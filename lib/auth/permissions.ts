@@ -67,6 +67,16 @@ export function canManageUser(
 }
 
 /**
+ * Whether `actor` may sign `target` out everywhere from the Users page: as with other user
+ * changes, never oneself (Profile's Sessions does that) and never the Owner unless you are the Owner.
+ */
+export function canSignOutEverywhere(actor: { id: string; role: Role }, target: { id: string; role: Role }): boolean {
+  if (!can(actor.role, "users.manage")) return false;
+  if (actor.id === target.id) return false;
+  return target.role !== "owner" || actor.role === "owner";
+}
+
+/**
  * Which of a user's keys a role change to `next` deletes (ChartMogul's downgrade rules):
  * to Lite, every key; to Read-only, the Read & Write keys; otherwise none.
  */

@@ -5,22 +5,23 @@ import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { can, type Permission } from "@/lib/auth/permissions";
 import { clientIpFrom } from "@/lib/http/client-ip";
-import { findSessionUser } from "@/lib/users/service";
 import type { Actor } from "./actor";
 import { authOptions } from "./options";
+import { findActiveSession } from "./sessions";
 
 /**
- * The signed-in person for this request, re-read from the database (once per render): a role
- * change, removal or password change takes effect on the next request.
+ * The signed-in person for this request (once per render): the cookie names a session, and the
+ * session row, joined to its user, decides. A signed-out, expired or ended session, a removed
+ * user or a role change takes effect on the next request.
  */
 export const getActor = cache(async (): Promise<Actor | null> => {
   const session = await getServerSession(authOptions());
-  const claims = session?.user as { id?: string; sv?: number } | undefined;
-  if (!claims?.id || typeof claims.sv !== "number") return null;
-  const user = await findSessionUser(claims.id, claims.sv);
+  const sid = (session?.user as { sid?: unknown } | undefined)?.sid;
+  if (typeof sid !== "string") return null;
+  const user = await findActiveSession(sid);
   if (!user) return null;
   const ip = clientIpFrom(await headers());
-  return { userId: user.id, email: user.email, name: user.name, role: user.role, ip };
+  return { userId: user.id, email: user.email, name: user.name, role: user.role, ip, sessionId: user.sessionId };
 });
 
 /** For pages: the actor, or a redirect to sign in. */

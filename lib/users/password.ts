@@ -1,28 +1,56 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { db } from "@/db/client";
-import { users } from "@/db/schema";
+import { sessions, users } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
-import { invalid } from "@/lib/errors";
+import { admitAttempt, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
+import { invalid, rateLimited } from "@/lib/errors";
 import type { ChangePasswordInput } from "@/lib/validation/users";
 
 /**
- * Changes the actor's own password after checking the current one. Bumping the session version
- * ends every session of the user, this one included (the caller signs in again with the new one).
+ * Changes the actor's own password after checking the current one. Wrong current passwords are
+ * audited and slowed down like sign-ins (per user and address, and per address). A change ends
+ * every other session of the user; the one that made it stays signed in.
  */
-export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput): Promise<void> {
+export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput, now: Date = new Date()): Promise<void> {
   if (actor.apiKey) throw invalid("Passwords can only be changed in the browser.");
-  const passwordHash = await hashPassword(input.new_password);
-  await db().transaction(async (tx) => {
-    const [user] = await tx.select().from(users).where(eq(users.id, actor.userId)).for("update").limit(1);
-    if (!user || !(await verifyPassword(user.passwordHash, input.current_password))) {
-      throw invalid("The current password is not correct.", "current_password");
-    }
-    await tx
-      .update(users)
-      .set({ passwordHash, sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: new Date() })
-      .where(eq(users.id, actor.userId));
-    await recordAudit(tx, actor, { action: "user.password_changed", targetType: "user", targetId: actor.userId, targetLabel: actor.email });
+  const keys = throttleKeys("password_change", actor.userId, actor.ip);
+  const admission = await admitAttempt(keys, now, async (tx, refusal) => {
+    if (!refusal.audit) return;
+    await recordAudit(tx, actor, {
+      action: "user.password_change_rate_limited",
+      targetType: "user",
+      targetId: actor.userId,
+      targetLabel: actor.email,
+      metadata: { limited_by: refusal.limitedBy, retry_after_seconds: refusal.retryAfterSeconds },
+    });
   });
+  if (!admission.admitted) {
+    throw rateLimited(`Too many wrong passwords. ${retryIn(admission.retryAfterSeconds)}`, admission.retryAfterSeconds);
+  }
+
+  const passwordHash = await hashPassword(input.new_password);
+  const changed = await db().transaction(async (tx) => {
+    const [user] = await tx.select().from(users).where(eq(users.id, actor.userId)).for("update").limit(1);
+    if (!user || !(await verifyPassword(user.passwordHash, input.current_password))) return false;
+    await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, actor.userId));
+    const ended = await tx
+      .delete(sessions)
+      .where(and(eq(sessions.userId, actor.userId), actor.sessionId ? ne(sessions.id, actor.sessionId) : undefined))
+      .returning({ id: sessions.id });
+    await recordAudit(tx, actor, {
+      action: "user.password_changed",
+      targetType: "user",
+      targetId: actor.userId,
+      targetLabel: actor.email,
+      metadata: { other_sessions_ended: ended.length },
+    });
+    return true;
+  });
+  if (!changed) {
+    await recordAudit(db(), actor, { action: "user.password_change_failed", targetType: "user", targetId: actor.userId, targetLabel: actor.email });
+    throw invalid("The current password is not correct.", "current_password");
+  }
+  await recordSuccess(keys, now);
 }

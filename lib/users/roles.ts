@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, notInArray } from "drizzle-orm";
 import { db, type DbOrTx, type Tx } from "@/db/client";
-import { apiKeys, users, type AccessLevel, type Role } from "@/db/schema";
+import { apiKeys, sessions, users, type AccessLevel, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
-import { allowedAccessLevels, can, canManageUser } from "@/lib/auth/permissions";
+import { allowedAccessLevels, can, canManageUser, canSignOutEverywhere } from "@/lib/auth/permissions";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { conflict, forbidden, invalid, notFound } from "@/lib/errors";
 import type { ChangeRoleInput } from "@/lib/validation/admin";
@@ -166,8 +166,7 @@ export async function removeUser(actor: Actor, userId: string): Promise<{ name: 
     const keys = await keysNotAllowed(tx, user.id, "lite", true);
     await deleteKeys(tx, actor, keys, "user_removed", user.email);
     await announceKeyChange(tx, { userId: user.id });
-    // Ending the sessions: they are refused once the version moves, and the row goes too.
-    await tx.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, user.id));
+    // Their sessions go with the row (on delete cascade): the next request of each is refused.
     await tx.delete(users).where(eq(users.id, user.id));
     await recordAudit(tx, actor, {
       action: "user.removed",
@@ -177,6 +176,30 @@ export async function removeUser(actor: Actor, userId: string): Promise<{ name: 
       metadata: { name: user.name, role: user.role, deleted_keys: keys.map((k) => k.name) },
     });
     return { name: user.name, email: user.email, deletedKeys: keys.map((k) => k.name) };
+  });
+}
+
+/** Ends every session of another user (Users page, "Sign out everywhere"). Returns how many ended. */
+export async function signOutEverywhere(actor: Actor, userId: string): Promise<{ name: string; email: string; sessions: number }> {
+  requireUsersManage(actor);
+  return db().transaction(async (tx) => {
+    const user = await lockUser(tx, userId);
+    if (!canSignOutEverywhere({ id: actor.userId, role: actor.role }, user)) {
+      throw forbidden(
+        actor.userId === user.id
+          ? "You cannot sign yourself out everywhere here. Use Sessions on your Profile."
+          : "Only the Owner can sign the Owner out.",
+      );
+    }
+    const ended = await tx.delete(sessions).where(eq(sessions.userId, user.id)).returning({ id: sessions.id });
+    await recordAudit(tx, actor, {
+      action: "user.signed_out_everywhere",
+      targetType: "user",
+      targetId: user.id,
+      targetLabel: user.email,
+      metadata: { sessions: ended.length },
+    });
+    return { name: user.name, email: user.email, sessions: ended.length };
   });
 }
 

@@ -1,18 +1,17 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { db } from "@/db/client";
-import { auditLog, invites, users, type Role, type User } from "@/db/schema";
+import { invites, users, type Role, type User } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "@/lib/auth/password";
 import { can } from "@/lib/auth/permissions";
+import { admitAttempt, pruneThrottle, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
 import { keyring } from "@/lib/config/keyring";
 import { conflict, forbidden, invalid, rateLimited } from "@/lib/errors";
 import type { AcceptInviteInput, InviteInput, SetupInput, SignInInput } from "@/lib/validation/users";
 
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-/** Failed sign-ins allowed per window: per email, and per client IP. */
-export const SIGN_IN_LIMITS = { windowMs: 15 * 60 * 1000, perEmail: 5, perIp: 30 } as const;
 
 export interface UserDto {
   id: string;
@@ -23,13 +22,6 @@ export interface UserDto {
 }
 
 const toDto = (u: User): UserDto => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt });
-
-/** The user a session belongs to, only while the session's version still matches. */
-export async function findSessionUser(userId: string, sessionVersion: number): Promise<UserDto | null> {
-  const [user] = await db().select().from(users).where(eq(users.id, userId)).limit(1);
-  if (!user || user.sessionVersion !== sessionVersion) return null;
-  return toDto(user);
-}
 
 export async function hasAnyUser(): Promise<boolean> {
   const [row] = await db().select({ id: users.id }).from(users).limit(1);
@@ -61,28 +53,27 @@ export async function createOwner(input: SetupInput, who: Anonymous): Promise<Us
 
 export interface SignInResult {
   user: UserDto;
-  sessionVersion: number;
 }
 
 /**
- * Checks an email and password. Every outcome is audited; past the failure limits the answer is
- * "rate limited" without checking the password at all.
+ * Checks an email and password, slowed down per (email, address) and per address by
+ * lib/auth/throttle.ts. Every checked password is audited; an attempt the throttle refuses is
+ * answered "rate limited" without checking the password, and audited once per window.
  */
-export async function verifyCredentials(input: SignInInput, ip: string | null): Promise<SignInResult | null> {
-  const since = new Date(Date.now() - SIGN_IN_LIMITS.windowMs);
-  const failed = (where: ReturnType<typeof eq>) =>
-    db()
-      .select({ n: count() })
-      .from(auditLog)
-      .where(and(eq(auditLog.action, "auth.sign_in_failed"), gt(auditLog.createdAt, since), where));
-  const [[byEmail], [byIp]] = await Promise.all([
-    failed(eq(auditLog.targetLabel, input.email)),
-    ip ? failed(eq(auditLog.ip, ip)) : Promise.resolve([{ n: 0 }]),
-  ]);
+export async function verifyCredentials(input: SignInInput, ip: string | null, now: Date = new Date()): Promise<SignInResult | null> {
   const who = { ip, label: input.email };
-  if ((byEmail?.n ?? 0) >= SIGN_IN_LIMITS.perEmail || (byIp?.n ?? 0) >= SIGN_IN_LIMITS.perIp) {
-    await recordAudit(db(), who, { action: "auth.sign_in_rate_limited", targetType: "user", targetLabel: input.email });
-    throw rateLimited("Too many failed sign-ins. Wait a few minutes and try again.", SIGN_IN_LIMITS.windowMs / 1000);
+  const keys = throttleKeys("sign_in", input.email, ip);
+  const admission = await admitAttempt(keys, now, async (tx, refusal) => {
+    if (!refusal.audit) return;
+    await recordAudit(tx, who, {
+      action: "auth.sign_in_rate_limited",
+      targetType: "user",
+      targetLabel: input.email,
+      metadata: { limited_by: refusal.limitedBy, retry_after_seconds: refusal.retryAfterSeconds },
+    });
+  });
+  if (!admission.admitted) {
+    throw rateLimited(`Too many failed sign-ins. ${retryIn(admission.retryAfterSeconds)}`, admission.retryAfterSeconds);
   }
 
   const [user] = await db()
@@ -95,13 +86,15 @@ export async function verifyCredentials(input: SignInInput, ip: string | null): 
     await recordAudit(db(), who, { action: "auth.sign_in_failed", targetType: "user", targetId: user?.id, targetLabel: input.email });
     return null;
   }
+  await recordSuccess(keys, now);
+  await pruneThrottle(now);
   await recordAudit(db(), { ...who, label: user.email }, {
     action: "auth.sign_in",
     targetType: "user",
     targetId: user.id,
     targetLabel: user.email,
   });
-  return { user: toDto(user), sessionVersion: user.sessionVersion };
+  return { user: toDto(user) };
 }
 
 export interface UserListItem extends UserDto {

@@ -21,3 +21,10 @@ export async function countRows(table: string): Promise<number> {
   const rows = await db().execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table}`));
   return rows[0]!.n;
 }
+
+/** Starts a browser session for `actor` (as signing in does) and returns the actor carrying it. */
+export async function withSession(actor: Actor, userAgent: string | null = null, now?: Date): Promise<Actor & { sessionId: string }> {
+  const { createSession } = await import("@/lib/auth/sessions");
+  const sessionId = await createSession(actor.userId, { ip: actor.ip, userAgent }, now);
+  return { ...actor, sessionId };
+}

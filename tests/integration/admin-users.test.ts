@@ -6,10 +6,11 @@ import type { Actor } from "@/lib/auth/actor";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { authenticateApiKey, createApiKey } from "@/lib/keys/service";
 import { changeRole, previewRemoval, previewRoleChange, removeUser, transferOwnership } from "@/lib/users/roles";
-import { findSessionUser, listUsers } from "@/lib/users/service";
+import { findActiveSession } from "@/lib/auth/sessions";
+import { listUsers } from "@/lib/users/service";
 import { changeRoleSchema, userIdSchema } from "@/lib/validation/admin";
 import { setupTestDatabase } from "../helpers/db";
-import { countRows, makeUser } from "../helpers/fixtures";
+import { countRows, makeUser, withSession } from "../helpers/fixtures";
 
 vi.mock("@/lib/keys/revocation", async (importOriginal) => {
   const original = await importOriginal<typeof import("@/lib/keys/revocation")>();
@@ -122,9 +123,9 @@ describe("downgrade rules", () => {
 
   it("takes effect on the next request without ending the user's sessions", async () => {
     const { user } = await userWithKeys("staff");
-    const [row] = await db().select().from(users).where(eq(users.id, user.userId));
+    const { sessionId } = await withSession(user);
     await changeRole(admin, { userId: user.userId, role: "read_only" });
-    expect(await findSessionUser(user.userId, row!.sessionVersion)).toMatchObject({ role: "read_only" });
+    expect(await findActiveSession(sessionId)).toMatchObject({ role: "read_only" });
   });
 
   it("changing to the same role is a no-op, with no audit row", async () => {
@@ -278,13 +279,13 @@ describe("bad input to the forms", () => {
 describe("removing a user", () => {
   it("deletes their keys, ends their sessions, and audits the removal and each key", async () => {
     const { user, keys } = await userWithKeys("staff");
-    const [row] = await db().select().from(users).where(eq(users.id, user.userId));
+    const { sessionId } = await withSession(user);
     vi.mocked(announceKeyChange).mockClear();
     const result = await removeUser(admin, user.userId);
     expect(result.deletedKeys.sort()).toEqual(keys.map((k) => k.name).sort());
     expect(await roleOf(user.userId)).toBeUndefined();
     expect(await db().select().from(apiKeys).where(eq(apiKeys.userId, user.userId))).toEqual([]);
-    expect(await findSessionUser(user.userId, row!.sessionVersion)).toBeNull();
+    expect(await findActiveSession(sessionId)).toBeNull();
     for (const key of keys) expect(await authenticateApiKey(key.secret, null)).toBeNull();
     expect(vi.mocked(announceKeyChange)).toHaveBeenCalledWith(expect.anything(), { userId: user.userId });
 

@@ -1,0 +1,162 @@
+import "server-only";
+import { inArray, lt, sql } from "drizzle-orm";
+import { db, type Tx } from "@/db/client";
+import { authThrottle } from "@/db/schema";
+
+/**
+ * Slows down failed password checks (sign-in and the password change form) without ever locking
+ * the right password out for good.
+ *
+ * Each attempt is counted under two keys: the pair (who, address) and the address alone. Once a
+ * key has `free` failures, every further attempt under it must wait min(2^(n - free), 60) seconds
+ * after that key's last failure (n = its failures), so the right password gets in after at most a
+ * minute. Another address is never slowed by the pair's failures, and a success clears its pair.
+ * Failures are forgotten after 15 quiet minutes.
+ *
+ * An attempt is admitted (and counted as a failure up front) inside one transaction that locks the
+ * key rows, so concurrent attempts, on any number of instances, cannot slip past the limit; a
+ * success then takes its count back. A refused attempt never reaches the password check, and
+ * writes at most one "rate limited" audit row per key per audit window.
+ */
+export const THROTTLE = {
+  /** Failures of one pair before each attempt has to wait. */
+  pairFreeFailures: 5,
+  /** Failures from one address (any account) before each attempt from it has to wait. */
+  addressFreeFailures: 30,
+  /** The longest wait, in seconds. */
+  maxDelaySeconds: 60,
+  /** A key with no failure for this long starts again from zero (and its row may be pruned). */
+  resetAfterMs: 15 * 60 * 1000,
+  /** At most one "rate limited" audit row per limited key per this window. */
+  auditWindowMs: 15 * 60 * 1000,
+} as const;
+
+export type ThrottleScope = "sign_in" | "password_change";
+
+export interface ThrottleKeys {
+  /** The pair key, e.g. `sign_in:pair:<email> <address>`. */
+  pair: string;
+  /** The address key, or null when the address is unknown. */
+  address: string | null;
+}
+
+/** The keys an attempt counts under: `subject` is the email (sign-in) or the user id (password change). */
+export function throttleKeys(scope: ThrottleScope, subject: string, ip: string | null): ThrottleKeys {
+  return { pair: `${scope}:pair:${subject} ${ip ?? "unknown"}`, address: ip ? `${scope}:ip:${ip}` : null };
+}
+
+/** "Try again in 1 second." / "Try again in 42 seconds." */
+export function retryIn(seconds: number): string {
+  return `Try again in ${seconds} ${seconds === 1 ? "second" : "seconds"}.`;
+}
+
+/** Seconds a key with `failures` failures must wait after its last one (0: no wait). */
+export function delaySeconds(failures: number, free: number): number {
+  if (failures < free) return 0;
+  return Math.min(2 ** (failures - free), THROTTLE.maxDelaySeconds);
+}
+
+export type Admission =
+  | { admitted: true }
+  | {
+      admitted: false;
+      retryAfterSeconds: number;
+      /** The key that refused the attempt, and whether this refusal is the one to audit. */
+      limitedBy: "pair" | "address";
+      audit: boolean;
+    };
+
+interface Row {
+  key: string;
+  failures: number;
+  lastFailureAt: Date | null;
+  limitedAuditedAt: Date | null;
+}
+
+/**
+ * Decides whether an attempt may check its password. Admitted attempts are counted as failures
+ * at once (call `recordSuccess` when the password was right). Refused attempts change no counter;
+ * `audit` is true for exactly one refusal per limited key per audit window, and `onRefused` runs
+ * inside the same transaction, so the audit row and the mark commit together.
+ */
+export async function admitAttempt(
+  keys: ThrottleKeys,
+  now: Date = new Date(),
+  onRefused?: (tx: Tx, refusal: Extract<Admission, { admitted: false }>) => Promise<void>,
+): Promise<Admission> {
+  const all = [keys.pair, ...(keys.address ? [keys.address] : [])];
+  return db().transaction(async (tx) => {
+    await tx
+      .insert(authThrottle)
+      .values(all.map((key) => ({ key, updatedAt: now })))
+      .onConflictDoNothing();
+    // Locked in key order, so two attempts never wait for each other's second row.
+    const rows: Row[] = await tx
+      .select({
+        key: authThrottle.key,
+        failures: authThrottle.failures,
+        lastFailureAt: authThrottle.lastFailureAt,
+        limitedAuditedAt: authThrottle.limitedAuditedAt,
+      })
+      .from(authThrottle)
+      .where(inArray(authThrottle.key, all))
+      .orderBy(authThrottle.key)
+      .for("update");
+    const current = (row: Row) =>
+      row.lastFailureAt && now.getTime() - row.lastFailureAt.getTime() < THROTTLE.resetAfterMs ? row.failures : 0;
+    const waitOf = (row: Row | undefined, free: number) => {
+      if (!row?.lastFailureAt) return 0;
+      const until = row.lastFailureAt.getTime() + delaySeconds(current(row), free) * 1000;
+      return Math.max(0, Math.ceil((until - now.getTime()) / 1000));
+    };
+    const pairRow = rows.find((r) => r.key === keys.pair);
+    const addressRow = rows.find((r) => r.key === keys.address);
+    const pairWait = waitOf(pairRow, THROTTLE.pairFreeFailures);
+    const addressWait = waitOf(addressRow, THROTTLE.addressFreeFailures);
+
+    if (pairWait > 0 || addressWait > 0) {
+      const limitedBy: "pair" | "address" = pairWait >= addressWait ? "pair" : "address";
+      const row = limitedBy === "pair" ? pairRow! : addressRow!;
+      const audit = !row.limitedAuditedAt || now.getTime() - row.limitedAuditedAt.getTime() >= THROTTLE.auditWindowMs;
+      if (audit) {
+        await tx
+          .update(authThrottle)
+          .set({ limitedAuditedAt: now, updatedAt: now })
+          .where(sql`${authThrottle.key} = ${row.key}`);
+      }
+      const refusal = { admitted: false as const, retryAfterSeconds: Math.max(pairWait, addressWait), limitedBy, audit };
+      await onRefused?.(tx, refusal);
+      return refusal;
+    }
+
+    for (const row of rows) {
+      await tx
+        .update(authThrottle)
+        .set({ failures: current(row) + 1, lastFailureAt: now, updatedAt: now })
+        .where(sql`${authThrottle.key} = ${row.key}`);
+    }
+    return { admitted: true };
+  });
+}
+
+/**
+ * The password was right: the pair starts again from zero, and the address takes back the
+ * failure its admission counted (an address with many good sign-ins is never slowed by them).
+ */
+export async function recordSuccess(keys: ThrottleKeys, now: Date = new Date()): Promise<void> {
+  await db().transaction(async (tx) => {
+    await tx.delete(authThrottle).where(sql`${authThrottle.key} = ${keys.pair}`);
+    if (keys.address) {
+      await tx
+        .update(authThrottle)
+        .set({ failures: sql`greatest(${authThrottle.failures} - 1, 0)`, updatedAt: now })
+        .where(sql`${authThrottle.key} = ${keys.address}`);
+    }
+  });
+}
+
+/** Deletes rows of keys quiet for longer than the reset period (cheap: an index on updated_at). */
+export async function pruneThrottle(now: Date = new Date()): Promise<void> {
+  const before = new Date(now.getTime() - Math.max(THROTTLE.resetAfterMs, THROTTLE.auditWindowMs));
+  await db().delete(authThrottle).where(lt(authThrottle.updatedAt, before));
+}
