@@ -19,6 +19,7 @@ import { runMigrations } from "./db/migrate";
 import { dataDir, proxyTrust, readEnv } from "./lib/config/env";
 import { resolveServerSecret } from "./lib/config/secret";
 import { CLIENT_IP_HEADER, resolveClientIp } from "./lib/http/client-ip";
+import { answerClientErrors } from "./lib/http/client-errors";
 
 export interface StartedServer {
   url: string;
@@ -81,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       else void handle(req, res);
     });
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+    answerClientErrors(server); // 431 and 400 from the HTTP parser, as JSON
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(env.PORT, env.HOST, resolve);

@@ -131,7 +131,9 @@ export function createApiApp(options: ApiAppOptions = {}) {
   const limitedBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
-      throw new ApiError(413, `The request body is too large (${MAX_BODY_BYTES / 1024} KB at most).`);
+      // The rest of the body is never read, so the connection cannot carry another request: say
+      // so, rather than promise keep-alive and then drop it (the client retries on a new one).
+      throw new ApiError(413, `The request body is too large (${MAX_BODY_BYTES / 1024} KB at most).`, null, { Connection: "close" });
     },
   });
 
