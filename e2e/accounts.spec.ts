@@ -14,7 +14,7 @@ test.describe("sign-in and sign-out", () => {
 
     await signIn(page, ACCOUNTS.staff.email);
     await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Profile" })).toBeVisible();
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/sign-in$/);
     await page.goto("/profile");
     await expect(page).toHaveURL(/\/sign-in$/);

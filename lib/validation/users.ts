@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { INVITABLE_ROLES } from "@/lib/auth/permissions";
-import { displayName, email, newPassword } from "./common";
+import { displayName, email, newPassword, uuid } from "./common";
 
 export const setupSchema = z.object({
   name: displayName("name"),
@@ -38,3 +38,10 @@ export const changePasswordSchema = z
     path: ["new_password"],
   });
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;
+
+/** Profile's Sessions: Sign out on one of one's own sessions. */
+export const endSessionSchema = z.object({ sessionId: uuid });
+export type EndSessionInput = z.infer<typeof endSessionSchema>;
+
+/** Profile's Sessions: Sign out other sessions (no fields). */
+export const endOtherSessionsSchema = z.object({});

@@ -9,9 +9,10 @@ import {
   revealApiKey,
   setOwnApiKeyStatus,
 } from "@/lib/keys/service";
+import { endOtherSessions, endOwnSession } from "@/lib/auth/sessions";
 import { validatedActionWithActor } from "@/lib/safe-action";
 import { changeOwnPassword } from "@/lib/users/password";
-import { changePasswordSchema } from "@/lib/validation/users";
+import { changePasswordSchema, endOtherSessionsSchema, endSessionSchema } from "@/lib/validation/users";
 import {
   apiKeyIdSchema,
   createApiKeySchema,
@@ -59,5 +60,21 @@ export const deleteApiKeyAction = validatedActionWithActor(apiKeyIdSchema, async
 
 export const changePasswordAction = validatedActionWithActor(changePasswordSchema, async (input, actor) => {
   await changeOwnPassword(actor, input);
-  return { ok: true };
+  revalidatePath("/profile");
+  return { ok: true, message: "Password changed. Your other sessions were signed out." };
+});
+
+export const endSessionAction = validatedActionWithActor(endSessionSchema, async (input, actor) => {
+  const { current } = await endOwnSession(actor, input.sessionId);
+  revalidatePath("/profile");
+  return { ok: true, message: current ? "You are signed out." : "That session is signed out.", data: { current } };
+});
+
+export const endOtherSessionsAction = validatedActionWithActor(endOtherSessionsSchema, async (_input, actor) => {
+  const ended = await endOtherSessions(actor);
+  revalidatePath("/profile");
+  return {
+    ok: true,
+    message: ended === 0 ? "There were no other sessions." : `${ended} other ${ended === 1 ? "session was" : "sessions were"} signed out.`,
+  };
 });

@@ -1,15 +1,18 @@
 import type { Metadata } from "next";
 import { ROLE_LABELS } from "@/lib/auth/permissions";
 import { requireActor } from "@/lib/auth/session";
+import { listOwnSessions } from "@/lib/auth/sessions";
 import { listOwnApiKeys } from "@/lib/keys/service";
 import { ApiKeysSection } from "./_components/api-keys-section";
 import { ChangePasswordForm } from "./_components/change-password-form";
+import { SessionsSection } from "./_components/sessions-section";
 import type { KeyRow } from "./_components/types";
 
 export const metadata: Metadata = { title: "Profile" };
 
 export default async function ProfilePage() {
   const actor = await requireActor();
+  const sessions = await listOwnSessions(actor);
   const keys: KeyRow[] = (await listOwnApiKeys(actor)).map((k) => ({
     ...k,
     createdAt: k.createdAt.toISOString(),
@@ -36,8 +39,9 @@ export default async function ProfilePage() {
           </h2>
           <p className="text-sm text-slate-600">Change the password you sign in with.</p>
         </div>
-        <ChangePasswordForm email={actor.email} />
+        <ChangePasswordForm />
       </section>
+      <SessionsSection sessions={sessions} />
     </div>
   );
 }

@@ -3,7 +3,15 @@
 import { revalidatePath } from "next/cache";
 import { ROLE_LABELS } from "@/lib/auth/permissions";
 import { validatedActionWithActor } from "@/lib/safe-action";
-import { changeRole, previewRemoval, previewRoleChange, removeUser, transferOwnership, type KeyToDelete } from "@/lib/users/roles";
+import {
+  changeRole,
+  previewRemoval,
+  previewRoleChange,
+  removeUser,
+  signOutEverywhere,
+  transferOwnership,
+  type KeyToDelete,
+} from "@/lib/users/roles";
 import { createInvite } from "@/lib/users/service";
 import { changeRoleSchema, previewRoleChangeSchema, userIdSchema } from "@/lib/validation/admin";
 import { inviteSchema } from "@/lib/validation/users";
@@ -50,4 +58,16 @@ export const transferOwnershipAction = validatedActionWithActor(userIdSchema, as
   const owner = await transferOwnership(actor, input.userId);
   revalidatePath("/admin/users");
   return { ok: true, message: `${owner.name} is now the Owner. You are an Admin.` };
+});
+
+export const signOutEverywhereAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+  const result = await signOutEverywhere(actor, input.userId);
+  revalidatePath("/admin/users");
+  return {
+    ok: true,
+    message:
+      result.sessions === 0
+        ? `${result.name} had no sessions.`
+        : `${result.name} is signed out everywhere (${result.sessions} ${result.sessions === 1 ? "session" : "sessions"}).`,
+  };
 });

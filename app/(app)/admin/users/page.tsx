@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { Table, Td, Th } from "@/components/ui/table";
-import { can, canManageUser, ROLE_LABELS } from "@/lib/auth/permissions";
+import { can, canManageUser, canSignOutEverywhere, ROLE_LABELS } from "@/lib/auth/permissions";
 import { requirePermission } from "@/lib/auth/session";
 import { formatDate } from "@/lib/format";
 import { listPendingInvites, listUsers } from "@/lib/users/service";
@@ -24,6 +24,7 @@ export default async function UsersPage() {
     isYou: user.id === actor.userId,
     canManage: canManageUser(me, user, null),
     canTransfer: can(actor.role, "ownership.transfer") && user.id !== actor.userId,
+    canSignOut: canSignOutEverywhere(me, user),
   }));
   return (
     <div className="space-y-8">

@@ -18,6 +18,7 @@ import {
   previewRemovalAction,
   previewRoleChangeAction,
   removeUserAction,
+  signOutEverywhereAction,
   transferOwnershipAction,
   type KeyPreview,
 } from "../actions";
@@ -35,12 +36,22 @@ export interface UserRowView {
   canManage: boolean;
   /** Only the Owner transfers ownership, to someone else. */
   canTransfer: boolean;
+  /** Sign out everywhere (never oneself, never the Owner unless you are the Owner). */
+  canSignOut: boolean;
 }
 
 type Pending =
   | { kind: "role"; user: UserRowView; role: Role; keys: KeyPreview[] | null }
   | { kind: "remove"; user: UserRowView; keys: KeyPreview[] | null }
-  | { kind: "transfer"; user: UserRowView };
+  | { kind: "transfer"; user: UserRowView }
+  | { kind: "signout"; user: UserRowView };
+
+const TITLES: Record<Pending["kind"], string> = {
+  role: "Change role",
+  remove: "Remove user",
+  transfer: "Transfer ownership",
+  signout: "Sign out everywhere",
+};
 
 export function UsersTable({ users }: { users: UserRowView[] }) {
   const [pending, setPending] = useState<Pending | null>(null);
@@ -55,7 +66,7 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
 
   const loadKeys = (next: Pending) =>
     startWork(async () => {
-      if (next.kind === "transfer") return;
+      if (next.kind === "transfer" || next.kind === "signout") return;
       const result =
         next.kind === "role"
           ? await callAction(previewRoleChangeAction, { userId: next.user.id, role: next.role })
@@ -82,7 +93,9 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
             })
           : pending.kind === "remove"
             ? await callAction(removeUserAction, { userId: pending.user.id })
-            : await callAction(transferOwnershipAction, { userId: pending.user.id });
+            : pending.kind === "signout"
+              ? await callAction(signOutEverywhereAction, { userId: pending.user.id })
+              : await callAction(transferOwnershipAction, { userId: pending.user.id });
       if (result?.ok) {
         toast.success(result.message ?? "Done.");
         setPending(null);
@@ -91,7 +104,7 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
       }
       setError(result?.message ?? "Something went wrong. Please try again.");
       // The keys may have changed since the list was shown (that is what a conflict says).
-      if (pending.kind !== "transfer") loadKeys({ ...pending, keys: null });
+      if (pending.kind === "role" || pending.kind === "remove") loadKeys({ ...pending, keys: null });
     });
 
   return (
@@ -150,6 +163,11 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
                           Transfer ownership
                         </Button>
                       ) : null}
+                      {user.canSignOut ? (
+                        <Button variant="secondary" size="sm" aria-describedby={nameId} disabled={working} onClick={() => open({ kind: "signout", user })}>
+                          Sign out everywhere
+                        </Button>
+                      ) : null}
                       {user.canManage ? (
                         <Button
                           variant="secondary"
@@ -173,7 +191,7 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
 
       <Dialog open={pending !== null} onOpenChange={(next) => !next && close()}>
         {pending ? (
-          <DialogContent title={pending.kind === "role" ? "Change role" : pending.kind === "remove" ? "Remove user" : "Transfer ownership"}>
+          <DialogContent title={TITLES[pending.kind]}>
             <div className="space-y-4">
               <FormMessage message={error} />
               {pending.kind === "role" ? (
@@ -198,6 +216,12 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
                   <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
                 </>
               ) : null}
+              {pending.kind === "signout" ? (
+                <p className="text-sm text-slate-700">
+                  Sign <strong>{pending.user.name}</strong> ({pending.user.email}) out of every session? Their next request in each
+                  browser goes to the sign-in page. Their API keys keep working.
+                </p>
+              ) : null}
               {pending.kind === "transfer" ? (
                 <p className="text-sm text-slate-700">
                   Make <strong>{pending.user.name}</strong> ({pending.user.email}) the Owner of this Latchkey? You become an Admin, and only
@@ -211,9 +235,9 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
                 <Button
                   variant={pending.kind === "transfer" ? "primary" : "danger"}
                   onClick={confirm}
-                  disabled={working || (pending.kind !== "transfer" && pending.keys === null)}
+                  disabled={working || ((pending.kind === "role" || pending.kind === "remove") && pending.keys === null)}
                 >
-                  {pending.kind === "role" ? "Change role" : pending.kind === "remove" ? "Remove" : "Transfer ownership"}
+                  {pending.kind === "remove" ? "Remove" : TITLES[pending.kind]}
                 </Button>
               </div>
             </div>

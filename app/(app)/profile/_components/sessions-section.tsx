@@ -1,0 +1,108 @@
+"use client";
+
+import { signOut } from "next-auth/react";
+import { useState, useTransition } from "react";
+import { toast } from "sonner";
+import { ScrollRegion } from "@/components/data-table/scroll-region";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { callAction } from "@/components/ui/call-action";
+import { FormMessage } from "@/components/ui/field";
+import { Td, Th } from "@/components/ui/table";
+import { formatDateTime } from "@/lib/format";
+import { endOtherSessionsAction, endSessionAction } from "../actions";
+
+/** One of the person's sessions as Profile receives it (Dates serialise across the boundary). */
+export interface SessionRow {
+  id: string;
+  device: string;
+  ip: string | null;
+  createdAt: Date;
+  lastActiveAt: Date;
+  current: boolean;
+}
+
+/** Profile's Sessions: where the person is signed in, with Sign out per row and for all the others. */
+export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
+  const [error, setError] = useState<string | null>(null);
+  const [working, startWork] = useTransition();
+  const others = sessions.filter((s) => !s.current).length;
+
+  const signOutRow = (session: SessionRow) =>
+    startWork(async () => {
+      setError(null);
+      if (session.current) {
+        await signOut({ callbackUrl: "/sign-in" });
+        return;
+      }
+      const result = await callAction(endSessionAction, { sessionId: session.id });
+      if (result?.ok) toast.success(result.message ?? "Signed out.");
+      else setError(result?.message ?? "Something went wrong. Please try again.");
+    });
+
+  const signOutOthers = () =>
+    startWork(async () => {
+      setError(null);
+      const result = await callAction(endOtherSessionsAction, {});
+      if (result?.ok) toast.success(result.message ?? "Signed out.");
+      else setError(result?.message ?? "Something went wrong. Please try again.");
+    });
+
+  return (
+    <section aria-labelledby="sessions-heading" className="space-y-4 border-t border-slate-200 pt-8" data-testid="sessions-section">
+      <div className="flex flex-wrap items-end justify-between gap-3">
+        <div>
+          <h2 id="sessions-heading" className="text-lg font-semibold">
+            Sessions
+          </h2>
+          <p className="text-sm text-slate-600">Where you are signed in. Sign out anything you do not recognise.</p>
+        </div>
+        <Button variant="secondary" size="sm" disabled={working || others === 0} onClick={signOutOthers}>
+          Sign out other sessions
+        </Button>
+      </div>
+      <FormMessage message={error} />
+      <ScrollRegion label="Sessions">
+        <table className="w-full min-w-max border-collapse text-left text-sm">
+          <caption className="sr-only">Sessions</caption>
+          <thead>
+            <tr>
+              <Th>Device</Th>
+              <Th>IP address</Th>
+              <Th>Signed in</Th>
+              <Th>Last active</Th>
+              <Th>
+                <span className="sr-only">Actions</span>
+              </Th>
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.map((session) => {
+              const deviceId = `session-${session.id}-device`;
+              return (
+                <tr key={session.id} data-current={session.current || undefined}>
+                  <Td className="font-medium text-slate-900">
+                    <span id={deviceId}>{session.device}</span>
+                    {session.current ? (
+                      <span className="ml-2">
+                        <Badge tone="indigo">This session</Badge>
+                      </span>
+                    ) : null}
+                  </Td>
+                  <Td className="font-mono text-xs">{session.ip ?? "Unknown"}</Td>
+                  <Td className="whitespace-nowrap">{formatDateTime(session.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{session.current ? "Now" : formatDateTime(session.lastActiveAt)}</Td>
+                  <Td className="text-right">
+                    <Button variant="secondary" size="sm" aria-describedby={deviceId} disabled={working} onClick={() => signOutRow(session)}>
+                      Sign out
+                    </Button>
+                  </Td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </ScrollRegion>
+    </section>
+  );
+}
