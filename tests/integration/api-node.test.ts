@@ -150,14 +150,18 @@ describe("rate limits on the fast path", () => {
     expect(rows).toHaveLength(1);
   });
 
-  it("block an address after failed authentications on any route", async () => {
+  it("slow an address's failed authentications on any route, never its valid keys", async () => {
     const base = await serve({ keyRateLimit: 0, authFailureLimit: 2 });
     const { secret } = await createApiKey(await makeUser("staff"), { name: "blocked address", access_level: "read_only" });
     expect((await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70")).status).toBe(401);
     expect((await get(base, "/api/v1/whoami", undefined, "198.51.100.70")).status).toBe(401);
-    const blocked = await get(base, "/api/v1/ping", basic(secret), "198.51.100.70");
+    const blocked = await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70");
     expect(blocked.status).toBe(429);
     expect(blocked.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect((await get(base, "/api/v1/whoami", undefined, "198.51.100.70")).status).toBe(429);
+    // The fast path and the Hono app alike serve a valid key from the limited address.
+    expect((await get(base, "/api/v1/ping", basic(secret), "198.51.100.70")).status).toBe(200);
+    expect((await get(base, "/api/v1/whoami", basic(secret), "198.51.100.70")).status).toBe(200);
     expect((await get(base, "/api/v1/ping", basic(secret), "198.51.100.71")).status).toBe(200);
   });
 });
