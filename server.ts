@@ -20,6 +20,8 @@ import { dataDir, proxyTrust, readEnv } from "./lib/config/env";
 import { resolveServerSecret } from "./lib/config/secret";
 import { CLIENT_IP_HEADER, resolveClientIp } from "./lib/http/client-ip";
 import { answerClientErrors } from "./lib/http/client-errors";
+import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "./lib/http/database-health";
+import { logError } from "./lib/log";
 
 export interface StartedServer {
   url: string;
@@ -38,6 +40,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
   const dir = dataDir(env);
   let embedded: EmbeddedDatabase | undefined;
   let keyListener: KeyChangeListener | undefined;
+  let healthProbe: ReturnType<typeof postgresProbe> | undefined;
   if (!env.DATABASE_URL) {
     embedded = await startEmbeddedDatabase(dir);
     process.env.DATABASE_URL = embedded.url;
@@ -61,6 +64,12 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       keyCache().configure("off", cacheSettings);
       keyListener = startKeyChangeListener(process.env.DATABASE_URL!);
       if (!(await keyListener.ready(5_000))) console.warn("[latchkey] key-change listener not connected yet; the key cache stays off until it is");
+      // The database circuit breaker: checked every second (four times a second while it is down),
+      // and while it does not answer every request gets 503 at once instead of waiting on it.
+      healthProbe = postgresProbe(process.env.DATABASE_URL!);
+      databaseHealth().startMonitor(healthProbe.probe, {
+        onChange: (up) => console.warn(up ? "[latchkey] database reachable again" : "[latchkey] database unreachable: answering 503 until it returns"),
+      });
     }
 
     // next-auth builds its callback URLs from the request's host unless NEXTAUTH_URL pins one.
@@ -79,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       if (ip) req.headers[CLIENT_IP_HEADER] = ip;
       else delete req.headers[CLIENT_IP_HEADER];
       if (isApiPath(req.url) || !handle) api(req, res);
+      else if (!databaseHealth().available && needsDatabase(req.url)) answerDatabaseUnavailable(req, res);
       else void handle(req, res);
     });
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
@@ -98,12 +108,16 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         server.closeAllConnections();
         await app?.close?.();
         await keyListener?.stop();
+        databaseHealth().stopMonitor();
+        await healthProbe?.close();
         await closeDb();
         await embedded?.stop();
       },
     };
   } catch (error) {
     await keyListener?.stop().catch(() => {});
+    databaseHealth().stopMonitor();
+    await healthProbe?.close();
     await closeDb().catch(() => {});
     await embedded?.stop().catch(() => {});
     throw error;
@@ -129,7 +143,7 @@ export async function main(dev: boolean): Promise<void> {
     started.close().then(
       () => process.exit(0),
       (error) => {
-        console.error(error);
+        logError("shutdown failed", error);
         process.exit(1);
       },
     );

@@ -21,7 +21,8 @@ export function connect(url: string, options: { max?: number } = {}): Connection
   const sql = postgres(url, {
     max: options.max ?? Number(process.env.DATABASE_POOL_MAX ?? 10),
     idle_timeout: 30,
-    connect_timeout: 10,
+    // Short, so a request fails fast (503) while the database is unreachable; lib/api adds a deadline.
+    connect_timeout: 2,
     max_lifetime: 60 * 30,
     onnotice: () => {},
     // The embedded server speaks the protocol but has no SSL and serves one connection at a time.

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { getActor } from "@/lib/auth/session";
 import { ServiceError } from "@/lib/errors";
+import { logError } from "@/lib/log";
 import { fieldErrorsOf, type FieldErrors } from "@/lib/validation/common";
 
 /** What every server action returns to its form. */
@@ -29,7 +30,7 @@ export function errorState(error: unknown): ActionState<never> {
       fieldErrors: error.field ? { [error.field]: [error.message] } : undefined,
     };
   }
-  console.error("[latchkey] action failed", error);
+  logError("action failed", error); // one line, without query parameters
   return { ok: false, message: "Something went wrong. Please try again." };
 }
 

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { ServiceError } from "@/lib/errors";
 import { clientIpFrom } from "@/lib/http/client-ip";
+import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/lib/http/database-health";
 import {
   createApiKey,
   deleteApiKey,
@@ -14,7 +15,9 @@ import {
   type ApiKeyDto,
   type AuthenticatedKey,
 } from "@/lib/keys/service";
-import { ApiError, SERVICE_STATUS } from "./errors";
+import { logError } from "@/lib/log";
+import { readApiSettings } from "./config";
+import { ApiError, databaseUnavailable, SERVICE_STATUS } from "./errors";
 import { ApiGate, type GateOptions } from "./gate";
 import { buildOpenApiDocument } from "./openapi";
 import { createKeyRequest, listQuery, updateKeyRequest } from "./schemas";
@@ -95,15 +98,40 @@ export interface ApiAppOptions extends GateOptions {
   clientIp?: (c: Context) => string | null;
   /** The front door to share with another transport (lib/api/node.ts's fast path for ping). */
   gate?: ApiGate;
+  /** The database circuit breaker; by default the process's. */
+  health?: DatabaseHealth;
+  /** Longest a request may take before it is answered 503. Default: LATCHKEY_API_DEADLINE_MS, else 1500. */
+  deadlineMs?: number;
+}
+
+/**
+ * Settles with `work`, or rejects with DeadlineExceededError after `ms`: a request answers in
+ * bounded time even if a database connection hangs (the work itself runs on, unanswered).
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The REST API (`/api/v1`): parse, authenticate the key, call the same services as the UI. */
 export function createApiApp(options: ApiAppOptions = {}) {
   const ipOf = options.clientIp ?? ((c: Context) => clientIpFrom(c.req.raw.headers));
   const gate = options.gate ?? new ApiGate(options);
+  const health = options.health ?? databaseHealth();
+  const deadlineMs = options.deadlineMs ?? readApiSettings().deadlineMs;
   let openApiJson: string | undefined;
 
   const app = new Hono<Env>().basePath(API_BASE);
+
+  // While the database is known to be down, 503 at once; otherwise a deadline on every request.
+  app.use("*", async (c, next) => {
+    if (c.req.path === `${API_BASE}/openapi.json`) return next();
+    if (!health.available) throw databaseUnavailable();
+    await withDeadline(next(), deadlineMs);
+  });
 
   // Public, so tools can fetch it without a key.
   app.get("/openapi.json", (c) => {
@@ -203,7 +231,12 @@ export function createApiApp(options: ApiAppOptions = {}) {
       const status = SERVICE_STATUS[error.code];
       return c.json({ code: status, message: error.message, param: error.field }, status as 400);
     }
-    console.error("[latchkey] API error", error);
+    if (error instanceof DeadlineExceededError || health.report(error)) {
+      const unavailable = databaseUnavailable();
+      for (const [name, value] of Object.entries(unavailable.headers)) c.header(name, value);
+      return c.json(unavailable.body(), 503);
+    }
+    logError("API error", error);
     return c.json({ code: 500, message: "Internal server error.", param: null }, 500);
   });
 

@@ -12,6 +12,8 @@ const apiEnvSchema = z.object({
   /** How long a verified key is trusted from memory; 0 turns the verification cache off. */
   LATCHKEY_KEY_CACHE_TTL_MS: count(DEFAULT_CACHE_OPTIONS.ttlMs).pipe(z.number().max(60_000)),
   LATCHKEY_KEY_CACHE_SIZE: count(DEFAULT_CACHE_OPTIONS.maxEntries),
+  /** Longest a request may take before it is answered 503 (so none hangs on an unreachable database). */
+  LATCHKEY_API_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
 });
 
 export interface ApiSettings {
@@ -19,6 +21,7 @@ export interface ApiSettings {
   authFailureLimit: number;
   cacheTtlMs: number;
   cacheSize: number;
+  deadlineMs: number;
 }
 
 export function readApiSettings(source: NodeJS.ProcessEnv = process.env): ApiSettings {
@@ -34,5 +37,6 @@ export function readApiSettings(source: NodeJS.ProcessEnv = process.env): ApiSet
     authFailureLimit: env.LATCHKEY_API_AUTH_FAILURE_LIMIT,
     cacheTtlMs: env.LATCHKEY_KEY_CACHE_TTL_MS,
     cacheSize: env.LATCHKEY_KEY_CACHE_SIZE,
+    deadlineMs: env.LATCHKEY_API_DEADLINE_MS,
   };
 }

@@ -1,4 +1,5 @@
 import type { ServiceErrorCode } from "@/lib/errors";
+import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_MESSAGE } from "@/lib/http/database-health";
 
 /** The REST API's error body, ChartMogul's shape: {"code":401,"message":"...","param":null}. */
 export interface ApiErrorBody {
@@ -22,6 +23,11 @@ export class ApiError extends Error {
 }
 
 export const NO_VALID_KEY = "No valid API key provided";
+
+/** The answer while the database cannot be reached (or a request ran past its deadline). */
+export function databaseUnavailable(): ApiError {
+  return new ApiError(503, DATABASE_UNAVAILABLE_MESSAGE, null, { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) });
+}
 
 export const SERVICE_STATUS: Record<ServiceErrorCode, number> = {
   unauthorized: 401,

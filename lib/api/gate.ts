@@ -1,6 +1,7 @@
 import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
 import { authenticateApiKey, type AuthenticatedKey } from "@/lib/keys/service";
+import { logError } from "@/lib/log";
 import { readApiSettings } from "./config";
 import { presentedKey } from "./credentials";
 import { ApiError, NO_VALID_KEY } from "./errors";
@@ -64,8 +65,8 @@ export class ApiGate {
       if (!hit.allowed) {
         // The first refused request of the window (on this instance) writes the audit row.
         if (hit.count === limiter.limit + 1) {
-          await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: Error) =>
-            console.error("[latchkey] could not audit a rate-limited key", error.message),
+          await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: unknown) =>
+            logError("could not audit a rate-limited key", error),
           );
         }
         throw new ApiError(429, `Rate limit exceeded: ${limiter.limit} requests per minute per API key.`, null, {

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { clientIpFrom } from "@/lib/http/client-ip";
-import { API_BASE, API_HEADERS, createApiApp, type ApiAppOptions } from "./app";
-import { ApiError } from "./errors";
+import { databaseHealth, DeadlineExceededError } from "@/lib/http/database-health";
+import { logError } from "@/lib/log";
+import { API_BASE, API_HEADERS, createApiApp, withDeadline, type ApiAppOptions } from "./app";
+import { readApiSettings } from "./config";
+import { ApiError, databaseUnavailable } from "./errors";
 import { ApiGate } from "./gate";
 
 /** Whether a raw request path belongs to the REST API (and so never goes through Next.js). */
@@ -34,23 +37,28 @@ function send(res: ServerResponse, status: number, body: string, extra?: Record<
  */
 export function createApiRequestListener(options: ApiAppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const gate = options.gate ?? new ApiGate(options);
-  const app = createApiApp({ ...options, gate });
+  const health = options.health ?? databaseHealth();
+  const deadlineMs = options.deadlineMs ?? readApiSettings().deadlineMs;
+  const app = createApiApp({ ...options, gate, health, deadlineMs });
   const listener = getRequestListener(app.fetch, {
     // Only reached if the app itself failed to produce a response; still JSON, never a stack.
     errorHandler: (error) => {
-      console.error("[latchkey] API adapter error", error);
+      logError("API adapter error", error);
       return new Response(FALLBACK_ERROR, { status: 500, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
     },
   });
 
   async function ping(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      await gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers));
+      if (!health.available) throw databaseUnavailable();
+      await withDeadline(gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers)), deadlineMs);
       send(res, 200, PONG);
     } catch (error) {
-      if (error instanceof ApiError) send(res, error.status, JSON.stringify(error.body()), error.headers);
+      const refusal =
+        error instanceof ApiError ? error : error instanceof DeadlineExceededError || health.report(error) ? databaseUnavailable() : undefined;
+      if (refusal) send(res, refusal.status, JSON.stringify(refusal.body()), refusal.headers);
       else {
-        console.error("[latchkey] API error", error);
+        logError("API error", error);
         send(res, 500, FALLBACK_ERROR);
       }
     }

@@ -7,6 +7,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { allowedAccessLevels, can } from "@/lib/auth/permissions";
 import { keyring } from "@/lib/config/keyring";
 import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
+import { logError } from "@/lib/log";
 import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey, maskApiKey } from "./format";
@@ -368,6 +369,7 @@ async function touchLastUsed(found: CachedKey, digest: string, ip: string | null
       );
   } catch (error) {
     // Usage bookkeeping never fails the request it describes.
-    console.error("[latchkey] could not record last use of an API key", (error as Error).message);
+    // Never the error's message: a failed query's holds its parameters, the key's digest among them.
+    logError("could not record last use of an API key", error);
   }
 }
