@@ -13,7 +13,7 @@ const nextConfig: NextConfig = {
   // A second build folder lets two checkouts' worth of work (or two test runs) build side by side.
   distDir: process.env.LATCHKEY_DIST_DIR ?? ".next",
   // Native or protocol-level packages stay plain Node requires, shared with the custom server.
-  serverExternalPackages: ["postgres", "@node-rs/argon2", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
+  serverExternalPackages: ["postgres", "@node-rs/argon2", "@electric-sql/pglite", "fs-native-extensions"],
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { embeddedSocket, isEmbeddedUrl } from "./embedded-socket";
 import * as schema from "./schema";
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -25,9 +26,9 @@ export function connect(url: string, options: { max?: number } = {}): Connection
     connect_timeout: 2,
     max_lifetime: 60 * 30,
     onnotice: () => {},
-    // The embedded server speaks the protocol but has no SSL and serves one connection at a time.
-    ...(process.env.LATCHKEY_EMBEDDED === "1" ? { max: 1, ssl: false } : {}),
-  });
+    // The embedded database is reached in-process (no network, no SSL), one connection at a time.
+    ...(isEmbeddedUrl(url) ? { max: 1, ssl: false, socket: embeddedSocket } : {}),
+  } as postgres.Options<Record<string, postgres.PostgresType>>);
   return { sql, db: drizzle(sql, { schema, casing: "snake_case" }) };
 }
 

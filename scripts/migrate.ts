@@ -4,12 +4,20 @@
  * The app also applies them at every start, so this is only needed to migrate ahead of time.
  */
 import { closeDb, getConnection } from "../db/client";
-import { startEmbeddedDatabase } from "../db/embedded";
+import { DataDirInUseError, startEmbeddedDatabase, type EmbeddedDatabase } from "../db/embedded";
 import { runMigrations } from "../db/migrate";
 import { dataDir, readEnv } from "../lib/config/env";
 
 const env = readEnv();
-const embedded = env.DATABASE_URL ? undefined : await startEmbeddedDatabase(dataDir(env));
+let embedded: EmbeddedDatabase | undefined;
+try {
+  embedded = env.DATABASE_URL ? undefined : await startEmbeddedDatabase(dataDir(env));
+} catch (error) {
+  // A running Latchkey holds the folder: say so in one line, not a stack.
+  if (!(error instanceof DataDirInUseError)) throw error;
+  console.error(`[latchkey] ${error.message}`);
+  process.exit(1);
+}
 if (embedded) {
   process.env.DATABASE_URL = embedded.url;
   process.env.LATCHKEY_EMBEDDED = "1";

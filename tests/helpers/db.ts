@@ -7,8 +7,8 @@ import { runMigrations } from "@/db/migrate";
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
 /**
- * Gives the test file a fresh, migrated database: an in-memory PGlite served over the Postgres
- * protocol (as the app runs it), or a new database on the PostgreSQL server, dropped afterwards.
+ * Gives the test file a fresh, migrated database: an in-memory PGlite reached in-process over the
+ * Postgres protocol (as the app runs it), or a new database on the PostgreSQL server, dropped afterwards.
  * Both are reached through the app's own client.
  */
 export async function setupTestDatabase(): Promise<() => Promise<void>> {

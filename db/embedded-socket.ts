@@ -1,0 +1,252 @@
+/**
+ * The embedded database reached without a network: an in-process "socket" that postgres.js
+ * (through its `socket` option) writes Postgres protocol bytes to, which are fed to PGlite's wire
+ * protocol entry point one message at a time, with PGlite's answers coming back as 'data'.
+ * Nothing listens, so no other process can connect.
+ *
+ * The PGlite instance lives on globalThis: the custom server's copy of this module and the copy
+ * Next.js bundles for server actions must reach the same one. Only type imports from PGlite
+ * here, so importing this module (db/client.ts does) never loads the database engine.
+ */
+import { EventEmitter } from "node:events";
+import type { PGlite } from "@electric-sql/pglite";
+
+/** DATABASE_URL while the embedded database is open: a marker, never a network address. */
+export const EMBEDDED_URL = "postgres://postgres@latchkey-embedded.invalid/postgres";
+
+const slot = Symbol.for("latchkey.pglite");
+type Holder = typeof globalThis & { [slot]?: EmbeddedBackend };
+
+const SSL_REQUEST = 80877103;
+const CANCEL_REQUEST = 80877102;
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4]); // 'S'
+const ROLLBACK = queryMessage("rollback");
+
+function queryMessage(text: string): Buffer {
+  const body = Buffer.from(`${text}\0`, "utf8");
+  const header = Buffer.alloc(5);
+  header.write("Q", 0, "latin1");
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * One PGlite session shared by the process's connections. PGlite runs one backend, so a
+ * connection that is inside a protocol cycle (up to Sync or a simple Query) or an open
+ * transaction keeps it until that ends; the others wait their turn.
+ */
+class EmbeddedBackend {
+  private owner: InProcessSocket | null = null;
+  private waiters: (() => void)[] = [];
+  readonly sockets = new Set<InProcessSocket>();
+
+  constructor(readonly pg: PGlite) {}
+
+  async acquire(socket: InProcessSocket): Promise<void> {
+    while (this.owner && this.owner !== socket) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.owner = socket;
+  }
+
+  release(socket: InProcessSocket): void {
+    if (this.owner !== socket) return;
+    this.owner = null;
+    const next = this.waiters.splice(0);
+    for (const wake of next) wake();
+  }
+
+  /** Runs one protocol message; answers go to `onData`. */
+  async exec(message: Uint8Array, onData: (data: Uint8Array) => void): Promise<void> {
+    await this.pg.runExclusive(() => this.pg.execProtocolRawStream(message, { onRawData: onData }));
+  }
+
+  /** A connection went away mid-cycle: end its extended-protocol cycle and its transaction. */
+  async abandon(socket: InProcessSocket): Promise<void> {
+    if (this.owner !== socket) return;
+    try {
+      if (!this.pg.closed) {
+        await this.exec(SYNC, () => {});
+        if (this.pg.isInTransaction()) await this.exec(ROLLBACK, () => {});
+      }
+    } catch {
+      // the database is closing: nothing left to clean
+    } finally {
+      this.release(socket);
+    }
+  }
+}
+
+/** Makes `pg` the process's embedded database (one at a time). */
+export function registerEmbeddedDatabase(pg: PGlite): void {
+  const holder = globalThis as Holder;
+  if (holder[slot] && !holder[slot].pg.closed) throw new Error("An embedded database is already open in this process.");
+  holder[slot] = new EmbeddedBackend(pg);
+}
+
+/** Forgets the embedded database and cuts its connections (their pending queries fail). */
+export function unregisterEmbeddedDatabase(pg: PGlite): void {
+  const holder = globalThis as Holder;
+  const backend = holder[slot];
+  if (!backend || backend.pg !== pg) return;
+  holder[slot] = undefined;
+  for (const socket of backend.sockets) socket.destroy(new Error("The embedded database was closed."));
+}
+
+export function isEmbeddedUrl(url: string): boolean {
+  return url === EMBEDDED_URL;
+}
+
+/** postgres.js's `socket` option: a new in-process connection to the embedded database. */
+export function embeddedSocket(): InProcessSocket {
+  const backend = (globalThis as Holder)[slot];
+  if (!backend || backend.pg.closed) throw new Error("The embedded database is not open in this process.");
+  return new InProcessSocket(backend);
+}
+
+/**
+ * The part of net.Socket that postgres.js uses: write(chunk, cb), end(), destroy(), pause(),
+ * resume(), readyState, and the 'data', 'error', 'close' and 'drain' events.
+ */
+export class InProcessSocket extends EventEmitter {
+  readyState: "open" | "closed" = "open";
+  private inbound = Buffer.alloc(0);
+  private started = false;
+  private pumping = false;
+  private paused = false;
+  private ending = false;
+  private outbound: Buffer[] = [];
+
+  constructor(private readonly backend: EmbeddedBackend) {
+    super();
+    backend.sockets.add(this);
+  }
+
+  write(chunk: Uint8Array | string, callback?: (error?: Error | null) => void): boolean {
+    if (this.readyState !== "open" || this.ending) {
+      const error = new Error("The embedded database connection is closed.");
+      if (callback) queueMicrotask(() => callback(error));
+      return false;
+    }
+    this.inbound = Buffer.concat([this.inbound, typeof chunk === "string" ? Buffer.from(chunk) : chunk]);
+    void this.pump();
+    if (callback) queueMicrotask(() => callback(null));
+    return true;
+  }
+
+  end(chunk?: Uint8Array | string): this {
+    if (chunk !== undefined && this.readyState === "open" && !this.ending) this.write(chunk);
+    this.ending = true;
+    if (!this.pumping) void this.pump();
+    return this;
+  }
+
+  destroy(error?: Error): this {
+    if (this.readyState === "closed") return this;
+    this.readyState = "closed";
+    this.inbound = Buffer.alloc(0);
+    this.outbound = [];
+    this.backend.sockets.delete(this);
+    void this.backend.abandon(this);
+    setImmediate(() => {
+      if (error) this.emit("error", error);
+      this.emit("close", Boolean(error));
+    });
+    return this;
+  }
+
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    this.flush();
+    return this;
+  }
+
+  private push(data: Buffer): void {
+    if (data.length === 0 || this.readyState !== "open") return;
+    this.outbound.push(data);
+    this.flush();
+  }
+
+  private flush(): void {
+    while (!this.paused && this.outbound.length > 0 && this.readyState === "open") this.emit("data", this.outbound.shift());
+  }
+
+  /** Takes the next complete message off the inbound buffer, or undefined while it is partial. */
+  private nextMessage(): { kind: "startup" | "ssl" | "cancel" | "message"; type: number; bytes: Buffer } | undefined {
+    const buffer = this.inbound;
+    if (!this.started) {
+      // Before startup, messages have no type byte: length, then a code.
+      if (buffer.length < 8) return undefined;
+      const length = buffer.readInt32BE(0);
+      if (buffer.length < length) return undefined;
+      const code = buffer.readInt32BE(4);
+      const bytes = buffer.subarray(0, length);
+      this.inbound = buffer.subarray(length);
+      const kind = code === SSL_REQUEST ? "ssl" : code === CANCEL_REQUEST ? "cancel" : "startup";
+      return { kind, type: 0, bytes };
+    }
+    if (buffer.length < 5) return undefined;
+    const length = 1 + buffer.readInt32BE(1);
+    if (buffer.length < length) return undefined;
+    const bytes = buffer.subarray(0, length);
+    this.inbound = buffer.subarray(length);
+    return { kind: "message", type: bytes.readUInt8(0), bytes };
+  }
+
+  /** Feeds complete messages to PGlite one at a time, in order; one pump per connection. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.readyState !== "open") return;
+        const message = this.nextMessage();
+        if (!message) break;
+        if (message.kind === "ssl") {
+          this.push(Buffer.from("N")); // no SSL in-process; the client goes on in plain text
+          continue;
+        }
+        if (message.kind === "cancel") {
+          this.destroy(); // not supported; a cancel connection carries nothing else
+          return;
+        }
+        if (message.type === 0x58) {
+          // 'X' Terminate: the client is done; the shared backend stays up.
+          this.ending = true;
+          break;
+        }
+        await this.backend.acquire(this);
+        if (this.readyState !== "open") {
+          this.backend.release(this);
+          return;
+        }
+        const answers: Buffer[] = [];
+        try {
+          await this.backend.exec(new Uint8Array(message.bytes), (data) => answers.push(Buffer.from(data)));
+        } catch (error) {
+          this.destroy(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        if (message.kind === "startup") this.started = true;
+        // A cycle ends at Sync or a simple Query; outside a transaction others may go next.
+        const cycleEnds = message.kind === "startup" || message.type === 0x53 || message.type === 0x51;
+        if (cycleEnds && !this.backend.pg.isInTransaction()) this.backend.release(this);
+        this.push(Buffer.concat(answers));
+      }
+      if (this.ending) this.destroy();
+    } finally {
+      this.pumping = false;
+    }
+    // Bytes written while the last message ran.
+    if (this.readyState === "open" && this.inbound.length > 0 && this.nextMessageReady()) void this.pump();
+  }
+
+  private nextMessageReady(): boolean {
+    const buffer = this.inbound;
+    if (!this.started) return buffer.length >= 8 && buffer.length >= buffer.readInt32BE(0);
+    return buffer.length >= 5 && buffer.length >= 1 + buffer.readInt32BE(1);
+  }
+}
