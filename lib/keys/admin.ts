@@ -37,6 +37,8 @@ export interface AdminKeyPage {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_NOT_FOUND = "API key not found.";
+/** SPEC §10's admin lock, as the holder of a key someone else disabled reads it. */
+export const LOCKED_KEY = "Someone else disabled this key. Only an Owner or another Admin can enable it again.";
 
 function requireManageAll(actor: Actor): void {
   if (!can(actor.role, "keys.manageAll")) throw forbidden();
@@ -271,19 +273,28 @@ async function anyKeyForUpdate(tx: DbOrTx, id: string) {
 }
 
 /**
- * Disables or enables any key. A key an admin disabled is marked so: its owner cannot enable it
- * again (lib/keys/service.ts setOwnApiKeyStatus refuses), until an admin enables it.
+ * Disables or enables any key. A key disabled by someone other than its holder is marked so
+ * (`disabledByAdmin`), and SPEC §10's admin lock applies: only an Owner, or an Admin who is not
+ * its holder, may enable it again. Its holder cannot, here or from their profile
+ * (lib/keys/service.ts setOwnApiKeyStatus refuses too), unless the holder is an Owner.
  */
 export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: KeyStatus): Promise<{ name: string; status: KeyStatus }> {
   requireManageAll(actor);
   return db().transaction(async (tx) => {
     const row = await anyKeyForUpdate(tx, id);
-    const byAdmin = status === "disabled";
+    const ownKey = row.userId === actor.userId;
+    if (status === "active" && row.status === "disabled" && row.disabledByAdmin && ownKey && actor.role !== "owner") {
+      throw forbidden(LOCKED_KEY);
+    }
+    // Disabling one's own key is the holder's own choice (they may enable it again); disabling it
+    // again when someone else already has must not lift their lock.
+    if (ownKey && status === "disabled" && row.status === "disabled") return { name: row.name, status };
+    const byAdmin = status === "disabled" && !ownKey;
     // Disabling a key its owner had disabled still takes it over, so the owner cannot undo it.
     if (row.status === status && row.disabledByAdmin === byAdmin) return { name: row.name, status };
     await tx
       .update(apiKeys)
-      .set({ status, disabledByAdmin: byAdmin, disabledBy: byAdmin ? actor.userId : null, updatedAt: new Date() })
+      .set({ status, disabledByAdmin: byAdmin, disabledBy: status === "disabled" ? actor.userId : null, updatedAt: new Date() })
       .where(eq(apiKeys.id, row.id));
     await announceKeyChange(tx, { keyIds: [row.id] });
     await recordAudit(tx, actor, {

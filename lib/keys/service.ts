@@ -252,8 +252,10 @@ export async function regenerateApiKey(actor: Actor, id: string): Promise<{ key:
 
 async function setStatusInTx(tx: DbOrTx, actor: Actor, row: ApiKey, status: KeyStatus): Promise<ApiKey> {
   if (row.status === status) return row;
-  if (status === "active" && row.disabledByAdmin) {
-    throw forbidden("An admin disabled this key. Only an admin can enable it again.");
+  // SPEC §10's admin lock: a key someone else disabled is enabled again by an Owner or another
+  // Admin (lib/keys/admin.ts), never by its holder, unless the holder is an Owner.
+  if (status === "active" && row.disabledByAdmin && actor.role !== "owner") {
+    throw forbidden("An admin disabled this key. Only an Owner or another Admin can enable it again.");
   }
   const [updated] = await tx
     .update(apiKeys)

@@ -364,3 +364,68 @@ describe("disable, enable and delete any key", () => {
     expect(row).toMatchObject({ status: "active", disabledByAdmin: false });
   });
 });
+
+// SPEC §10: "A key disabled by someone other than its holder can only be enabled again by an Owner
+// or Admin who is not its holder (the Owner may always)."
+describe("the admin lock", () => {
+  let admin2: Actor;
+  beforeAll(async () => {
+    admin2 = await makeUser("admin", { name: "Ada Second", email: "ada@example.test" });
+  });
+
+  async function statusOf(id: string) {
+    const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, id));
+    return { status: row!.status, disabledByAdmin: row!.disabledByAdmin };
+  }
+
+  it("an Admin cannot enable their own key the Owner disabled, from their profile or the Access Manager; another Admin and the Owner can", async () => {
+    const target = await key(admin, "admin lock: admin's key");
+    await setApiKeyStatusAsAdmin(owner, target.id, "disabled");
+    const audit = await countRows("audit_log");
+
+    await expect(setOwnApiKeyStatus(admin, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    // Disabling it again themselves does not lift the Owner's lock either.
+    await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
+    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    expect(await statusOf(target.id)).toEqual({ status: "disabled", disabledByAdmin: true });
+    expect(await countRows("audit_log")).toBe(audit);
+    expect(await authenticateApiKey(secrets.get("admin lock: admin's key")!, null)).toBeNull();
+
+    await setApiKeyStatusAsAdmin(admin2, target.id, "active");
+    expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
+
+    await setApiKeyStatusAsAdmin(owner, target.id, "disabled");
+    await setApiKeyStatusAsAdmin(owner, target.id, "active");
+    expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
+  });
+
+  it("the Owner may always: an Admin disables the Owner's key, the Owner enables it (profile or Access Manager)", async () => {
+    const target = await key(owner, "admin lock: owner's key");
+    await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
+    expect(await statusOf(target.id)).toEqual({ status: "disabled", disabledByAdmin: true });
+    await expect(setOwnApiKeyStatus(owner, target.id, "active")).resolves.toMatchObject({ status: "active" });
+
+    await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
+    await setApiKeyStatusAsAdmin(owner, target.id, "active");
+    expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
+  });
+
+  it("a key its holder disabled, the holder enables again (profile or Access Manager)", async () => {
+    const target = await key(admin, "admin lock: self-disabled");
+    await setOwnApiKeyStatus(admin, target.id, "disabled");
+    await expect(setOwnApiKeyStatus(admin, target.id, "active")).resolves.toMatchObject({ status: "active" });
+
+    // Disabled by its holder from the Access Manager: still the holder's own decision.
+    await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
+    expect(await statusOf(target.id)).toEqual({ status: "disabled", disabledByAdmin: false });
+    await expect(setOwnApiKeyStatus(admin, target.id, "active")).resolves.toMatchObject({ status: "active" });
+    await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
+    await setApiKeyStatusAsAdmin(admin, target.id, "active");
+    expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
+
+    const staffKey = await key(staff, "admin lock: staff self-disabled");
+    await setOwnApiKeyStatus(staff, staffKey.id, "disabled");
+    await expect(setOwnApiKeyStatus(staff, staffKey.id, "active")).resolves.toMatchObject({ status: "active" });
+  });
+});
