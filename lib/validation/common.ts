@@ -1,15 +1,32 @@
 import { z } from "zod";
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Characters that change how a name looks without showing themselves: Unicode format characters
+ * (Cf: U+202E RIGHT-TO-LEFT OVERRIDE turns "evil\u202egnp.exe" into "evilexe.png", U+200B is a
+ * zero-width space, U+2066-2069 isolates, U+FEFF, soft hyphen, ...), line and paragraph
+ * separators, and lone surrogates (half a character, which no database stores faithfully).
+ */
+const INVISIBLE_CHARS = /[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+/**
+ * A character a reader can see: a letter, digit, punctuation or symbol. Whitespace, combining
+ * marks on their own and the blank "letters" (Hangul fillers, braille blank) do not count.
+ */
+const VISIBLE_CHAR = /(?![\u115f\u1160\u2800\u3164\uffa0])[\p{L}\p{N}\p{P}\p{S}]/u;
 
-/** A display name (a person's or a key's): 1-100 characters after trimming, no control characters. */
+/**
+ * A display name (a person's or a key's): 1-100 characters after trimming, no control, format
+ * or other invisible characters, and at least one visible character, so a name shows what it is.
+ */
 export const displayName = (what: string) =>
   z
     .string({ error: `Enter a ${what}.` })
     .trim()
     .min(1, `Enter a ${what}.`)
     .max(100, `The ${what} must be at most 100 characters.`)
-    .refine((v) => !CONTROL_CHARS.test(v), `The ${what} cannot contain control characters.`);
+    .refine((v) => !CONTROL_CHARS.test(v), `The ${what} cannot contain control characters.`)
+    .refine((v) => !INVISIBLE_CHARS.test(v), `The ${what} cannot contain invisible or direction-changing characters (such as U+200B or U+202E).`)
+    .refine((v) => v.length === 0 || VISIBLE_CHAR.test(v), `The ${what} must contain a visible character.`);
 
 export const email = z
   .string({ error: "Enter an email address." })
