@@ -22,6 +22,7 @@ import { CLIENT_IP_HEADER, resolveClientIp } from "./lib/http/client-ip";
 import { answerClientErrors } from "./lib/http/client-errors";
 import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "./lib/http/database-health";
 import { logError } from "./lib/log";
+import { createServerActionGuard, loadServerActionIds } from "./lib/http/server-actions";
 
 export interface StartedServer {
   url: string;
@@ -79,6 +80,8 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     const handle = app?.getRequestHandler();
     await app?.prepare();
     const api = createApiRequestListener();
+    // Malformed, oversized or cross-origin server actions get 400/413/403 here, not a 500 from Next.js.
+    const guardServerAction = createServerActionGuard({ publicUrl: process.env.NEXTAUTH_URL, actionIds: options.dev ? undefined : loadServerActionIds() });
     const trust = proxyTrust(env);
 
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -89,7 +92,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       else delete req.headers[CLIENT_IP_HEADER];
       if (isApiPath(req.url) || !handle) api(req, res);
       else if (!databaseHealth().available && needsDatabase(req.url)) answerDatabaseUnavailable(req, res);
-      else void handle(req, res);
+      else guardServerAction(req, res, (request) => void handle(request, res));
     });
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     answerClientErrors(server); // 431 and 400 from the HTTP parser, as JSON

@@ -34,11 +34,23 @@ export function errorState(error: unknown): ActionState<never> {
   return { ok: false, message: "Something went wrong. Please try again." };
 }
 
+/** What an action answers when its arguments are not a form (a hand-made or malformed call). */
+export const BAD_REQUEST_STATE = { ok: false, message: "Bad request." } as const satisfies ActionState<never>;
+
+/**
+ * Every action is called by React as `(previousState, formData)`, but its arguments come from the
+ * request body, which anyone can write: `[]`, `{}` or `[null, null]` reach here as well.
+ */
+function isForm(formData: unknown): formData is FormData {
+  return formData instanceof FormData;
+}
+
 async function run<S extends z.ZodType, T>(
   schema: S,
   formData: FormData,
   fn: (input: z.infer<S>) => Promise<ActionState<T>>,
 ): Promise<ActionState<T>> {
+  if (!isForm(formData)) return BAD_REQUEST_STATE;
   const parsed = schema.safeParse(formDataToObject(formData));
   if (!parsed.success) {
     return { ok: false, message: "Please correct the highlighted fields.", fieldErrors: fieldErrorsOf(parsed.error) };
@@ -59,6 +71,7 @@ export function validatedActionWithActor<S extends z.ZodType, T = undefined>(
   fn: (input: z.infer<S>, actor: Actor) => Promise<ActionState<T>>,
 ) {
   return async (_prev: ActionState<T>, formData: FormData): Promise<ActionState<T>> => {
+    if (!isForm(formData)) return BAD_REQUEST_STATE;
     const actor = await getActor();
     if (!actor) return { ok: false, message: "Your session has ended. Sign in again." };
     return run(schema, formData, (input) => fn(input, actor));
