@@ -232,7 +232,9 @@ export function createServerActionGuard(options: ServerActionGuardOptions = {}) 
 
   function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal, close = false): void {
     const origin = single(req.headers.origin);
-    const path = (req.url ?? "").split("?")[0];
+    // The page's first segment only: a deeper path can hold a secret (an invite's token).
+    const [, first = "", ...rest] = (req.url ?? "").split("?")[0]!.split("/");
+    const path = `/${first}${rest.length ? "/..." : ""}`;
     log(
       `[latchkey] server action refused: ${refusal.status} ${refusal.reason} (POST ${forLog(path)}, origin ${forLog(origin)}, ip ${forLog(single(req.headers["x-latchkey-client-ip"]))})`,
     );

@@ -255,6 +255,14 @@ describe("refused", () => {
     expect((await send({ headers: action({ "content-type": validCall.type }), body: validCall.body })).status).toBe(200);
   });
 
+  it("logs no query and no path past the page's first segment (an invite's token)", async () => {
+    const res = await send({ path: "/invite/secret-invite-token-0123456789?x=secret-query", headers: action({ "content-type": "text/plain" }), body: "[]" });
+    expect(res.status).toBe(400);
+    expectOneLine(400);
+    expect(logged[0]).toContain("POST /invite/...");
+    expect(logged[0]).not.toContain("secret");
+  });
+
   it("an unreadable multipart body -> 400", async () => {
     const res = await send({ headers: action({ "content-type": "multipart/form-data; boundary=abc" }), body: "--abc\r\nnonsense" });
     expect(res.status).toBe(400);
