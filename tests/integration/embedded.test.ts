@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeDb, connect, getConnection } from "@/db/client";
 import { DataDirInUseError, startEmbeddedDatabase } from "@/db/embedded";
+import { embeddedSocket } from "@/db/embedded-socket";
 import { runMigrations } from "@/db/migrate";
 import { createApiKey } from "@/lib/keys/service";
 import { TEST_SECRET } from "../helpers/db";
@@ -197,6 +198,18 @@ only("the embedded database", () => {
         await tx`select 1/0`;
       })).rejects.toThrow(/division by zero/);
       expect(await sql`select count(*)::int as n from t`).toEqual([{ n: 1 }]);
+      // A second connection shares PGlite's one backend but never another connection's
+      // transaction: its query waits, and sees nothing of a transaction that rolled back.
+      const other = connect(embedded.url);
+      let seen: Promise<unknown> | undefined;
+      await expect(sql.begin(async (tx) => {
+        await tx`insert into t values ('rolled back')`;
+        seen = other.sql`select count(*)::int as n from t`.then((rows) => rows);
+        for (let i = 0; i < 5; i++) await tx`select pg_sleep(0.02)`;
+        throw new Error("roll back");
+      })).rejects.toThrow("roll back");
+      expect(await seen).toEqual([{ n: 1 }]);
+      await other.sql.end();
     } finally {
       await sql.end();
       await embedded.stop();
@@ -205,6 +218,63 @@ only("the embedded database", () => {
     const after = connect(embedded.url);
     await expect(after.sql`select 1`).rejects.toThrow(/not open/);
     await after.sql.end();
+  }, SLOW);
+
+  it("takes protocol messages split across writes and several in one write, answering each in order", async () => {
+    const embedded = await startEmbeddedDatabase("memory://");
+    try {
+      const socket = embeddedSocket();
+      let received = Buffer.alloc(0);
+      socket.on("data", (data: Buffer) => (received = Buffer.concat([received, data])));
+      /** The backend messages received so far, as [type, body]. */
+      const messages = () => {
+        const out: [string, Buffer][] = [];
+        for (let at = 0; at + 5 <= received.length; ) {
+          const length = received.readInt32BE(at + 1);
+          if (at + 1 + length > received.length) break;
+          out.push([String.fromCharCode(received[at]!), received.subarray(at + 5, at + 1 + length)]);
+          at += 1 + length;
+        }
+        return out;
+      };
+      const readyCount = () => messages().filter(([type]) => type === "Z").length;
+      const until = async (ready: number) => {
+        while (readyCount() < ready) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      const query = (text: string) => {
+        const body = Buffer.from(`${text}\0`);
+        const header = Buffer.alloc(5);
+        header.write("Q");
+        header.writeInt32BE(body.length + 4, 1);
+        return Buffer.concat([header, body]);
+      };
+      const params = Buffer.from("user\0postgres\0database\0postgres\0\0");
+      const startup = Buffer.alloc(8);
+      startup.writeInt32BE(8 + params.length, 0);
+      startup.writeInt32BE(196608, 4);
+      const opening = Buffer.concat([startup, params]);
+      // The startup message in three writes, one of them inside its length field.
+      socket.write(opening.subarray(0, 2));
+      socket.write(opening.subarray(2, 11));
+      socket.write(opening.subarray(11));
+      await until(1);
+      // Three queries in two writes, the cut in the middle of the second one's text.
+      const batch = Buffer.concat([query("select 'one'"), query("select 'two'"), query("select 'three'")]);
+      socket.write(batch.subarray(0, 20));
+      socket.write(batch.subarray(20));
+      await until(4);
+      const rows = messages()
+        .filter(([type]) => type === "D")
+        .map(([, body]) => body.subarray(6).toString()); // column count (2), value length (4), value
+      expect(rows).toEqual(["one", "two", "three"]);
+      // An error is an ErrorResponse, and the connection goes on.
+      socket.write(query("select * from missing_table"));
+      await until(5);
+      expect(messages().some(([type, body]) => type === "E" && body.toString().includes("missing_table"))).toBe(true);
+      socket.end();
+    } finally {
+      await embedded.stop();
+    }
   }, SLOW);
 
   it("is opened by one opener only: a second one, here or in another process, gets a clear error", async () => {
@@ -243,9 +313,9 @@ only("the embedded database", () => {
         const run = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: root, env, encoding: "utf8" });
         const output = `${run.stdout}${run.stderr}`;
         expect(run.status, output).toBe(1);
-        expect(output).toMatch(new RegExp(`The data folder ${dir} is in use by another Latchkey process \\(pid ${process.pid} `));
         expect(output).not.toMatch(/^\s+at /m);
         if (script === "scripts/migrate.ts") expect(output.trim().split("\n")).toHaveLength(1);
+        expect(output).toMatch(new RegExp(`The data folder ${dir} is in use by another Latchkey process \\(pid ${process.pid} `));
       }
     } finally {
       await held.stop();
