@@ -153,7 +153,7 @@ test.describe("a Staff user manages their own keys", () => {
     await page.setViewportSize({ width: 375, height: 812 });
     await page.goto("/profile");
     await expect(page.getByRole("button", { name: "Add API Key" })).toBeVisible();
-    await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+    await expect(page.getByRole("banner").getByRole("button", { name: "Sign out" })).toBeVisible();
     await screenshot(page, "profile-phone");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -198,7 +198,7 @@ test.describe("role limits on the profile", () => {
     const page = await context.newPage();
     await page.goto("/profile");
     await expect(page.getByText("Lite users cannot have API keys").first()).toBeVisible();
-    await expect(page.getByRole("table")).toHaveCount(0);
+    await expect(page.getByRole("table", { name: "Your API keys" })).toHaveCount(0);
     await page.getByRole("button", { name: "Add API Key" }).click();
     const add = page.getByRole("dialog", { name: "Add API Key" });
     await expect(add.getByText("Lite users cannot have API keys")).toBeVisible();

@@ -4,7 +4,8 @@ import { expectNoAxeViolations, inviteUser, rowOf, screenshot, signIn, storageSt
 // Every session signed out here is a fresh sign-in of a fresh person: the stored sessions of
 // auth.setup.ts, which the other specs reuse, are never touched.
 
-const sessionRows = (page: Page) => page.getByTestId("sessions-section").getByRole("row").filter({ has: page.getByRole("cell") });
+/** The sessions listed on Profile (table rows on a desktop, cards on a phone). */
+const sessionRows = (page: Page) => page.getByTestId("sessions-section").getByTestId("session").filter({ visible: true });
 
 test("Sign out ends the session: a copy of its cookie opens nothing and runs no action", async ({ browser }) => {
   const email = `copied-${Date.now()}@latchkey.test`;
@@ -50,6 +51,9 @@ test("Sign out ends the session: a copy of its cookie opens nothing and runs no 
 test("Profile lists the sessions; Sign out on the other row ends it", async ({ browser }) => {
   const email = `sessions-${Date.now()}@latchkey.test`;
   const invited = await inviteUser(browser, "staff", { name: "Sasha Sessions", email });
+  // Closing a browser does not end its session; signing out does.
+  await invited.page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+  await expect(invited.page).toHaveURL(/\/sign-in$/);
   await invited.context.close();
   const laptop = await browser.newContext();
   const phone = await browser.newContext({
@@ -65,7 +69,9 @@ test("Profile lists the sessions; Sign out on the other row ends it", async ({ b
 
   const section = a.getByTestId("sessions-section");
   await expect(section.getByRole("heading", { name: "Sessions" })).toBeVisible();
-  for (const header of ["Device", "IP address", "Signed in", "Last active"]) await expect(section.getByRole("columnheader", { name: header })).toBeVisible();
+  for (const header of ["Device", "IP address", "Signed in", "Last active"]) {
+    await expect(section.getByRole("columnheader", { name: header })).toBeVisible();
+  }
   await expect(sessionRows(a)).toHaveCount(2);
   const current = sessionRows(a).filter({ hasText: "This session" });
   await expect(current).toHaveCount(1);
@@ -80,7 +86,9 @@ test("Profile lists the sessions; Sign out on the other row ends it", async ({ b
   await b.reload();
   await expect(sessionRows(b)).toHaveCount(2);
   await expect(sessionRows(b).filter({ hasText: "This session" })).toHaveCount(1);
+  await expect(sessionRows(b).first()).toContainText("IP address");
   await expectNoAxeViolations(b);
+  await b.getByTestId("sessions-section").scrollIntoViewIfNeeded();
   await screenshot(b, "profile-sessions-phone");
 
   // Sign out on the other row: the phone is signed out on its next navigation.

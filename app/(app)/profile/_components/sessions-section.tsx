@@ -62,7 +62,24 @@ export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
         </Button>
       </div>
       <FormMessage message={error} />
-      <ScrollRegion label="Sessions">
+      {/* Phones: one card per session. */}
+      <ul className="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white sm:hidden">
+        {sessions.map((session) => (
+          <li key={session.id} data-testid="session" className="space-y-2 px-4 py-3">
+            <div className="flex items-start justify-between gap-3">
+              <div className="space-y-1">
+                <p className="font-medium text-slate-900" id={`session-${session.id}-card`}>
+                  {session.device}
+                </p>
+                {session.current ? <Badge tone="indigo">This session</Badge> : null}
+              </div>
+              <SignOutRowButton session={session} describedBy={`session-${session.id}-card`} disabled={working} onClick={signOutRow} />
+            </div>
+            <SessionFacts session={session} />
+          </li>
+        ))}
+      </ul>
+      <ScrollRegion label="Sessions table" className="hidden sm:block">
         <table className="w-full min-w-max border-collapse text-left text-sm">
           <caption className="sr-only">Sessions</caption>
           <thead>
@@ -80,7 +97,7 @@ export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
             {sessions.map((session) => {
               const deviceId = `session-${session.id}-device`;
               return (
-                <tr key={session.id} data-current={session.current || undefined}>
+                <tr key={session.id} data-testid="session">
                   <Td className="font-medium text-slate-900">
                     <span id={deviceId}>{session.device}</span>
                     {session.current ? (
@@ -91,11 +108,9 @@ export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
                   </Td>
                   <Td className="font-mono text-xs">{session.ip ?? "Unknown"}</Td>
                   <Td className="whitespace-nowrap">{formatDateTime(session.createdAt)}</Td>
-                  <Td className="whitespace-nowrap">{session.current ? "Now" : formatDateTime(session.lastActiveAt)}</Td>
+                  <Td className="whitespace-nowrap">{lastActive(session)}</Td>
                   <Td className="text-right">
-                    <Button variant="secondary" size="sm" aria-describedby={deviceId} disabled={working} onClick={() => signOutRow(session)}>
-                      Sign out
-                    </Button>
+                    <SignOutRowButton session={session} describedBy={deviceId} disabled={working} onClick={signOutRow} />
                   </Td>
                 </tr>
               );
@@ -104,5 +119,38 @@ export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
         </table>
       </ScrollRegion>
     </section>
+  );
+}
+
+const lastActive = (session: SessionRow) => (session.current ? "Now" : formatDateTime(session.lastActiveAt));
+
+function SessionFacts({ session }: { session: SessionRow }) {
+  return (
+    <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-0.5 text-sm">
+      <dt className="text-slate-600">IP address</dt>
+      <dd className="font-mono text-xs leading-5 break-all">{session.ip ?? "Unknown"}</dd>
+      <dt className="text-slate-600">Signed in</dt>
+      <dd>{formatDateTime(session.createdAt)}</dd>
+      <dt className="text-slate-600">Last active</dt>
+      <dd>{lastActive(session)}</dd>
+    </dl>
+  );
+}
+
+function SignOutRowButton({
+  session,
+  describedBy,
+  disabled,
+  onClick,
+}: {
+  session: SessionRow;
+  describedBy: string;
+  disabled: boolean;
+  onClick: (session: SessionRow) => void;
+}) {
+  return (
+    <Button variant="secondary" size="sm" aria-describedby={describedBy} disabled={disabled} onClick={() => onClick(session)}>
+      Sign out
+    </Button>
   );
 }

@@ -157,7 +157,8 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
                   <Td className="text-right tabular-nums">{user.keyCount}</Td>
                   <Td className="whitespace-nowrap">{formatDate(user.createdAt)}</Td>
                   <Td>
-                    <div className="flex justify-end gap-2">
+                    {/* At most two buttons a line, so the table still fits a laptop screen. */}
+                    <div className="ml-auto flex max-w-[22rem] flex-wrap justify-end gap-2">
                       {user.canTransfer ? (
                         <Button variant="secondary" size="sm" aria-describedby={nameId} disabled={working} onClick={() => open({ kind: "transfer", user })}>
                           Transfer ownership
