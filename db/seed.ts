@@ -18,6 +18,7 @@ import { dataDir, readEnv } from "../lib/config/env";
 import { createKeyring, type Keyring } from "../lib/config/keyring";
 import { resolveServerSecret } from "../lib/config/secret";
 import { digestApiKey, sealSecret } from "../lib/keys/crypto";
+import { describeError } from "../lib/log";
 import { displayParts, generateApiKey } from "../lib/keys/format";
 import { closeDb, connect } from "./client";
 import { DataDirInUseError, startEmbeddedDatabase, type EmbeddedDatabase } from "./embedded";
@@ -325,7 +326,7 @@ async function main(): Promise<number> {
     console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     return 0;
   } catch (error) {
-    console.error(`[seed] failed: ${(error as Error).message}`);
+    console.error(`[seed] failed: ${describeError(error)}`); // never a failed query's parameters
     return 1;
   } finally {
     await conn.sql.end({ timeout: 5 });

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
-import { parseTrustedProxies, type ProxyTrust } from "@/lib/http/client-ip";
+import { parseTrustedProxies, type ProxyTrust } from "../http/client-ip";
 
 // Every setting Latchkey reads, validated once. The README's "Settings" table mirrors this.
 const envSchema = z.object({
