@@ -113,7 +113,8 @@ export const apiKeys = pgTable(
       .generatedAlwaysAs(sql`lower(name)`),
     accessLevel: accessLevelEnum().notNull(),
     status: keyStatusEnum().notNull().default("active"),
-    // Set when an admin disabled the key from the Access Manager: only an admin may enable it.
+    // Set when someone other than its holder disabled the key (SPEC §10's admin lock): only an
+    // Owner or another Admin may enable it again.
     disabledBy: uuid().references(() => users.id, { onDelete: "set null" }),
     disabledByAdmin: boolean().notNull().default(false),
     // AES-256-GCM ciphertext (with tag) and nonce, base64; the row id is the AAD.

@@ -113,7 +113,7 @@ test.describe("API Access Manager", () => {
     await expect(own.getByText("by an admin")).toBeVisible();
     await own.getByRole("button", { name: "Settings" }).click();
     const edit = holderPage.getByRole("dialog", { name: "Edit API Key" });
-    await expect(edit.getByText("An admin disabled this key")).toBeVisible();
+    await expect(edit.getByText("Someone else disabled this key")).toBeVisible();
     await expect(edit.getByRole("button", { name: "Enable" })).toBeDisabled();
     await holderPage.keyboard.press("Escape");
 

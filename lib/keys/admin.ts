@@ -6,6 +6,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { can } from "@/lib/auth/permissions";
 import { forbidden, notFound } from "@/lib/errors";
 import { accessManagerQuerySchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
+import { KEY_LOCKED_MESSAGE } from "./messages";
 import { announceKeyChange } from "./revocation";
 
 /**
@@ -37,8 +38,6 @@ export interface AdminKeyPage {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_NOT_FOUND = "API key not found.";
-/** SPEC §10's admin lock, as the holder of a key someone else disabled reads it. */
-export const LOCKED_KEY = "Someone else disabled this key. Only an Owner or another Admin can enable it again.";
 
 function requireManageAll(actor: Actor): void {
   if (!can(actor.role, "keys.manageAll")) throw forbidden();
@@ -284,7 +283,7 @@ export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: K
     const row = await anyKeyForUpdate(tx, id);
     const ownKey = row.userId === actor.userId;
     if (status === "active" && row.status === "disabled" && row.disabledByAdmin && ownKey && actor.role !== "owner") {
-      throw forbidden(LOCKED_KEY);
+      throw forbidden(KEY_LOCKED_MESSAGE);
     }
     // Disabling one's own key is the holder's own choice (they may enable it again); disabling it
     // again when someone else already has must not lift their lock.

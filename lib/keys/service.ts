@@ -11,6 +11,7 @@ import { logError } from "@/lib/log";
 import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey, maskApiKey } from "./format";
+import { KEY_LOCKED_MESSAGE } from "./messages";
 import { keyCache, type CachedKey, type KeyVerificationCache } from "./cache";
 import { announceKeyChange } from "./revocation";
 
@@ -23,7 +24,7 @@ export interface ApiKeyDto {
   maskedKey: string;
   createdAt: Date;
   lastUsedAt: Date | null;
-  /** Disabled by an admin from the Access Manager: only an admin can enable it again. */
+  /** Disabled by someone other than its holder: only an Owner or another Admin can enable it again. */
   disabledByAdmin: boolean;
 }
 
@@ -255,7 +256,7 @@ async function setStatusInTx(tx: DbOrTx, actor: Actor, row: ApiKey, status: KeyS
   // SPEC §10's admin lock: a key someone else disabled is enabled again by an Owner or another
   // Admin (lib/keys/admin.ts), never by its holder, unless the holder is an Owner.
   if (status === "active" && row.disabledByAdmin && actor.role !== "owner") {
-    throw forbidden("An admin disabled this key. Only an Owner or another Admin can enable it again.");
+    throw forbidden(KEY_LOCKED_MESSAGE);
   }
   const [updated] = await tx
     .update(apiKeys)

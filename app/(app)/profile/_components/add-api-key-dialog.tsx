@@ -52,8 +52,9 @@ export function LiteExplanation() {
 type State = (NonNullable<ActionState<NewSecret>> & { name?: string }) | null;
 
 function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
-  const [state, formAction, pending] = useActionState<State, FormData>(async (prev, formData) => {
-    const result = await createApiKeyAction(prev, formData);
+  const [state, formAction, pending] = useActionState<State, FormData>(async (_prev, formData) => {
+    // Never the previous state: after an Add it holds the new secret, which must not travel back.
+    const result = await createApiKeyAction(null, formData);
     return { ...result!, name: String(formData.get("name") ?? "") };
   }, null);
   if (state?.ok && state.data) {

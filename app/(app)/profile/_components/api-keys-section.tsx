@@ -164,6 +164,7 @@ export function ApiKeysSection({ keys, role }: { keys: KeyRow[]; role: Role }) {
         <EditApiKeyDialog
           key={editingKey.id}
           apiKey={editingKey}
+          role={role}
           open
           onOpenChange={(open) => !open && setEditing(null)}
           onSecretChanged={forget}

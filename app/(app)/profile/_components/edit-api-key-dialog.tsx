@@ -6,6 +6,8 @@ import { Button } from "@/components/ui/button";
 import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
+import type { Role } from "@/db/schema";
+import { KEY_LOCKED_MESSAGE } from "@/lib/keys/messages";
 import type { ActionState } from "@/lib/safe-action";
 import {
   deleteApiKeyAction,
@@ -21,11 +23,13 @@ type View = "edit" | "confirm-regenerate" | "confirm-delete" | "regenerated";
 
 export function EditApiKeyDialog({
   apiKey,
+  role,
   open,
   onOpenChange,
   onSecretChanged,
 }: {
   apiKey: KeyRow;
+  role: Role;
   open: boolean;
   onOpenChange: (open: boolean) => void;
   onSecretChanged: (id: string) => void;
@@ -34,6 +38,9 @@ export function EditApiKeyDialog({
   const [fresh, setFresh] = useState<NewSecret | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
+  // SPEC §10's admin lock: a key someone else disabled is enabled again by an Owner or another
+  // Admin, never by its holder, unless the holder is the Owner (the service decides the same).
+  const locked = apiKey.status === "disabled" && apiKey.disabledByAdmin && role !== "owner";
 
   const close = (next: boolean) => {
     onOpenChange(next);
@@ -82,16 +89,16 @@ export function EditApiKeyDialog({
           <div className="space-y-6">
             <RenameForm apiKey={apiKey} />
             <div className="space-y-3 border-t border-slate-200 pt-4">
-              {apiKey.disabledByAdmin ? (
+              {locked ? (
                 <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" role="note">
-                  An admin disabled this key from the API Access Manager. Only an admin can enable it again.
+                  {KEY_LOCKED_MESSAGE}
                 </p>
               ) : null}
               <div className="flex flex-wrap gap-2">
                 <Button variant="secondary" disabled={pending} onClick={() => setView("confirm-regenerate")}>
                   Regenerate
                 </Button>
-                <Button variant="secondary" disabled={pending || (apiKey.status === "disabled" && apiKey.disabledByAdmin)} onClick={toggleStatus}>
+                <Button variant="secondary" disabled={pending || locked} onClick={toggleStatus}>
                   {apiKey.status === "active" ? "Disable" : "Enable"}
                 </Button>
                 <Button variant="danger" disabled={pending} onClick={() => setView("confirm-delete")} className="sm:ml-auto">
