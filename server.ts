@@ -45,7 +45,6 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
   if (!env.DATABASE_URL) {
     embedded = await startEmbeddedDatabase(dir);
     process.env.DATABASE_URL = embedded.url;
-    process.env.LATCHKEY_EMBEDDED = "1";
     console.log(`[latchkey] embedded database in ${dir}`);
   }
   try {

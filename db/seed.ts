@@ -300,7 +300,6 @@ async function main(): Promise<number> {
       throw error;
     }
     url = embedded.url;
-    process.env.LATCHKEY_EMBEDDED = "1";
     console.log(`[seed] embedded database in ${dir}`);
   }
   const conn = connect(url, { max: 1 });

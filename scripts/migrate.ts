@@ -18,10 +18,7 @@ try {
   console.error(`[latchkey] ${error.message}`);
   process.exit(1);
 }
-if (embedded) {
-  process.env.DATABASE_URL = embedded.url;
-  process.env.LATCHKEY_EMBEDDED = "1";
-}
+if (embedded) process.env.DATABASE_URL = embedded.url;
 try {
   await runMigrations(getConnection().db);
   console.log(`[latchkey] migrations applied to ${embedded ? `the embedded database in ${dataDir(env)}` : "DATABASE_URL"}`);

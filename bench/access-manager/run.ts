@@ -49,7 +49,6 @@ dbUrl.pathname = `/${dbName}`;
 
 process.env.DATABASE_URL = dbUrl.toString();
 process.env.LATCHKEY_SECRET = SECRET;
-delete process.env.LATCHKEY_EMBEDDED;
 
 // Imported after DATABASE_URL is set: the app's client reads it on first use.
 const { getConnection, closeDb } = await import("@/db/client");

@@ -22,7 +22,6 @@ export async function setupTestDatabase(): Promise<() => Promise<void>> {
     const url = new URL(adminUrl);
     url.pathname = `/${name}`;
     process.env.DATABASE_URL = url.toString();
-    delete process.env.LATCHKEY_EMBEDDED;
     cleanup = async () => {
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
@@ -30,7 +29,6 @@ export async function setupTestDatabase(): Promise<() => Promise<void>> {
   } else {
     const embedded = await startEmbeddedDatabase("memory://");
     process.env.DATABASE_URL = embedded.url;
-    process.env.LATCHKEY_EMBEDDED = "1";
     cleanup = () => embedded.stop();
   }
   await runMigrations(getConnection().db);

@@ -77,7 +77,6 @@ function startServer(dir: string, port: number): Promise<ChildProcess> {
     LATCHKEY_API_AUTH_FAILURE_LIMIT: "0",
   };
   delete env.DATABASE_URL;
-  delete env.LATCHKEY_EMBEDDED;
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
     cwd: root,
     env,

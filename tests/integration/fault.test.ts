@@ -172,7 +172,6 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
     // This process makes the user and the key through the app's own services, on the same cluster.
     process.env.DATABASE_URL = url;
     process.env.LATCHKEY_SECRET = TEST_SECRET;
-    delete process.env.LATCHKEY_EMBEDDED;
   }, 120_000);
 
   afterAll(async () => {
