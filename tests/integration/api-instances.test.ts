@@ -5,9 +5,7 @@
  * PGlite serves one instance only (one process may open its folder), so the cross-instance part
  * runs on PostgreSQL.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/db/client";
@@ -16,8 +14,9 @@ import type { Actor } from "@/lib/auth/actor";
 import { KeyVerificationCache, type CachedKey } from "@/lib/keys/cache";
 import { applyKeyChangeMessage, startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
 import { createApiKey } from "@/lib/keys/service";
-import { setupTestDatabase, TEST_SECRET } from "../helpers/db";
+import { setupTestDatabase } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
+import { spawnApiServer, stopServer } from "../helpers/spawn-server";
 
 const onPostgres = process.env.TEST_DB === "postgres";
 const SKIP_REASON = "PostgreSQL only: the embedded PGlite database serves a single instance";
@@ -174,59 +173,12 @@ describe.skipIf(!onPostgres)(`two server processes, one PostgreSQL (${SKIP_REASO
   const PORTS = [3410, 3411];
   const children: ChildProcess[] = [];
 
-  function startInstance(port: number): Promise<ChildProcess> {
-    const server = pathToFileURL(path.resolve(import.meta.dirname, "../../server.ts")).href;
-    const code = [
-      `const { startServer } = await import(${JSON.stringify(server)});`,
-      `const started = await startServer({ dev: false, apiOnly: true });`,
-      `console.log("READY " + started.url);`,
-      `process.on("SIGTERM", () => started.close().then(() => process.exit(0), () => process.exit(1)));`,
-    ].join("\n");
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-      cwd: path.resolve(import.meta.dirname, "../.."),
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        NODE_ENV: "production",
-        LATCHKEY_SECRET: TEST_SECRET,
-        LATCHKEY_API_RATE_LIMIT: "0",
-        LATCHKEY_API_AUTH_FAILURE_LIMIT: "0",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    return new Promise((resolve, reject) => {
-      let output = "";
-      const timer = setTimeout(() => reject(new Error(`instance on ${port} did not start:\n${output}`)), 30_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("READY ")) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`instance on ${port} exited with ${code}:\n${output}`));
-      });
-    });
+  async function startInstance(port: number): Promise<void> {
+    children.push((await spawnApiServer({ port, timeoutMs: 30_000 })).child);
   }
 
   afterAll(async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-            child.once("exit", () => (clearTimeout(force), resolve()));
-            child.kill("SIGTERM");
-          }),
-      ),
-    );
+    await Promise.all(children.map(stopServer));
   });
 
   it("a key disabled through one process is refused by the other within a second", async () => {

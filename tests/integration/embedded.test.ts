@@ -8,7 +8,6 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeDb, connect, getConnection } from "@/db/client";
 import { DataDirInUseError, startEmbeddedDatabase } from "@/db/embedded";
@@ -17,6 +16,7 @@ import { runMigrations } from "@/db/migrate";
 import { createApiKey } from "@/lib/keys/service";
 import { TEST_SECRET } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
+import { spawnApiServer } from "../helpers/spawn-server";
 
 // The embedded database is the same whichever server the other integration tests use; run once.
 const only = process.env.TEST_DB === "pglite" ? describe : describe.skip;
@@ -58,41 +58,10 @@ function freePort(): Promise<number> {
 }
 
 /** Starts the real server (API only) on the embedded database in `dir`, in a child process. */
-function startServer(dir: string, port: number): Promise<ChildProcess> {
-  const server = pathToFileURL(path.join(root, "server.ts")).href;
-  const code = [
-    `const { startServer } = await import(${JSON.stringify(server)});`,
-    `const started = await startServer({ dev: false, apiOnly: true });`,
-    `console.log("READY " + started.url);`,
-    `process.on("SIGTERM", () => started.close().then(() => process.exit(0), () => process.exit(1)));`,
-  ].join("\n");
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    NODE_ENV: "production",
-    LATCHKEY_DATA_DIR: dir,
-    LATCHKEY_SECRET: TEST_SECRET,
-    LATCHKEY_API_RATE_LIMIT: "0",
-    LATCHKEY_API_AUTH_FAILURE_LIMIT: "0",
-  };
-  delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+async function startServer(dir: string, port: number): Promise<ChildProcess> {
+  const { child } = await spawnApiServer({ port, env: { LATCHKEY_DATA_DIR: dir, DATABASE_URL: undefined } });
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("READY ")) resolve(child);
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (exitCode) => reject(new Error(`the server exited (${exitCode}) before it was ready:\n${output}`)));
-  });
+  return child;
 }
 
 function exited(child: ChildProcess): Promise<void> {

@@ -9,18 +9,18 @@
  * It needs the PostgreSQL server binaries and root (to run them as the `postgres` user); it runs
  * once, in the PostgreSQL project, and never touches the machine's own cluster.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb } from "@/db/client";
 import { createApiKey } from "@/lib/keys/service";
 import { TEST_SECRET } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
+import { spawnApiServer, stopServer, type SpawnedServer } from "../helpers/spawn-server";
 
 const PG_BIN = (() => {
   try {
@@ -42,8 +42,7 @@ const WORKERS = 8;
 let tmp = "";
 let pgPort = 0;
 let apiPort = 0;
-let server: ChildProcess | undefined;
-let serverLog = "";
+let server: SpawnedServer | undefined;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -77,46 +76,6 @@ function pgAsync(binary: string, args: string[]): Promise<void> {
 const dataDir = () => path.join(tmp, "data");
 const startArgs = () => ["start", "-w", "-t", "30", "-D", dataDir(), "-l", path.join(tmp, "postgres.log"), "-o", `-k ${tmp} -c listen_addresses=127.0.0.1 -p ${pgPort}`];
 const stopArgs = (mode: "fast" | "immediate") => ["stop", "-w", "-t", "30", "-m", mode, "-D", dataDir()];
-
-function startServer(databaseUrl: string): Promise<ChildProcess> {
-  const entry = pathToFileURL(path.resolve(import.meta.dirname, "../../server.ts")).href;
-  const code = [
-    `const { startServer } = await import(${JSON.stringify(entry)});`,
-    `const started = await startServer({ dev: false, apiOnly: true });`,
-    `console.log("READY " + started.url);`,
-    `process.on("SIGTERM", () => started.close().then(() => process.exit(0), () => process.exit(1)));`,
-  ].join("\n");
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-    cwd: path.resolve(import.meta.dirname, "../.."),
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: String(apiPort),
-      HOST: "127.0.0.1",
-      NODE_ENV: "production",
-      LATCHKEY_SECRET: TEST_SECRET,
-      LATCHKEY_API_RATE_LIMIT: "0",
-      LATCHKEY_API_AUTH_FAILURE_LIMIT: "0",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${serverLog}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      serverLog += chunk.toString();
-      if (serverLog.includes("READY ")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${serverLog}`));
-    });
-  });
-}
 
 interface Outcome {
   op: string;
@@ -168,7 +127,7 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
     pg("initdb", ["-D", dataDir(), "-U", "postgres", "--auth=trust", "-N", "--no-instructions"]);
     pg("pg_ctl", startArgs());
     const url = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
-    server = await startServer(url);
+    server = await spawnApiServer({ port: apiPort, env: { DATABASE_URL: url } });
     // This process makes the user and the key through the app's own services, on the same cluster.
     process.env.DATABASE_URL = url;
     process.env.LATCHKEY_SECRET = TEST_SECRET;
@@ -176,13 +135,7 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
 
   afterAll(async () => {
     await closeDb().catch(() => {});
-    if (server && server.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => server!.kill("SIGKILL"), 10_000);
-        server!.once("exit", () => (clearTimeout(force), resolve()));
-        server!.kill("SIGTERM");
-      });
-    }
+    if (server) await stopServer(server.child);
     if (tmp) {
       try {
         if (fs.existsSync(path.join(dataDir(), "postmaster.pid"))) pg("pg_ctl", stopArgs("immediate"));
@@ -266,7 +219,7 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
       );
     }
 
-    if (outcomes.some((o) => o.status === 0)) console.log(`[fault] server output:\n${serverLog.slice(-4000)}`);
+    if (outcomes.some((o) => o.status === 0)) console.log(`[fault] server output:\n${server!.output().slice(-4000)}`);
     // The outage was real: requests were refused during it.
     expect(errors.length).toBeGreaterThan(0);
     // No request hung.
@@ -298,7 +251,7 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
       acknowledged.map((o) => fetch(`${base}/whoami`, { headers: { authorization: basic((o.body as { key: string }).key) } }).then((r) => r.status)),
     );
     expect(answers.filter((status) => status !== 200)).toEqual([]);
-    expect(serverLog).not.toMatch(/params:/);
+    expect(server!.output()).not.toMatch(/params:/);
 
     // The real server answers what Node's parser refuses as JSON too (server.ts's clientError).
     const tooLarge = await fetch(`${base}/ping`, { headers: { ...auth, "x-padding": "p".repeat(20_000) } });
