@@ -9,26 +9,18 @@ import { Button } from "@/components/ui/button";
 import { callAction } from "@/components/ui/call-action";
 import { FormMessage } from "@/components/ui/field";
 import { Td, Th } from "@/components/ui/table";
+import type { SessionDto } from "@/lib/auth/sessions";
 import { formatDateTime } from "@/lib/format";
 import { endOtherSessionsAction, endSessionAction } from "../actions";
 
-/** One of the person's sessions as Profile receives it (Dates serialise across the boundary). */
-export interface SessionRow {
-  id: string;
-  device: string;
-  ip: string | null;
-  createdAt: Date;
-  lastActiveAt: Date;
-  current: boolean;
-}
 
 /** Profile's Sessions: where the person is signed in, with Sign out per row and for all the others. */
-export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
+export function SessionsSection({ sessions }: { sessions: SessionDto[] }) {
   const [error, setError] = useState<string | null>(null);
   const [working, startWork] = useTransition();
   const others = sessions.filter((s) => !s.current).length;
 
-  const signOutRow = (session: SessionRow) =>
+  const signOutRow = (session: SessionDto) =>
     startWork(async () => {
       setError(null);
       if (session.current) {
@@ -122,9 +114,9 @@ export function SessionsSection({ sessions }: { sessions: SessionRow[] }) {
   );
 }
 
-const lastActive = (session: SessionRow) => (session.current ? "Now" : formatDateTime(session.lastActiveAt));
+const lastActive = (session: SessionDto) => (session.current ? "Now" : formatDateTime(session.lastActiveAt));
 
-function SessionFacts({ session }: { session: SessionRow }) {
+function SessionFacts({ session }: { session: SessionDto }) {
   return (
     <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-0.5 text-sm">
       <dt className="text-slate-600">IP address</dt>
@@ -143,10 +135,10 @@ function SignOutRowButton({
   disabled,
   onClick,
 }: {
-  session: SessionRow;
+  session: SessionDto;
   describedBy: string;
   disabled: boolean;
-  onClick: (session: SessionRow) => void;
+  onClick: (session: SessionDto) => void;
 }) {
   return (
     <Button variant="secondary" size="sm" aria-describedby={describedBy} disabled={disabled} onClick={() => onClick(session)}>
