@@ -1,6 +1,6 @@
 import "server-only";
 import { and, asc, eq, gt, lt, ne } from "drizzle-orm";
-import { db } from "@/db/client";
+import { db, type Tx } from "@/db/client";
 import { sessions, users, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import { forbidden, notFound } from "@/lib/errors";
@@ -148,21 +148,27 @@ export async function endOwnSession(actor: Actor, sessionId: string): Promise<{ 
   });
 }
 
+/** Deletes every session of the actor but the one they are using, inside `tx`; returns how many. */
+export async function deleteOtherSessions(tx: Tx, actor: Actor): Promise<number> {
+  const ended = await tx
+    .delete(sessions)
+    .where(and(eq(sessions.userId, actor.userId), actor.sessionId ? ne(sessions.id, actor.sessionId) : undefined))
+    .returning({ id: sessions.id });
+  return ended.length;
+}
+
 /** Ends every session of the actor except the one they are using. Returns how many ended. */
 export async function endOtherSessions(actor: Actor): Promise<number> {
   requireBrowserSession(actor);
   return db().transaction(async (tx) => {
-    const ended = await tx
-      .delete(sessions)
-      .where(and(eq(sessions.userId, actor.userId), actor.sessionId ? ne(sessions.id, actor.sessionId) : undefined))
-      .returning({ id: sessions.id });
+    const ended = await deleteOtherSessions(tx, actor);
     await recordAudit(tx, actor, {
       action: "session.others_ended",
       targetType: "user",
       targetId: actor.userId,
       targetLabel: actor.email,
-      metadata: { sessions: ended.length },
+      metadata: { sessions: ended },
     });
-    return ended.length;
+    return ended;
   });
 }

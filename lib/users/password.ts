@@ -1,9 +1,10 @@
-import { and, eq, ne } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { db } from "@/db/client";
-import { sessions, users } from "@/db/schema";
+import { users } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
+import { deleteOtherSessions } from "@/lib/auth/sessions";
 import { admitAttempt, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
 import { invalid, rateLimited } from "@/lib/errors";
 import type { ChangePasswordInput } from "@/lib/validation/users";
@@ -35,16 +36,13 @@ export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput
     const [user] = await tx.select().from(users).where(eq(users.id, actor.userId)).for("update").limit(1);
     if (!user || !(await verifyPassword(user.passwordHash, input.current_password))) return false;
     await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, actor.userId));
-    const ended = await tx
-      .delete(sessions)
-      .where(and(eq(sessions.userId, actor.userId), actor.sessionId ? ne(sessions.id, actor.sessionId) : undefined))
-      .returning({ id: sessions.id });
+    const ended = await deleteOtherSessions(tx, actor);
     await recordAudit(tx, actor, {
       action: "user.password_changed",
       targetType: "user",
       targetId: actor.userId,
       targetLabel: actor.email,
-      metadata: { other_sessions_ended: ended.length },
+      metadata: { other_sessions_ended: ended },
     });
     return true;
   });
