@@ -57,7 +57,11 @@ export function delaySeconds(failures: number, free: number): number {
 }
 
 export type Admission =
-  | { admitted: true }
+  | {
+      admitted: true;
+      /** The address's last failure before this attempt was counted, for recordSuccess to put back. */
+      addressFailureBefore: Date | null;
+    }
   | {
       admitted: false;
       retryAfterSeconds: number;
@@ -135,21 +139,30 @@ export async function admitAttempt(
         .set({ failures: current(row) + 1, lastFailureAt: now, updatedAt: now })
         .where(sql`${authThrottle.key} = ${row.key}`);
     }
-    return { admitted: true };
+    return { admitted: true, addressFailureBefore: addressRow?.lastFailureAt ?? null };
   });
 }
 
 /**
  * The password was right: the pair starts again from zero, and the address takes back the
- * failure its admission counted (an address with many good sign-ins is never slowed by them).
+ * failure its admission counted, and its time too, unless another attempt failed since (a good
+ * sign-in never slows anyone else at the same address).
  */
-export async function recordSuccess(keys: ThrottleKeys, now: Date = new Date()): Promise<void> {
+export async function recordSuccess(
+  keys: ThrottleKeys,
+  admission: Extract<Admission, { admitted: true }>,
+  now: Date = new Date(),
+): Promise<void> {
   await db().transaction(async (tx) => {
     await tx.delete(authThrottle).where(sql`${authThrottle.key} = ${keys.pair}`);
     if (keys.address) {
       await tx
         .update(authThrottle)
-        .set({ failures: sql`greatest(${authThrottle.failures} - 1, 0)`, updatedAt: now })
+        .set({
+          failures: sql`greatest(${authThrottle.failures} - 1, 0)`,
+          lastFailureAt: sql`case when ${authThrottle.lastFailureAt} = ${now.toISOString()}::timestamptz then ${admission.addressFailureBefore?.toISOString() ?? null}::timestamptz else ${authThrottle.lastFailureAt} end`,
+          updatedAt: now,
+        })
         .where(sql`${authThrottle.key} = ${keys.address}`);
     }
   });

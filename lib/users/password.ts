@@ -50,5 +50,5 @@ export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput
     await recordAudit(db(), actor, { action: "user.password_change_failed", targetType: "user", targetId: actor.userId, targetLabel: actor.email });
     throw invalid("The current password is not correct.", "current_password");
   }
-  await recordSuccess(keys, now);
+  await recordSuccess(keys, admission, now);
 }

@@ -86,7 +86,7 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
     await recordAudit(db(), who, { action: "auth.sign_in_failed", targetType: "user", targetId: user?.id, targetLabel: input.email });
     return null;
   }
-  await recordSuccess(keys, now);
+  await recordSuccess(keys, admission, now);
   await pruneThrottle(now);
   await recordAudit(db(), { ...who, label: user.email }, {
     action: "auth.sign_in",

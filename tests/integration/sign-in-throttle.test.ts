@@ -125,6 +125,20 @@ describe("sign-in throttle", () => {
     expect(await attempt(victim.email, PASSWORD, ip, at(last, 1))).toBe("in");
   });
 
+  it("a good sign-in from a slowed address does not make the others there wait", async () => {
+    const [first, second] = [await person(), await person()];
+    const ip = address();
+    const start = new Date("2030-03-15T00:00:00Z");
+    for (let i = 0; i < THROTTLE.addressFreeFailures; i++) {
+      expect(await attempt(`nobody-${i}-${counter}@example.test`, "wrong password", ip, at(start, i))).toBe("wrong");
+    }
+    // The address waits 1 s after its last failure; then one person gets in...
+    const later = at(start, THROTTLE.addressFreeFailures + 5);
+    expect(await attempt(first.email, PASSWORD, ip, later)).toBe("in");
+    // ...and that success is not a failure: the next person is not told to wait for it.
+    expect(await attempt(second.email, PASSWORD, ip, at(later, 0.5))).toBe("in");
+  });
+
   it("a flood of limited attempts checks no password and writes exactly one audit row per window", async () => {
     const { email } = await person();
     const ip = address();
