@@ -1,5 +1,5 @@
 import "server-only";
-import { inArray, lt, sql } from "drizzle-orm";
+import { eq, lt, sql } from "drizzle-orm";
 import { db, type Tx } from "@/db/client";
 import { authThrottle } from "@/db/schema";
 
@@ -77,6 +77,33 @@ interface Row {
   limitedAuditedAt: Date | null;
 }
 
+/** Every key of an attempt, in the one order all transactions lock them in. */
+function keysInLockOrder(keys: ThrottleKeys): string[] {
+  return [keys.pair, ...(keys.address ? [keys.address] : [])].sort();
+}
+
+/**
+ * Locks the attempt's rows one at a time in key order, so that two transactions (an admission and
+ * a success, on any instance) never hold one row each while waiting for the other's: a deadlock.
+ */
+async function lockRows(tx: Tx, keys: ThrottleKeys): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const key of keysInLockOrder(keys)) {
+    const [row] = await tx
+      .select({
+        key: authThrottle.key,
+        failures: authThrottle.failures,
+        lastFailureAt: authThrottle.lastFailureAt,
+        limitedAuditedAt: authThrottle.limitedAuditedAt,
+      })
+      .from(authThrottle)
+      .where(eq(authThrottle.key, key))
+      .for("update");
+    if (row) rows.push(row);
+  }
+  return rows;
+}
+
 /**
  * Decides whether an attempt may check its password. Admitted attempts are counted as failures
  * at once (call `recordSuccess` when the password was right). Refused attempts change no counter;
@@ -88,24 +115,12 @@ export async function admitAttempt(
   now: Date = new Date(),
   onRefused?: (tx: Tx, refusal: Extract<Admission, { admitted: false }>) => Promise<void>,
 ): Promise<Admission> {
-  const all = [keys.pair, ...(keys.address ? [keys.address] : [])];
   return db().transaction(async (tx) => {
     await tx
       .insert(authThrottle)
-      .values(all.map((key) => ({ key, updatedAt: now })))
+      .values(keysInLockOrder(keys).map((key) => ({ key, updatedAt: now })))
       .onConflictDoNothing();
-    // Locked in key order, so two attempts never wait for each other's second row.
-    const rows: Row[] = await tx
-      .select({
-        key: authThrottle.key,
-        failures: authThrottle.failures,
-        lastFailureAt: authThrottle.lastFailureAt,
-        limitedAuditedAt: authThrottle.limitedAuditedAt,
-      })
-      .from(authThrottle)
-      .where(inArray(authThrottle.key, all))
-      .orderBy(authThrottle.key)
-      .for("update");
+    const rows = await lockRows(tx, keys);
     const current = (row: Row) =>
       row.lastFailureAt && now.getTime() - row.lastFailureAt.getTime() < THROTTLE.resetAfterMs ? row.failures : 0;
     const waitOf = (row: Row | undefined, free: number) => {
@@ -154,6 +169,7 @@ export async function recordSuccess(
   now: Date = new Date(),
 ): Promise<void> {
   await db().transaction(async (tx) => {
+    await lockRows(tx, keys);
     await tx.delete(authThrottle).where(sql`${authThrottle.key} = ${keys.pair}`);
     if (keys.address) {
       await tx

@@ -158,6 +158,21 @@ describe("sign-in throttle", () => {
     expect(await rows("auth.sign_in_rate_limited", email, start)).toHaveLength(2);
   });
 
+  it("concurrent right and wrong passwords of one pair never deadlock", async () => {
+    const { email } = await person();
+    const ip = address();
+    const start = new Date("2030-06-01T00:00:00Z");
+    for (let round = 0; round < 15; round++) {
+      // Each round well after the last, so every attempt is admitted: the right ones then record
+      // their success while the wrong ones are being admitted, on the same two rows.
+      const now = at(start, round * 3600);
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => attempt(email, i % 2 ? PASSWORD : `wrong ${i}`, ip, now)),
+      );
+      expect(outcomes.filter((o) => o === "in").length).toBeGreaterThan(0);
+    }
+  });
+
   it("concurrent wrong passwords cannot slip past the limit", async () => {
     const { email } = await person();
     const ip = address();
