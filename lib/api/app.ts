@@ -3,6 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import type { Actor } from "@/lib/auth/actor";
 import { ServiceError } from "@/lib/errors";
+import type { ApiKeyDto } from "@/lib/keys/dto";
+import { READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
 import { clientIpFrom } from "@/lib/http/client-ip";
 import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/lib/http/database-health";
 import {
@@ -12,7 +14,6 @@ import {
   listOwnApiKeysPage,
   regenerateApiKey,
   updateOwnApiKey,
-  type ApiKeyDto,
   type AuthenticatedKey,
 } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
@@ -152,7 +153,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   // Writes: a Read & Write key first (before the body is even read), then a bounded body.
   const writeKey: MiddlewareHandler<Env> = async (c, next) => {
     if (c.get("actor").apiKey?.accessLevel !== "read_write") {
-      throw new ApiError(403, "This API key is Read-only; use a Read & Write key to make changes.");
+      throw new ApiError(403, READ_ONLY_KEY_MESSAGE);
     }
     await next();
   };

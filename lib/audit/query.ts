@@ -1,10 +1,10 @@
 import { and, asc, desc, eq, or, sql, type SQL } from "drizzle-orm";
 import { db } from "@/db/client";
+import { escapeLike } from "@/db/sql";
 import { auditLog } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { can } from "@/lib/auth/permissions";
 import { forbidden } from "@/lib/errors";
-import { escapeLike } from "@/lib/keys/admin";
 import { auditLogQuerySchema, type AuditLogQuery } from "@/lib/validation/admin";
 import type { AuditAction } from "./actions";
 

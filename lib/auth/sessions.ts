@@ -1,6 +1,7 @@
 import "server-only";
 import { and, asc, eq, gt, lt, ne } from "drizzle-orm";
 import { db, type Tx } from "@/db/client";
+import { isUuid } from "@/db/sql";
 import { sessions, users, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import { forbidden, notFound } from "@/lib/errors";
@@ -18,7 +19,6 @@ export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
 /** last_active_at is written at most this often per session (not on every request). */
 export const SESSION_TOUCH_INTERVAL_MS = 60 * 1000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SessionUser {
   sessionId: string;
@@ -55,7 +55,7 @@ export async function createSession(
  * marks it active at most once a minute.
  */
 export async function findActiveSession(sessionId: string, now: Date = new Date()): Promise<SessionUser | null> {
-  if (!UUID.test(sessionId)) return null;
+  if (!isUuid(sessionId)) return null;
   const [row] = await db()
     .select({
       sessionId: sessions.id,
@@ -78,7 +78,7 @@ export async function findActiveSession(sessionId: string, now: Date = new Date(
 
 /** Sign out: ends the session the cookie names, audited. Unknown or ended sessions are a no-op. */
 export async function endSessionOnSignOut(sessionId: string, ip: string | null): Promise<void> {
-  if (!UUID.test(sessionId)) return;
+  if (!isUuid(sessionId)) return;
   await db().transaction(async (tx) => {
     const [ended] = await tx.delete(sessions).where(eq(sessions.id, sessionId)).returning();
     if (!ended) return;
@@ -130,7 +130,7 @@ export async function listOwnSessions(actor: Actor, now: Date = new Date()): Pro
 /** Ends one of the actor's own sessions (only their own: anyone else's id is "not found"). */
 export async function endOwnSession(actor: Actor, sessionId: string): Promise<{ current: boolean }> {
   requireBrowserSession(actor);
-  if (!UUID.test(sessionId)) throw notFound("Session not found.");
+  if (!isUuid(sessionId)) throw notFound("Session not found.");
   return db().transaction(async (tx) => {
     const [ended] = await tx
       .delete(sessions)

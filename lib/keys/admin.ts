@@ -1,12 +1,13 @@
 import { and, asc, count, desc, eq, inArray, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { db, type DbOrTx } from "@/db/client";
+import { escapeLike, isUuid } from "@/db/sql";
 import { apiKeys, users, type AccessLevel, type KeyStatus, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { can } from "@/lib/auth/permissions";
 import { forbidden, notFound } from "@/lib/errors";
 import { accessManagerQuerySchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
-import { KEY_LOCKED_MESSAGE } from "./messages";
+import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
 
 /**
@@ -36,8 +37,6 @@ export interface AdminKeyPage {
   query: AccessManagerQuery;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KEY_NOT_FOUND = "API key not found.";
 
 function requireManageAll(actor: Actor): void {
   if (!can(actor.role, "keys.manageAll")) throw forbidden();
@@ -45,10 +44,6 @@ function requireManageAll(actor: Actor): void {
   if (actor.apiKey) throw forbidden("The API Access Manager is only available in the browser.");
 }
 
-/** Escapes LIKE's wildcards (and its escape character) so user text matches literally. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 const displayColumns = {
   id: apiKeys.id,
@@ -252,7 +247,7 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
 
 /** Any key, with its owner's email for the audit row, locked for the transaction. */
 async function anyKeyForUpdate(tx: DbOrTx, id: string) {
-  if (!UUID.test(id)) throw notFound(KEY_NOT_FOUND);
+  if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
   const [row] = await tx
     .select({
       id: apiKeys.id,

@@ -1,6 +1,5 @@
 import type { Role } from "@/db/schema";
-// Types only: no runtime import cycle with the service.
-import type { ApiKeyDto } from "./service";
+import type { ApiKeyDto } from "./dto";
 
 /**
  * The verification cache: positive results of authenticateApiKey, keyed by the key's HMAC

@@ -1,7 +1,8 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { db, type DbOrTx } from "@/db/client";
-import { apiKeys, users, type AccessLevel, type ApiKey, type KeyStatus } from "@/db/schema";
+import { isUuid } from "@/db/sql";
+import { apiKeys, users, type ApiKey, type KeyStatus } from "@/db/schema";
 import { recordAudit, type AuditAction } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { allowedAccessLevels, can } from "@/lib/auth/permissions";
@@ -10,39 +11,12 @@ import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
 import { logError } from "@/lib/log";
 import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
-import { displayParts, generateApiKey, isWellFormedApiKey, maskApiKey } from "./format";
-import { KEY_LOCKED_MESSAGE } from "./messages";
+import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
+import { toKeyDto, type ApiKeyDto } from "./dto";
+import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND, READ_ONLY_KEY_MESSAGE } from "./messages";
 import { keyCache, type CachedKey, type KeyVerificationCache } from "./cache";
 import { announceKeyChange } from "./revocation";
 
-/** A key as pages and the API see it: never the secret, ciphertext or digest. */
-export interface ApiKeyDto {
-  id: string;
-  name: string;
-  accessLevel: AccessLevel;
-  status: KeyStatus;
-  maskedKey: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  /** Disabled by someone other than its holder: only an Owner or another Admin can enable it again. */
-  disabledByAdmin: boolean;
-}
-
-export function toKeyDto(row: ApiKey): ApiKeyDto {
-  return {
-    id: row.id,
-    name: row.name,
-    accessLevel: row.accessLevel,
-    status: row.status,
-    maskedKey: maskApiKey(row.prefix, row.last4),
-    createdAt: row.createdAt,
-    lastUsedAt: row.lastUsedAt,
-    disabledByAdmin: row.status === "disabled" && row.disabledByAdmin,
-  };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KEY_NOT_FOUND = "API key not found.";
 const DUPLICATE_NAME = "You already have an API key with this name.";
 
 function requireOwnKeys(actor: Actor): void {
@@ -52,7 +26,7 @@ function requireOwnKeys(actor: Actor): void {
 /** Writes through an API key need a Read & Write key. */
 function requireWritableTransport(actor: Actor): void {
   if (actor.apiKey && actor.apiKey.accessLevel !== "read_write") {
-    throw forbidden("This API key is Read-only; use a Read & Write key to make changes.");
+    throw forbidden(READ_ONLY_KEY_MESSAGE);
   }
 }
 
@@ -63,7 +37,7 @@ function isUniqueViolation(error: unknown): boolean {
 
 /** The actor's own key, locked for the transaction; another user's key id is simply "not found". */
 async function ownKeyForUpdate(tx: DbOrTx, actor: Actor, id: string): Promise<ApiKey> {
-  if (!UUID.test(id)) throw notFound(KEY_NOT_FOUND);
+  if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
   const [row] = await tx
     .select()
     .from(apiKeys)
@@ -111,7 +85,7 @@ function encodeCursor(row: ApiKey): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
   const createdAt = new Date(at ?? "");
-  if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
+  if (!id || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
     throw new ServiceError("invalid", "The cursor is not valid; use the one a previous page returned.", "cursor");
   }
   return { createdAt, id };
@@ -143,7 +117,7 @@ export async function listOwnApiKeysPage(actor: Actor, opts: { cursor?: string; 
 
 export async function getOwnApiKey(actor: Actor, id: string): Promise<ApiKeyDto> {
   requireOwnKeys(actor);
-  if (!UUID.test(id)) throw notFound(KEY_NOT_FOUND);
+  if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
   const [row] = await db()
     .select()
     .from(apiKeys)

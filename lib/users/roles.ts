@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, notInArray } from "drizzle-orm";
 import { db, type DbOrTx, type Tx } from "@/db/client";
+import { isUuid } from "@/db/sql";
 import { apiKeys, sessions, users, type AccessLevel, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
@@ -14,7 +15,6 @@ import type { ChangeRoleInput } from "@/lib/validation/admin";
  * leaves the role and the keys as they were.
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_NOT_FOUND = "User not found.";
 
 export interface KeyToDelete {
@@ -50,7 +50,7 @@ function refusal(actor: Actor, target: { id: string; role: Role }, next: Role | 
 
 /** A user by id; inside a change, locked until it commits (concurrent changes queue up). */
 async function findUser(q: DbOrTx, id: string, lock: boolean) {
-  if (!UUID.test(id)) throw notFound(USER_NOT_FOUND);
+  if (!isUuid(id)) throw notFound(USER_NOT_FOUND);
   const query = q
     .select({ id: users.id, name: users.name, email: users.email, role: users.role })
     .from(users)

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AUDIT_ACTIONS } from "@/lib/audit/actions";
 import { ROLES } from "@/lib/auth/permissions";
-import { uuid } from "./common";
+import { CONTROL_CHARS, uuid } from "./common";
 
 /**
  * URL state of the admin tables. Each page parses its search params with one of these schemas,
@@ -15,14 +15,14 @@ type SearchParams = Record<string, string | string[] | undefined>;
 /** The first value of a repeated query parameter (`?role=a&role=b` -> "a"). */
 const single = (value: unknown) => (Array.isArray(value) ? value[0] : value);
 
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+const EVERY_CONTROL_CHAR = new RegExp(CONTROL_CHARS.source, "g");
 
 /** Free text from a URL: one line, trimmed, at most `max` characters; anything else is "". */
 const searchText = (max: number) =>
   z.preprocess(
     (value) => {
       const text = single(value);
-      return typeof text === "string" ? text.replace(CONTROL_CHARS, " ").trim().slice(0, max) : "";
+      return typeof text === "string" ? text.replace(EVERY_CONTROL_CHAR, " ").trim().slice(0, max) : "";
     },
     z.string(),
   );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/** C0 and C1 control characters (tabs and newlines included): never part of a name or a search. */
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 /**
  * Characters that change how a name looks without showing themselves: Unicode format characters
  * (Cf: U+202E RIGHT-TO-LEFT OVERRIDE turns "evil\u202egnp.exe" into "evilexe.png", U+200B is a

@@ -1,9 +1,10 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/db/client";
+import { escapeLike } from "@/db/sql";
 import { apiKeys, auditLog, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
-import { deleteApiKeyAsAdmin, escapeLike, listApiKeysForAdmin, setApiKeyStatusAsAdmin, type AdminKeyRow } from "@/lib/keys/admin";
+import { deleteApiKeyAsAdmin, listApiKeysForAdmin, setApiKeyStatusAsAdmin, type AdminKeyRow } from "@/lib/keys/admin";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { authenticateApiKey, createApiKey, setOwnApiKeyStatus } from "@/lib/keys/service";
 import { KEY_SORTS, parseAccessManagerQuery, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";

@@ -6,18 +6,14 @@ import { listOwnApiKeys } from "@/lib/keys/service";
 import { ApiKeysSection } from "./_components/api-keys-section";
 import { ChangePasswordForm } from "./_components/change-password-form";
 import { SessionsSection } from "./_components/sessions-section";
-import type { KeyRow } from "./_components/types";
 
 export const metadata: Metadata = { title: "Profile" };
 
 export default async function ProfilePage() {
   const actor = await requireActor();
   const sessions = await listOwnSessions(actor);
-  const keys: KeyRow[] = (await listOwnApiKeys(actor)).map((k) => ({
-    ...k,
-    createdAt: k.createdAt.toISOString(),
-    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-  }));
+  // Dates and all: React serialises them for the client components.
+  const keys = await listOwnApiKeys(actor);
   return (
     <div className="space-y-8">
       <div>

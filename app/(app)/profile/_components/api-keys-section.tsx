@@ -18,12 +18,12 @@ import { formatDate, formatDateTime } from "@/lib/format";
 import { AddApiKeyDialog, LiteExplanation } from "./add-api-key-dialog";
 import { EditApiKeyDialog } from "./edit-api-key-dialog";
 import { QrCodeDialog } from "./qr-code-dialog";
-import type { KeyRow } from "./types";
+import type { ApiKeyDto } from "@/lib/keys/dto";
 import { copyToClipboard, useKeySecret } from "./use-key-secret";
 
-const column = createColumnHelper<KeyRow>();
+const column = createColumnHelper<ApiKeyDto>();
 
-export function ApiKeysSection({ keys, role }: { keys: KeyRow[]; role: Role }) {
+export function ApiKeysSection({ keys, role }: { keys: ApiKeyDto[]; role: Role }) {
   const [revealed, setRevealed] = useState<Record<string, string>>({});
   const [qr, setQr] = useState<{ name: string; secret: string | null } | null>(null);
   const [editing, setEditing] = useState<string | null>(null);

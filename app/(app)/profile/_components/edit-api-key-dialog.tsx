@@ -17,7 +17,7 @@ import {
   type NewSecret,
 } from "../actions";
 import { SecretDisplay } from "./secret-display";
-import type { KeyRow } from "./types";
+import type { ApiKeyDto } from "@/lib/keys/dto";
 
 type View = "edit" | "confirm-regenerate" | "confirm-delete" | "regenerated";
 
@@ -28,7 +28,7 @@ export function EditApiKeyDialog({
   onOpenChange,
   onSecretChanged,
 }: {
-  apiKey: KeyRow;
+  apiKey: ApiKeyDto;
   role: Role;
   open: boolean;
   onOpenChange: (open: boolean) => void;
@@ -151,7 +151,7 @@ export function EditApiKeyDialog({
   );
 }
 
-function RenameForm({ apiKey }: { apiKey: KeyRow }) {
+function RenameForm({ apiKey }: { apiKey: ApiKeyDto }) {
   const [state, formAction, pending] = useActionState<ActionState, FormData>(async (prev, formData) => {
     const result = await renameApiKeyAction(prev, formData);
     if (result?.ok) toast.success(result.message ?? "Renamed.");
