@@ -12,5 +12,24 @@ export default defineConfig([
       "react-hooks/incompatible-library": "off",
     },
   },
+  {
+    // The layers (CONVENTIONS.md): data flows app -> lib -> db, never back up, and no module
+    // imports itself through others.
+    files: ["**/*.ts", "**/*.tsx"],
+    // Dependencies are not ours to check, and parsing their bundles is slow (PGlite's overflows).
+    settings: { "import/ignore": ["node_modules"] },
+    rules: {
+      "import/no-cycle": ["error", { ignoreExternal: true }],
+      "import/no-restricted-paths": [
+        "error",
+        {
+          zones: [
+            { target: "./db", from: ["./lib", "./app", "./components", "./server.ts"], message: "db/ is the lowest layer." },
+            { target: "./lib", from: ["./app", "./components", "./server.ts"], message: "lib/ is the domain: no transport or UI." },
+          ],
+        },
+      ],
+    },
+  },
   globalIgnores([".next/**", ".next-*/**", "e2e/.auth/**", "node_modules/**", "data/**", "db/migrations/**", "test-results/**", "playwright-report/**", "next-env.d.ts"]),
 ]);

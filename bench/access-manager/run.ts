@@ -6,7 +6,7 @@
  *
  * It creates its own database on BENCH_POSTGRES_URL or TEST_POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres),
- * fills it with db/seed.ts, and drops it at the end. For each size it times, p50 / p95:
+ * fills it with scripts/seed.ts, and drops it at the end. For each size it times, p50 / p95:
  *   - ours: lib/keys/admin.ts listApiKeysForAdmin (count + page ids + display rows) with the
  *     indexes of db/schema.ts;
  *   - baseline: the straightforward version, one joined query with ILIKE and OFFSET plus a
@@ -53,7 +53,7 @@ process.env.LATCHKEY_SECRET = SECRET;
 // Imported after DATABASE_URL is set: the app's client reads it on first use.
 const { getConnection, closeDb } = await import("@/db/client");
 const { runMigrations } = await import("@/db/migrate");
-const { seed, seedBulk } = await import("@/db/seed");
+const { seed, seedBulk } = await import("@/scripts/seed");
 const { listApiKeysForAdmin } = await import("@/lib/keys/admin");
 
 // ---------------------------------------------------------------------------------------------

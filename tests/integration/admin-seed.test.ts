@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db, getConnection } from "@/db/client";
-import { seed, DEMO_USERS } from "@/db/seed";
+import { seed, DEMO_USERS } from "@/scripts/seed";
 import { apiKeys, users } from "@/db/schema";
 import { verifyCredentials } from "@/lib/users/service";
 import { createKeyring } from "@/lib/config/keyring";
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => teardown());
 
-describe("db/seed.ts", () => {
+describe("scripts/seed.ts", () => {
   it("creates demo users of every role with keys that work, and a bulk organisation that follows the role rules", async () => {
     const report = await seed(getConnection().sql, createKeyring(TEST_SECRET), { keys: 500, password: "demo password 1" });
     expect(report.accounts.map((a) => a.role)).toEqual(["owner", "admin", "staff", "read_only", "lite"]);

@@ -275,7 +275,7 @@ only("the embedded database", () => {
     const dir = newFolder();
     const held = await startEmbeddedDatabase(dir);
     try {
-      for (const script of ["scripts/migrate.ts", "db/seed.ts"]) {
+      for (const script of ["scripts/migrate.ts", "scripts/seed.ts"]) {
         const env: NodeJS.ProcessEnv = { ...process.env, LATCHKEY_DATA_DIR: dir, LATCHKEY_SECRET: TEST_SECRET };
         delete env.DATABASE_URL;
         const run = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: root, env, encoding: "utf8" });

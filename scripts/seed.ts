@@ -20,10 +20,10 @@ import { resolveServerSecret } from "../lib/config/secret";
 import { digestApiKey, sealSecret } from "../lib/keys/crypto";
 import { describeError } from "../lib/log";
 import { displayParts, generateApiKey } from "../lib/keys/format";
-import { closeDb, connect } from "./client";
-import { DataDirInUseError, startEmbeddedDatabase, type EmbeddedDatabase } from "./embedded";
-import { runMigrations } from "./migrate";
-import type { AccessLevel, KeyStatus, Role } from "./schema";
+import { closeDb, connect } from "../db/client";
+import { DataDirInUseError, startEmbeddedDatabase, type EmbeddedDatabase } from "../db/embedded";
+import { runMigrations } from "../db/migrate";
+import type { AccessLevel, KeyStatus, Role } from "../db/schema";
 
 type Sql = postgres.Sql;
 
