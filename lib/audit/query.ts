@@ -3,8 +3,7 @@ import { db } from "@/db/client";
 import { escapeLike } from "@/db/sql";
 import { auditLog } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
-import { can } from "@/lib/auth/permissions";
-import { forbidden } from "@/lib/errors";
+import { authorize } from "@/lib/auth/authorize";
 import { auditLogQuerySchema, type AuditLogQuery } from "@/lib/validation/admin";
 import type { AuditAction } from "./actions";
 
@@ -52,7 +51,7 @@ async function exists(id: number): Promise<boolean> {
  * The log is append-only: nothing here (or anywhere in the app) updates or deletes a row.
  */
 export async function listAuditLog(actor: Actor, input: AuditLogQuery): Promise<AuditPage> {
-  if (!can(actor.role, "audit.read")) throw forbidden();
+  authorize(actor, "audit.read");
   const query = auditLogQuerySchema.parse(input);
   // An unknown cursor (a row id that never existed) starts again from the newest entry.
   if (query.before && !(await exists(query.before))) query.before = undefined;

@@ -4,8 +4,9 @@ import { db, type Tx } from "@/db/client";
 import { isUuid } from "@/db/sql";
 import { sessions, users, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
-import { forbidden, notFound } from "@/lib/errors";
+import { notFound } from "@/lib/errors";
 import type { Actor } from "./actor";
+import { authorize } from "./authorize";
 import { deviceName, USER_AGENT_MAX_LENGTH } from "./device";
 
 /**
@@ -104,7 +105,7 @@ export interface SessionDto {
 }
 
 function requireBrowserSession(actor: Actor): void {
-  if (actor.apiKey) throw forbidden("Sessions are only managed in the browser.");
+  authorize(actor, null, { browserOnly: "Sessions are only managed in the browser." });
 }
 
 /** The actor's own sessions that have not expired, newest first, this one marked. */

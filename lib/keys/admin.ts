@@ -4,7 +4,7 @@ import { escapeLike, isUuid } from "@/db/sql";
 import { apiKeys, users, type AccessLevel, type KeyStatus, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
-import { can } from "@/lib/auth/permissions";
+import { authorize } from "@/lib/auth/authorize";
 import { forbidden, notFound } from "@/lib/errors";
 import { accessManagerQuerySchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
@@ -39,9 +39,8 @@ export interface AdminKeyPage {
 
 
 function requireManageAll(actor: Actor): void {
-  if (!can(actor.role, "keys.manageAll")) throw forbidden();
   // The Access Manager is a browser tool; an API key never acts on other people's keys.
-  if (actor.apiKey) throw forbidden("The API Access Manager is only available in the browser.");
+  authorize(actor, "keys.manageAll", { browserOnly: "The API Access Manager is only available in the browser." });
 }
 
 

@@ -5,6 +5,7 @@ import { isUuid } from "@/db/sql";
 import { apiKeys, users, type ApiKey, type KeyStatus } from "@/db/schema";
 import { recordAudit, type AuditAction } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
 import { allowedAccessLevels, can } from "@/lib/auth/permissions";
 import { keyring } from "@/lib/config/keyring";
 import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
@@ -13,22 +14,17 @@ import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
 import { toKeyDto, type ApiKeyDto } from "./dto";
-import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND, READ_ONLY_KEY_MESSAGE } from "./messages";
+import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { keyCache, type CachedKey, type KeyVerificationCache } from "./cache";
 import { announceKeyChange } from "./revocation";
 
 const DUPLICATE_NAME = "You already have an API key with this name.";
 
-function requireOwnKeys(actor: Actor): void {
-  if (!can(actor.role, "keys.own")) throw forbidden("Your role (Lite) cannot have API keys.");
-}
-
-/** Writes through an API key need a Read & Write key. */
-function requireWritableTransport(actor: Actor): void {
-  if (actor.apiKey && actor.apiKey.accessLevel !== "read_write") {
-    throw forbidden(READ_ONLY_KEY_MESSAGE);
-  }
-}
+const NO_KEYS_FOR_ROLE = "Your role (Lite) cannot have API keys.";
+/** Reading one's own keys: any role that may hold keys, through any transport. */
+const readOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE });
+/** Changing one's own keys: through an API key, only a Read & Write key. */
+const changeOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true });
 
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
@@ -116,7 +112,7 @@ export async function listOwnApiKeysPage(actor: Actor, opts: { cursor?: string; 
 }
 
 export async function getOwnApiKey(actor: Actor, id: string): Promise<ApiKeyDto> {
-  requireOwnKeys(actor);
+  readOwnKeys(actor);
   if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
   const [row] = await db()
     .select()
@@ -129,8 +125,7 @@ export async function getOwnApiKey(actor: Actor, id: string): Promise<ApiKeyDto>
 
 /** Creates a key; the full secret is returned this once (and by reveal, to its owner only). */
 export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Promise<{ key: ApiKeyDto; secret: string }> {
-  requireOwnKeys(actor);
-  requireWritableTransport(actor);
+  changeOwnKeys(actor);
   if (!allowedAccessLevels(actor.role).includes(input.access_level)) {
     throw new ServiceError("forbidden", "Your role (Read-only) can only create Read-only keys.", "access_level");
   }
@@ -172,8 +167,7 @@ const REVEAL_ACTIONS: Record<RevealPurpose, AuditAction> = {
 
 /** The full secret of one of the actor's own keys, audited as a reveal, a copy or a QR view. */
 export async function revealApiKey(actor: Actor, id: string, purpose: RevealPurpose): Promise<string> {
-  requireOwnKeys(actor);
-  if (actor.apiKey) throw forbidden("Secrets are only shown in the browser.");
+  authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, browserOnly: "Secrets are only shown in the browser." });
   return db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     const secret = openSecret({ ciphertext: row.secretCiphertext, nonce: row.secretNonce, version: row.keyVersion }, row.id, keyring());
@@ -197,8 +191,7 @@ async function renameInTx(tx: DbOrTx, actor: Actor, row: ApiKey, name: string): 
 }
 
 export async function renameApiKey(actor: Actor, id: string, name: string): Promise<ApiKeyDto> {
-  requireOwnKeys(actor);
-  requireWritableTransport(actor);
+  changeOwnKeys(actor);
   try {
     return await db().transaction(async (tx) => toKeyDto(await renameInTx(tx, actor, await ownKeyForUpdate(tx, actor, id), name)));
   } catch (error) {
@@ -209,8 +202,7 @@ export async function renameApiKey(actor: Actor, id: string, name: string): Prom
 
 /** Gives the key a new secret at once; the old one stops working. Name, level and id stay. */
 export async function regenerateApiKey(actor: Actor, id: string): Promise<{ key: ApiKeyDto; secret: string }> {
-  requireOwnKeys(actor);
-  requireWritableTransport(actor);
+  changeOwnKeys(actor);
   return db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     const { secret, columns } = newSecretColumns(id);
@@ -249,15 +241,13 @@ async function setStatusInTx(tx: DbOrTx, actor: Actor, row: ApiKey, status: KeyS
 
 /** Disable or enable one of the actor's own keys. A key an admin disabled stays disabled. */
 export async function setOwnApiKeyStatus(actor: Actor, id: string, status: KeyStatus): Promise<ApiKeyDto> {
-  requireOwnKeys(actor);
-  requireWritableTransport(actor);
+  changeOwnKeys(actor);
   return db().transaction(async (tx) => toKeyDto(await setStatusInTx(tx, actor, await ownKeyForUpdate(tx, actor, id), status)));
 }
 
 /** Name and status together (PATCH /api/v1/api_keys/{id}): all or nothing, each change audited. */
 export async function updateOwnApiKey(actor: Actor, id: string, changes: { name?: string; status?: KeyStatus }): Promise<ApiKeyDto> {
-  requireOwnKeys(actor);
-  requireWritableTransport(actor);
+  changeOwnKeys(actor);
   try {
     return await db().transaction(async (tx) => {
       let row = await ownKeyForUpdate(tx, actor, id);
@@ -272,8 +262,7 @@ export async function updateOwnApiKey(actor: Actor, id: string, changes: { name?
 }
 
 export async function deleteApiKey(actor: Actor, id: string): Promise<void> {
-  requireOwnKeys(actor);
-  requireWritableTransport(actor);
+  changeOwnKeys(actor);
   await db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     await tx.delete(apiKeys).where(eq(apiKeys.id, id));

@@ -4,7 +4,9 @@ import { isUuid } from "@/db/sql";
 import { apiKeys, sessions, users, type AccessLevel, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
-import { allowedAccessLevels, can, canManageUser, canSignOutEverywhere } from "@/lib/auth/permissions";
+import { authorize } from "@/lib/auth/authorize";
+import { USERS_IN_BROWSER } from "./messages";
+import { allowedAccessLevels, canManageUser, canSignOutEverywhere } from "@/lib/auth/permissions";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { conflict, forbidden, invalid, notFound } from "@/lib/errors";
 import type { ChangeRoleInput } from "@/lib/validation/admin";
@@ -31,8 +33,7 @@ export interface RoleChangePreview {
 }
 
 function requireUsersManage(actor: Actor): void {
-  if (!can(actor.role, "users.manage")) throw forbidden();
-  if (actor.apiKey) throw forbidden("Users are only managed in the browser.");
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
 }
 
 /** Why `actor` may not change `target` to `next` (or remove them, when `next` is null). */
@@ -209,8 +210,10 @@ export async function signOutEverywhere(actor: Actor, userId: string): Promise<{
  * old Owner is demoted before the new one is promoted.
  */
 export async function transferOwnership(actor: Actor, userId: string): Promise<{ name: string; email: string }> {
-  if (!can(actor.role, "ownership.transfer")) throw forbidden("Only the Owner can transfer ownership.");
-  if (actor.apiKey) throw forbidden("Ownership is only transferred in the browser.");
+  authorize(actor, "ownership.transfer", {
+    message: "Only the Owner can transfer ownership.",
+    browserOnly: "Ownership is only transferred in the browser.",
+  });
   if (userId === actor.userId) throw invalid("You are already the Owner.");
   return db().transaction(async (tx) => {
     // Lock both rows in a fixed order (by id) so two concurrent transfers cannot deadlock.

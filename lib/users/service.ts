@@ -4,8 +4,9 @@ import { db } from "@/db/client";
 import { invites, users, type Role, type User } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
+import { USERS_IN_BROWSER } from "./messages";
+import { authorize } from "@/lib/auth/authorize";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "@/lib/auth/password";
-import { can } from "@/lib/auth/permissions";
 import { admitAttempt, pruneThrottle, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
 import { keyring } from "@/lib/config/keyring";
 import { conflict, forbidden, invalid, rateLimited } from "@/lib/errors";
@@ -102,7 +103,7 @@ export interface UserListItem extends UserDto {
 }
 
 export async function listUsers(actor: Actor): Promise<UserListItem[]> {
-  if (!can(actor.role, "users.manage")) throw forbidden();
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
   const rows = await db()
     .select({
       id: users.id,
@@ -128,7 +129,7 @@ export interface PendingInvite {
 }
 
 export async function listPendingInvites(actor: Actor): Promise<PendingInvite[]> {
-  if (!can(actor.role, "users.manage")) throw forbidden();
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
   return db()
     .select({ id: invites.id, email: invites.email, role: invites.role, createdAt: invites.createdAt, expiresAt: invites.expiresAt })
     .from(invites)
@@ -142,7 +143,7 @@ function inviteDigest(token: string): string {
 
 /** Creates a one-time invite; the token is returned once and only its digest is stored. */
 export async function createInvite(actor: Actor, input: InviteInput): Promise<{ token: string; expiresAt: Date }> {
-  if (!can(actor.role, "users.manage")) throw forbidden();
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
   if ((input.role as Role) === "owner") throw forbidden("Nobody can be invited as Owner.");
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + INVITE_TTL_MS);

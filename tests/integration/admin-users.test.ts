@@ -7,7 +7,7 @@ import { announceKeyChange } from "@/lib/keys/revocation";
 import { authenticateApiKey, createApiKey } from "@/lib/keys/service";
 import { changeRole, previewRemoval, previewRoleChange, removeUser, transferOwnership } from "@/lib/users/roles";
 import { findActiveSession } from "@/lib/auth/sessions";
-import { listUsers } from "@/lib/users/service";
+import { createInvite, listPendingInvites, listUsers } from "@/lib/users/service";
 import { changeRoleSchema, userIdSchema } from "@/lib/validation/admin";
 import { setupTestDatabase } from "../helpers/db";
 import { countRows, makeUser, withSession } from "../helpers/fixtures";
@@ -249,11 +249,18 @@ describe("who may change whom (every action against every role)", () => {
     await expect(transferOwnership(owner, id)).rejects.toMatchObject({ code: "not_found" });
   });
 
-  it("refuses an admin acting through an API key", async () => {
+  it("refuses an admin acting through an API key, for every user-management service", async () => {
     const { user } = await userWithKeys("staff");
     const viaKey = { ...admin, apiKey: { id: "00000000-0000-4000-8000-000000000001", name: "k", accessLevel: "read_write" as const } };
+    const invitesBefore = await countRows("invites");
     await expect(changeRole(viaKey, { userId: user.userId, role: "lite" })).rejects.toMatchObject({ code: "forbidden" });
     await expect(removeUser(viaKey, user.userId)).rejects.toMatchObject({ code: "forbidden" });
+    // These three skipped the browser-only rule before authorize() was the one check.
+    await expect(listUsers(viaKey)).rejects.toMatchObject({ code: "forbidden", message: "Users are only managed in the browser." });
+    await expect(listPendingInvites(viaKey)).rejects.toMatchObject({ code: "forbidden" });
+    await expect(createInvite(viaKey, { email: "via-key@example.test", role: "staff" })).rejects.toMatchObject({ code: "forbidden" });
+    expect(await countRows("invites")).toBe(invitesBefore);
+    expect((await db().select({ role: users.role }).from(users).where(eq(users.id, user.userId)))[0]?.role).toBe("staff");
   });
 });
 
