@@ -40,6 +40,8 @@ export default defineConfig({
     url: `${BASE_URL}/sign-in`,
     env: { E2E_PORT: String(PORT), ...(process.env.LATCHKEY_DIST_DIR ? { LATCHKEY_DIST_DIR: process.env.LATCHKEY_DIST_DIR } : {}) },
     reuseExistingServer: false,
+    // SIGTERM, not Playwright's default SIGKILL: e2e/server.ts then drops its database and folder.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
     timeout: 120_000,
     stdout: "pipe",
     stderr: "pipe",
