@@ -256,6 +256,39 @@ describe.each(COMBOS)("a %s user's %s key", (role, level) => {
   });
 });
 
+
+/** A well-shaped key whose checksum is wrong (its last character changed). */
+function badChecksumKey(): string {
+  const good = generateApiKey();
+  return `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`;
+}
+
+/**
+ * Runs `fn` with the process's database swapped for one that fails on any use; returns whether
+ * anything used it.
+ */
+async function databaseTouchedDuring(fn: () => Promise<void>): Promise<boolean> {
+  const slot = Symbol.for("latchkey.db");
+  const holder = globalThis as unknown as Record<symbol, unknown>;
+  const real = holder[slot];
+  let touched = false;
+  holder[slot] = new Proxy(
+    {},
+    {
+      get() {
+        touched = true;
+        throw new Error("the database was touched");
+      },
+    },
+  );
+  try {
+    await fn();
+  } finally {
+    holder[slot] = real;
+  }
+  return touched;
+}
+
 describe("keys that must not authenticate", () => {
   it("refuses a Lite user's leftover key, a disabled key, and a key whose role no longer allows its level", async () => {
     const staff = await makeUser("staff");
@@ -328,27 +361,11 @@ describe("bad input", () => {
   });
 
   it("a key with a bad checksum is refused without touching the database", async () => {
-    const good = generateApiKey();
-    const bad = `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`;
-    const slot = Symbol.for("latchkey.db");
-    const holder = globalThis as unknown as Record<symbol, unknown>;
-    const real = holder[slot];
-    let touched = false;
-    holder[slot] = new Proxy(
-      {},
-      {
-        get() {
-          touched = true;
-          throw new Error("the database was touched");
-        },
-      },
-    );
-    try {
+    const bad = badChecksumKey();
+    const touched = await databaseTouchedDuring(async () => {
       expectError(await api("GET", "/ping", { key: bad }), 401);
       expectError(await api("GET", "/ping", { key: bad, bearer: true }), 401);
-    } finally {
-      holder[slot] = real;
-    }
+    });
     expect(touched).toBe(false);
   });
 
@@ -484,20 +501,12 @@ describe("rate limits", () => {
     const limited = createApiApp({ authFailureLimit: 1, keyRateLimit: 0 });
     const ip = "198.51.100.9";
     expectError(await call(limited, "GET", "/ping", { key: generateApiKey(), ip }), 401);
-    const good = generateApiKey();
-    const bad = `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`;
-    const slot = Symbol.for("latchkey.db");
-    const holder = globalThis as unknown as Record<symbol, unknown>;
-    const real = holder[slot];
-    let touched = false;
-    holder[slot] = new Proxy({}, { get: () => ((touched = true), Promise.reject(new Error("the database was touched"))) });
-    try {
+    const bad = badChecksumKey();
+    const touched = await databaseTouchedDuring(async () => {
       const refused = await call(limited, "GET", "/ping", { key: bad, ip });
       expectError(refused, 429);
       expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    } finally {
-      holder[slot] = real;
-    }
+    });
     expect(touched).toBe(false);
   });
 
