@@ -35,7 +35,9 @@ export function describeError(error: unknown): string {
     current = current instanceof Error ? current.cause : undefined;
   }
   const frame = error instanceof Error ? error.stack?.split("\n").find((line) => /^\s+at /.test(line))?.trim() : undefined;
-  return `${parts.join(" <- ")}${frame ? ` (${redact(frame)})` : ""}`;
+  // A stack frame is code, not data: a file path is a long run of the characters SECRET_LIKE looks
+  // for, so the frame is left as it is (only a key, which no path holds, would be blanked).
+  return `${parts.join(" <- ")}${frame ? ` (${frame.replace(KEY_LIKE, "lk_[redacted]")})` : ""}`;
 }
 
 /** Logs `[latchkey] <what>: <describeError(error)>` on one line, to stderr. */

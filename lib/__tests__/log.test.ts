@@ -28,4 +28,11 @@ describe("describeError", () => {
     expect(line).toMatch(/^Error ECONNREFUSED connect ECONNREFUSED 127\.0\.0\.1:5432 \(at .+log\.test\.ts:\d+:\d+\)$/);
     expect(describeError("a string")).toBe("non-error string");
   });
+
+  it("keeps a long file path in the frame whole (a deep checkout is not a secret)", () => {
+    const error = new Error("boom");
+    const path = "/srv/builds/" + "checkout-0123456789abcdef".repeat(3) + "/lib/keys/service.ts";
+    error.stack = `Error: boom\n    at createKey (${path}:12:34)\n    at next (${path}:56:7)`;
+    expect(describeError(error)).toBe(`Error boom (at createKey (${path}:12:34))`);
+  });
 });
