@@ -22,7 +22,7 @@ export function connect(url: string, options: { max?: number } = {}): Connection
   const sql = postgres(url, {
     max: options.max ?? Number(process.env.DATABASE_POOL_MAX ?? 10),
     idle_timeout: 30,
-    // Short, so a request fails fast (503) while the database is unreachable; lib/api adds a deadline.
+    // Short, so a request fails fast (503) while the database is unreachable; the API adds a deadline.
     connect_timeout: 2,
     max_lifetime: 60 * 30,
     onnotice: () => {},
@@ -34,7 +34,7 @@ export function connect(url: string, options: { max?: number } = {}): Connection
 
 /**
  * The database, opened lazily on first use (never at import, so `next build` never connects).
- * DATABASE_URL is a real PostgreSQL, or the embedded server that server.ts started.
+ * DATABASE_URL is a real PostgreSQL, or the embedded server that server/main.ts started.
  */
 export function getConnection(): Connection {
   const holder = globalThis as Holder;

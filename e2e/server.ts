@@ -45,7 +45,7 @@ process.env.PORT = process.env.E2E_PORT ?? "3100";
 process.env.HOST = "127.0.0.1";
 (process.env as Record<string, string>).NODE_ENV = "production";
 
-const { startServer } = await import("../server");
+const { startServer } = await import("../server/main");
 const server = await startServer({ dev: false }).catch(async (error: Error) => {
   console.error("[e2e] could not start:", error.message, (error.cause as Error)?.stack ?? "", process.env.DATABASE_URL);
   await dropDatabase().catch(() => {});

@@ -304,7 +304,7 @@ async function main(): Promise<number> {
   }
   const conn = connect(url, { max: 1 });
   try {
-    // The same secret the server resolves (server.ts), or the keys would not open in the app.
+    // The same secret the server resolves (server/main.ts), or the keys would not open in the app.
     const secret = resolveServerSecret({
       secret: env.LATCHKEY_SECRET,
       secretFile: env.LATCHKEY_SECRET_FILE,

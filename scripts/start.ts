@@ -14,5 +14,5 @@ if (!fs.existsSync(path.join(process.cwd(), process.env.LATCHKEY_DIST_DIR ?? ".n
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const { main } = await import("../server");
+const { main } = await import("../server/main");
 await main(false);

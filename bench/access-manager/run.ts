@@ -189,7 +189,7 @@ async function startApp(): Promise<ChildProcess | null> {
     console.log(`(no production build in ${DIST_DIR}: page timings skipped; run \`LATCHKEY_DIST_DIR=${DIST_DIR} npx next build\` first)`);
     return null;
   }
-  const child = spawn("npx", ["tsx", "server.ts"], {
+  const child = spawn("npx", ["tsx", "server/main.ts"], {
     env: { ...process.env, NODE_ENV: "production", PORT: String(PORT), HOST: "127.0.0.1", LATCHKEY_DIST_DIR: DIST_DIR },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

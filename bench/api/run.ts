@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api`: GET /api/v1/ping with a valid key, ours against a bare baseline, in one run.
  *
- * - ours: the real server (`npm start`: server.ts on the production build; LATCHKEY_DIST_DIR is
+ * - ours: the real server (`npm start`: server/main.ts on the production build; LATCHKEY_DIST_DIR is
  *   honoured, and the build is made first when missing), on a fresh PostgreSQL database that this
  *   script creates and drops (latchkey_api_bench_*);
  * - baseline: bench/api/baseline.ts, bare node:http doing the same checksum + HMAC + indexed lookup.
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   if (rounds > 1) console.log(`best of ${rounds} rounds for each target (by req/s):`);
   console.log(`${"target".padEnd(30)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"requests".padStart(9)} ${"server CPU ms/1k".padStart(14)}`);
   console.log(row({ ...base, name: "baseline (bare node:http)" }));
-  console.log(row({ ...ours, name: "ours (npm start, server.ts)" }));
+  console.log(row({ ...ours, name: "ours (npm start, server/main.ts)" }));
   console.log("");
   console.log(`ratio ours/baseline: ${(ours.rps / base.rps).toFixed(2)}x throughput; p99 ${ours.p99} ms vs ${base.p99} ms`);
   const loadavg = fs.existsSync("/proc/loadavg") ? fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "n/a";

@@ -5,7 +5,7 @@ import { auditLog } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { auditLogQuerySchema, type AuditLogQuery } from "@/lib/validation/admin";
-import type { AuditAction } from "./actions";
+import type { AuditAction } from "./action-names";
 
 /** One audit row as the Audit log page shows it. */
 export interface AuditEntryDto {

@@ -1,9 +1,9 @@
 import { auditLog } from "@/db/schema";
 import type { DbOrTx } from "@/db/client";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
-import type { AuditAction } from "./actions";
+import type { AuditAction } from "./action-names";
 
-export { AUDIT_ACTIONS, type AuditAction } from "./actions";
+export { AUDIT_ACTIONS, type AuditAction } from "./action-names";
 
 export interface AuditEntry {
   action: AuditAction;

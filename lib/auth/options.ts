@@ -3,7 +3,7 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import { headers } from "next/headers";
 import { keyring } from "@/lib/config/keyring";
 import { ServiceError } from "@/lib/errors";
-import { clientIpFrom } from "@/lib/http/client-ip";
+import { clientIpFrom } from "@/lib/auth/client-ip";
 import { verifyCredentials } from "@/lib/users/service";
 import { signInSchema } from "@/lib/validation/users";
 import { createSession, endSessionOnSignOut, SESSION_MAX_AGE_MS } from "./sessions";

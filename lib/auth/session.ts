@@ -4,7 +4,7 @@ import { headers } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { can, type Permission } from "@/lib/auth/permissions";
-import { clientIpFrom } from "@/lib/http/client-ip";
+import { clientIpFrom } from "@/lib/auth/client-ip";
 import type { Actor } from "./actor";
 import { authOptions } from "./options";
 import { findActiveSession } from "./sessions";

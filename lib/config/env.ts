@@ -1,6 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
-import { parseTrustedProxies, type ProxyTrust } from "../http/client-ip";
+import { parseTrustedProxies, type ProxyTrust } from "./proxies";
 
 // Every setting Latchkey reads, validated once. The README's "Settings" table mirrors this.
 const envSchema = z.object({
@@ -51,7 +51,7 @@ export function dataDir(env: Env = readEnv()): string {
   return path.resolve(env.LATCHKEY_DATA_DIR);
 }
 
-/** Which proxies' X-Forwarded-For entries the server believes (see lib/http/client-ip). */
+/** Which proxies' X-Forwarded-For entries the server believes (see server/http/client-ip). */
 export function proxyTrust(env: Env = readEnv()): ProxyTrust {
   return {
     ranges: env.LATCHKEY_TRUSTED_PROXIES ? parseTrustedProxies(env.LATCHKEY_TRUSTED_PROXIES) : undefined,

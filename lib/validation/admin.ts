@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AUDIT_ACTIONS } from "@/lib/audit/actions";
+import { AUDIT_ACTIONS } from "@/lib/audit/action-names";
 import { ROLES } from "@/lib/auth/permissions";
 import { CONTROL_CHARS, uuid } from "./common";
 

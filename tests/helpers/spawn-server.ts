@@ -23,11 +23,11 @@ export interface SpawnOptions {
 }
 
 /**
- * Starts the real server (`startServer({ apiOnly: true })` from server.ts: the REST API without
+ * Starts the real server (`startServer({ apiOnly: true })` from server/main.ts: the REST API without
  * Next.js, so no build is needed) in a child process; resolves once it is listening.
  */
 export function spawnApiServer(options: SpawnOptions): Promise<SpawnedServer> {
-  const entry = pathToFileURL(path.join(ROOT, "server.ts")).href;
+  const entry = pathToFileURL(path.join(ROOT, "server", "main.ts")).href;
   const code = [
     `const { startServer } = await import(${JSON.stringify(entry)});`,
     `const started = await startServer({ dev: false, apiOnly: true });`,

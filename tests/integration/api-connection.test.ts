@@ -7,10 +7,10 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiRequestListener } from "@/lib/api/node";
+import { createApiRequestListener } from "@/server/api/node";
 import { keyCache } from "@/lib/keys/cache";
 import { createApiKey } from "@/lib/keys/service";
-import { answerClientErrors } from "@/lib/http/client-errors";
+import { answerClientErrors } from "@/server/http/client-errors";
 import { setupTestDatabase } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 

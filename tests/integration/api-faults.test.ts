@@ -9,10 +9,10 @@ import { createServer, type Server } from "node:http";
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect, db } from "@/db/client";
-import { createApiApp } from "@/lib/api/app";
-import { createApiRequestListener } from "@/lib/api/node";
+import { createApiApp } from "@/server/api/app";
+import { createApiRequestListener } from "@/server/api/node";
 import { keyring } from "@/lib/config/keyring";
-import { DatabaseHealth, postgresProbe } from "@/lib/http/database-health";
+import { DatabaseHealth, postgresProbe } from "@/server/http/database-health";
 import { keyCache } from "@/lib/keys/cache";
 import { digestApiKey } from "@/lib/keys/crypto";
 import { createApiKey } from "@/lib/keys/service";
@@ -76,7 +76,7 @@ describe("an unreachable database", () => {
   it("is a 503 with Retry-After on every route, then the breaker answers at once, and closes when it is back", async () => {
     let down = true;
     const health = new DatabaseHealth();
-    // The monitor's check, as server.ts runs it against PostgreSQL, here told the outcome.
+    // The monitor's check, as server/main.ts runs it against PostgreSQL, here told the outcome.
     health.startMonitor(async () => {
       if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
     }, { heartbeatMs: 60_000, retryMs: 20 });
@@ -210,7 +210,7 @@ describe("what a failed query leaves in the log", () => {
   });
 });
 
-// The probe server.ts runs against PostgreSQL: a real refusal is a failed check.
+// The probe server/main.ts runs against PostgreSQL: a real refusal is a failed check.
 describe("the PostgreSQL probe", () => {
   it("fails against a refused port and succeeds against the database", async () => {
     const refused = postgresProbe(REFUSED);

@@ -9,7 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/db/client";
-import { createApiApp, type ApiApp } from "@/lib/api/app";
+import { createApiApp, type ApiApp } from "@/server/api/app";
 import type { Actor } from "@/lib/auth/actor";
 import { KeyVerificationCache, type CachedKey } from "@/lib/keys/cache";
 import { applyKeyChangeMessage, startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";

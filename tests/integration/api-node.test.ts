@@ -1,5 +1,5 @@
 /**
- * The API as server.ts serves it: a node:http server with lib/api/node.ts's listener. GET
+ * The API as server/main.ts serves it: a node:http server with server/api/node.ts's listener. GET
  * /api/v1/ping takes the fast path, everything else the Hono app; both must answer alike.
  */
 import { createServer, type Server } from "node:http";
@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/db/client";
 import { auditLog } from "@/db/schema";
-import { createApiRequestListener, isApiPath } from "@/lib/api/node";
+import { createApiRequestListener, isApiPath } from "@/server/api/node";
 import { keyCache } from "@/lib/keys/cache";
 import { generateApiKey } from "@/lib/keys/format";
 import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";

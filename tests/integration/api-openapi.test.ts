@@ -1,8 +1,8 @@
 /** The OpenAPI document: valid OpenAPI 3.1, every route listed, served without a key. */
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ROUTES, createApiApp } from "@/lib/api/app";
-import { buildOpenApiDocument } from "@/lib/api/openapi";
+import { API_ROUTES, createApiApp } from "@/server/api/app";
+import { buildOpenApiDocument } from "@/server/api/openapi";
 import { setupTestDatabase } from "../helpers/db";
 
 let teardown: () => Promise<void>;

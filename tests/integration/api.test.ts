@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { db } from "@/db/client";
 import { apiKeys, auditLog, users, type AccessLevel, type Role } from "@/db/schema";
-import { createApiApp, type ApiApp } from "@/lib/api/app";
+import { createApiApp, type ApiApp } from "@/server/api/app";
 import {
   apiKeyListResponse,
   apiKeyResponse,
@@ -16,7 +16,7 @@ import {
   errorResponse,
   pingResponse,
   whoamiResponse,
-} from "@/lib/api/schemas";
+} from "@/server/api/schemas";
 import type { Actor } from "@/lib/auth/actor";
 import { keyCache } from "@/lib/keys/cache";
 import { generateApiKey } from "@/lib/keys/format";

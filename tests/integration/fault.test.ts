@@ -253,7 +253,7 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
     expect(answers.filter((status) => status !== 200)).toEqual([]);
     expect(server!.output()).not.toMatch(/params:/);
 
-    // The real server answers what Node's parser refuses as JSON too (server.ts's clientError).
+    // The real server answers what Node's parser refuses as JSON too (server/main.ts's clientError).
     const tooLarge = await fetch(`${base}/ping`, { headers: { ...auth, "x-padding": "p".repeat(20_000) } });
     expect(tooLarge.status).toBe(431);
     expect(await tooLarge.json()).toMatchObject({ code: 431, param: null });

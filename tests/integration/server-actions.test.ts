@@ -1,12 +1,12 @@
 /**
- * The server-action guard (lib/http/server-actions.ts) in a real HTTP server, in front of a stand-in
+ * The server-action guard (server/http/server-actions.ts) in a real HTTP server, in front of a stand-in
  * for Next.js that records what it was handed. e2e/server-actions.spec.ts runs the same requests
  * against the production build.
  */
 import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createServerActionGuard, SERVER_ACTION_BODY_LIMIT } from "@/lib/http/server-actions";
+import { createServerActionGuard, SERVER_ACTION_BODY_LIMIT } from "@/server/http/server-actions";
 
 const ACTION_ID = "7f3a9c0d1e2b4a5968778695a4b3c2d1e0f9a8b7c6";
 const logged: string[] = [];

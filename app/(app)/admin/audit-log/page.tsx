@@ -7,7 +7,7 @@ import { cn } from "@/components/ui/cn";
 import { inputClass } from "@/components/ui/field";
 import { Td, Th } from "@/components/ui/table";
 import { ScrollRegion } from "@/components/data-table/scroll-region";
-import { AUDIT_ACTION_LABELS, AUDIT_ACTIONS } from "@/lib/audit/actions";
+import { AUDIT_ACTION_LABELS, AUDIT_ACTIONS } from "@/lib/audit/action-names";
 import { listAuditLog, type AuditEntryDto } from "@/lib/audit/query";
 import { ACCESS_LEVEL_LABELS, ROLE_LABELS } from "@/lib/auth/permissions";
 import { requirePermission } from "@/lib/auth/session";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { proxyTrust, readEnv } from "@/lib/config/env";
-import { normalizeAddress, parseTrustedProxies, resolveClientIp, type ProxyTrust } from "../client-ip";
+import { parseTrustedProxies, type ProxyTrust } from "@/lib/config/proxies";
+import { normalizeAddress, resolveClientIp } from "../client-ip";
 
 const proxies = (value: string): ProxyTrust => ({ ranges: parseTrustedProxies(value) });
 const LAN = proxies("10.0.0.0/8, fd00::/8");

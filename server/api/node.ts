@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
-import { clientIpFrom } from "@/lib/http/client-ip";
-import { databaseHealth, DeadlineExceededError } from "@/lib/http/database-health";
+import { clientIpFrom } from "@/lib/auth/client-ip";
+import { databaseHealth, DeadlineExceededError } from "@/server/http/database-health";
 import { logError } from "@/lib/log";
 import { API_BASE, API_HEADERS, createApiApp, withDeadline, type ApiAppOptions } from "./app";
 import { readApiSettings } from "./config";

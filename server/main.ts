@@ -9,20 +9,20 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { closeDb, getConnection } from "./db/client";
-import { readApiSettings } from "./lib/api/config";
-import { createApiRequestListener, isApiPath } from "./lib/api/node";
-import { keyCache } from "./lib/keys/cache";
-import { startKeyChangeListener, type KeyChangeListener } from "./lib/keys/revocation";
-import { startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded";
-import { runMigrations } from "./db/migrate";
-import { dataDir, proxyTrust, readEnv } from "./lib/config/env";
-import { resolveServerSecret } from "./lib/config/secret";
-import { CLIENT_IP_HEADER, resolveClientIp } from "./lib/http/client-ip";
-import { answerClientErrors } from "./lib/http/client-errors";
-import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "./lib/http/database-health";
-import { logError } from "./lib/log";
-import { createServerActionGuard, loadServerActionIds } from "./lib/http/server-actions";
+import { closeDb, getConnection } from "@/db/client";
+import { readApiSettings } from "@/server/api/config";
+import { createApiRequestListener, isApiPath } from "@/server/api/node";
+import { keyCache } from "@/lib/keys/cache";
+import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
+import { startEmbeddedDatabase, type EmbeddedDatabase } from "@/db/embedded";
+import { runMigrations } from "@/db/migrate";
+import { dataDir, proxyTrust, readEnv } from "@/lib/config/env";
+import { resolveServerSecret } from "@/lib/config/secret";
+import { CLIENT_IP_HEADER, resolveClientIp } from "@/server/http/client-ip";
+import { answerClientErrors } from "@/server/http/client-errors";
+import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
+import { logError } from "@/lib/log";
+import { createServerActionGuard, loadServerActionIds } from "@/server/http/server-actions";
 
 export interface StartedServer {
   url: string;
@@ -154,7 +154,7 @@ export async function main(dev: boolean): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
-// `tsx server.ts --dev` runs it directly; scripts/start.ts imports it for production.
+// `tsx server/main.ts --dev` runs it directly; scripts/start.ts imports it for production.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dev = process.argv.includes("--dev");
   if (!dev) (process.env as Record<string, string>).NODE_ENV ??= "production";

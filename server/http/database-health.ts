@@ -5,7 +5,7 @@ import postgres from "postgres";
 export const DATABASE_RETRY_AFTER_SECONDS = 2;
 export const DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly.";
 
-/** Thrown when a request ran past its deadline (lib/api's); answered like an unreachable database. */
+/** Thrown when a request ran past its deadline (server/api.s); answered like an unreachable database. */
 export class DeadlineExceededError extends Error {
   readonly code = "DEADLINE_EXCEEDED";
   constructor(readonly ms: number) {

@@ -1,5 +1,5 @@
 import type { ServiceErrorCode } from "@/lib/errors";
-import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_MESSAGE } from "@/lib/http/database-health";
+import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_MESSAGE } from "@/server/http/database-health";
 
 /** The REST API's error body, ChartMogul's shape: {"code":401,"message":"...","param":null}. */
 export interface ApiErrorBody {

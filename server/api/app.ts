@@ -5,8 +5,8 @@ import type { Actor } from "@/lib/auth/actor";
 import { ServiceError } from "@/lib/errors";
 import type { ApiKeyDto } from "@/lib/keys/dto";
 import { READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
-import { clientIpFrom } from "@/lib/http/client-ip";
-import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/lib/http/database-health";
+import { clientIpFrom } from "@/lib/auth/client-ip";
+import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/server/http/database-health";
 import {
   createApiKey,
   deleteApiKey,
@@ -95,9 +95,9 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
 }
 
 export interface ApiAppOptions extends GateOptions {
-  /** The caller's address; by default the header the Latchkey server sets (see lib/http/client-ip). */
+  /** The caller's address; by default the header the Latchkey server sets (see server/http/client-ip). */
   clientIp?: (c: Context) => string | null;
-  /** The front door to share with another transport (lib/api/node.ts's fast path for ping). */
+  /** The front door to share with another transport (server/api/node.ts's fast path for ping). */
   gate?: ApiGate;
   /** The database circuit breaker; by default the process's. */
   health?: DatabaseHealth;

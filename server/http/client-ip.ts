@@ -1,0 +1,60 @@
+import { isIP } from "node:net";
+import { CLIENT_IP_HEADER } from "@/lib/auth/client-ip";
+import type { ProxyTrust } from "@/lib/config/proxies";
+
+export { CLIENT_IP_HEADER };
+
+/**
+ * One address as it appears on a socket or in X-Forwarded-For, in plain form: IPv4-mapped IPv6
+ * as IPv4, brackets and ports removed, IPv6 in lower case. Null when it is not an IP address.
+ */
+export function normalizeAddress(raw: string | undefined): string | null {
+  let value = raw?.trim();
+  if (!value) return null;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
+  if (bracketed) value = bracketed[1]!;
+  else if (/^[\d.]+:\d+$/.test(value)) value = value.slice(0, value.indexOf(":")); // 192.0.2.1:4711
+  const family = isIP(value);
+  if (!family) return null;
+  if (family === 4) return value;
+  value = value.toLowerCase();
+  if (value.startsWith("::ffff:")) {
+    const tail = value.slice(7);
+    if (isIP(tail) === 4) return tail;
+    const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(tail);
+    if (hex) {
+      const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+      return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+    }
+  }
+  return value;
+}
+
+function isTrusted(address: string, hop: number, trust: ProxyTrust): boolean {
+  if (hop === 0 && trust.immediatePeer) return true;
+  return trust.ranges?.check(address, isIP(address) === 6 ? "ipv6" : "ipv4") ?? false;
+}
+
+/**
+ * The client's address for a raw Node request: walking from the socket's peer leftwards through
+ * X-Forwarded-For, the first (right-most) address that is not a trusted proxy. Only trusted
+ * proxies' entries are read, so whatever a client wrote to the left of them is ignored. An entry
+ * that is not an address stops the walk at the proxy that passed it on.
+ */
+export function resolveClientIp(
+  socketAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trust: ProxyTrust = {},
+): string | null {
+  let client = normalizeAddress(socketAddress);
+  if (!client) return null;
+  const header = Array.isArray(forwardedFor) ? forwardedFor.join(",") : (forwardedFor ?? "");
+  const hops = header.split(",").reverse(); // right-most first: the hop nearest to us
+  for (let hop = 0; isTrusted(client, hop, trust); hop++) {
+    if (hop >= hops.length || !hops[hop]!.trim()) return client; // every hop trusted: the furthest is the client
+    const next = normalizeAddress(hops[hop]);
+    if (!next) return client;
+    client = next;
+  }
+  return client;
+}
