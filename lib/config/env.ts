@@ -1,8 +1,13 @@
 import path from "node:path";
 import { z } from "zod";
+import type { DatabaseSettings } from "@/db/open";
+import { DEFAULT_CACHE_OPTIONS } from "@/lib/keys/cache";
 import { parseTrustedProxies, type ProxyTrust } from "./proxies";
 
-// Every setting Latchkey reads, validated once. The README's "Settings" table mirrors this.
+const count = (fallback: number) => z.coerce.number().int().min(0).max(100_000_000).default(fallback);
+
+// Every setting Latchkey reads, validated once when the process starts (server/main.ts, scripts/).
+// The README's "Settings" table (and docs/API.md's for the LATCHKEY_API_* ones) mirrors this.
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   DATABASE_URL: z
@@ -30,6 +35,17 @@ const envSchema = z.object({
   LATCHKEY_TRUST_PROXY: z
     .enum(["0", "1"], { message: "LATCHKEY_TRUST_PROXY must be 1 or 0 (prefer LATCHKEY_TRUSTED_PROXIES, a list of CIDR ranges)" })
     .optional(),
+
+  // The REST API (docs/API.md, "Settings").
+  /** Requests per key per minute, per instance; 0 turns the limit off. */
+  LATCHKEY_API_RATE_LIMIT: count(600),
+  /** Failed authentications per client IP per minute, per instance, before 429; 0 turns it off. */
+  LATCHKEY_API_AUTH_FAILURE_LIMIT: count(20),
+  /** How long a verified key is trusted from memory; 0 turns the verification cache off. */
+  LATCHKEY_KEY_CACHE_TTL_MS: count(DEFAULT_CACHE_OPTIONS.ttlMs).pipe(z.number().max(60_000)),
+  LATCHKEY_KEY_CACHE_SIZE: count(DEFAULT_CACHE_OPTIONS.maxEntries),
+  /** Longest a request may take before it is answered 503 (so none hangs on an unreachable database). */
+  LATCHKEY_API_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -49,6 +65,30 @@ export function readEnv(source: Record<string, string | undefined> = process.env
 
 export function dataDir(env: Env = readEnv()): string {
   return path.resolve(env.LATCHKEY_DATA_DIR);
+}
+
+/** Which database to open (db/open.ts): DATABASE_URL, or the embedded one in the data folder. */
+export function databaseSettings(env: Env = readEnv()): DatabaseSettings {
+  return { url: env.DATABASE_URL, dataDir: dataDir(env), poolMax: env.DATABASE_POOL_MAX };
+}
+
+export interface ApiSettings {
+  keyRateLimit: number;
+  authFailureLimit: number;
+  cacheTtlMs: number;
+  cacheSize: number;
+  deadlineMs: number;
+}
+
+/** The REST API's settings. */
+export function apiSettings(env: Env = readEnv()): ApiSettings {
+  return {
+    keyRateLimit: env.LATCHKEY_API_RATE_LIMIT,
+    authFailureLimit: env.LATCHKEY_API_AUTH_FAILURE_LIMIT,
+    cacheTtlMs: env.LATCHKEY_KEY_CACHE_TTL_MS,
+    cacheSize: env.LATCHKEY_KEY_CACHE_SIZE,
+    deadlineMs: env.LATCHKEY_API_DEADLINE_MS,
+  };
 }
 
 /** Which proxies' X-Forwarded-For entries the server believes (see server/http/client-ip). */

@@ -17,7 +17,7 @@ import {
   type AuthenticatedKey,
 } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
-import { readApiSettings } from "./config";
+import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable, SERVICE_STATUS } from "./errors";
 import { ApiGate, type GateOptions } from "./gate";
 import { buildOpenApiDocument } from "./openapi";
@@ -122,7 +122,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   const ipOf = options.clientIp ?? ((c: Context) => clientIpFrom(c.req.raw.headers));
   const gate = options.gate ?? new ApiGate(options);
   const health = options.health ?? databaseHealth();
-  const deadlineMs = options.deadlineMs ?? readApiSettings().deadlineMs;
+  const deadlineMs = options.deadlineMs ?? apiSettings().deadlineMs;
   let openApiJson: string | undefined;
 
   const app = new Hono<Env>().basePath(API_BASE);

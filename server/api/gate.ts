@@ -2,7 +2,7 @@ import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
 import { authenticateApiKey, type AuthenticatedKey } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
-import { readApiSettings } from "./config";
+import { apiSettings } from "@/lib/config/env";
 import { presentedKey } from "./credentials";
 import { ApiError, NO_VALID_KEY } from "./errors";
 import { auditKeyRateLimited, FixedWindowLimiter } from "./rate-limit";
@@ -33,7 +33,7 @@ export class ApiGate {
   private readonly cacheOption: { cache?: KeyVerificationCache };
 
   constructor(options: GateOptions = {}) {
-    const settings = readApiSettings();
+    const settings = apiSettings();
     this.keyLimiter = new FixedWindowLimiter(options.keyRateLimit ?? settings.keyRateLimit);
     this.authFailures = new FixedWindowLimiter(options.authFailureLimit ?? settings.authFailureLimit);
     this.cacheOption = options.cache ? { cache: options.cache } : {};

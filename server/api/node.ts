@@ -4,7 +4,7 @@ import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError } from "@/server/http/database-health";
 import { logError } from "@/lib/log";
 import { API_BASE, API_HEADERS, createApiApp, withDeadline, type ApiAppOptions } from "./app";
-import { readApiSettings } from "./config";
+import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable } from "./errors";
 import { ApiGate } from "./gate";
 
@@ -38,7 +38,7 @@ function send(res: ServerResponse, status: number, body: string, extra?: Record<
 export function createApiRequestListener(options: ApiAppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const gate = options.gate ?? new ApiGate(options);
   const health = options.health ?? databaseHealth();
-  const deadlineMs = options.deadlineMs ?? readApiSettings().deadlineMs;
+  const deadlineMs = options.deadlineMs ?? apiSettings().deadlineMs;
   const app = createApiApp({ ...options, gate, health, deadlineMs });
   const listener = getRequestListener(app.fetch, {
     // Only reached if the app itself failed to produce a response; still JSON, never a stack.
