@@ -1,6 +1,9 @@
-import type { AccessLevel, Role } from "@/db/schema";
+import { accessLevelEnum, roleEnum, type AccessLevel, type Role } from "@/db/schema";
 
-export const ROLES = ["owner", "admin", "staff", "read_only", "lite"] as const satisfies readonly Role[];
+/** Every role, in the database enum's order (Owner first). */
+export const ROLES = roleEnum.enumValues;
+/** Every access level, in the database enum's order (Read-only first). */
+export const ACCESS_LEVELS = accessLevelEnum.enumValues;
 
 export const ROLE_LABELS: Record<Role, string> = {
   owner: "Owner",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { accessLevelEnum, keyStatusEnum } from "@/db/schema";
 import { AUDIT_ACTIONS } from "@/lib/audit/action-names";
 import { ROLES } from "@/lib/auth/permissions";
 import { CONTROL_CHARS, uuid } from "./common";
@@ -53,8 +54,8 @@ export const SEARCH_MAX_LENGTH = 100;
 
 export const accessManagerQuerySchema = z.object({
   q: searchText(SEARCH_MAX_LENGTH),
-  status: oneOf(["active", "disabled"] as const),
-  level: oneOf(["read_only", "read_write"] as const),
+  status: oneOf(keyStatusEnum.enumValues),
+  level: oneOf(accessLevelEnum.enumValues),
   role: oneOf(ROLES),
   sort: z.preprocess(single, z.enum(KEY_SORTS)).catch("createdAt"),
   dir: z.preprocess(single, z.enum(["asc", "desc"])).catch("desc"),

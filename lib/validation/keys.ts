@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { accessLevelEnum, keyStatusEnum } from "@/db/schema";
 import { displayName, uuid } from "./common";
 
-export const accessLevel = z.enum(["read_only", "read_write"], {
+export const accessLevel = z.enum(accessLevelEnum.enumValues, {
   error: "Choose an access level: Read-only or Read & Write.",
 });
-export const keyStatus = z.enum(["active", "disabled"], { error: "The status must be active or disabled." });
+export const keyStatus = z.enum(keyStatusEnum.enumValues, { error: "The status must be active or disabled." });
 
 export const keyName = displayName("name");
 

@@ -2,7 +2,7 @@
 
 import { FieldErrors } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
-import { ACCESS_LEVEL_LABELS, allowedAccessLevels } from "@/lib/auth/permissions";
+import { ACCESS_LEVEL_LABELS, ACCESS_LEVELS, allowedAccessLevels } from "@/lib/auth/permissions";
 
 const DESCRIPTIONS = {
   read_only: "Can read data through the API.",
@@ -14,7 +14,7 @@ export function AccessLevelField({ role, errors }: { role: Role; errors?: string
   return (
     <fieldset className="space-y-2">
       <legend className="mb-1.5 text-sm font-medium text-slate-800">Access Level</legend>
-      {(["read_only", "read_write"] as const).map((level) => {
+      {ACCESS_LEVELS.map((level) => {
         const disabled = !allowed.includes(level);
         return (
           <label
