@@ -12,13 +12,15 @@ import { expect, test, type APIRequestContext } from "@playwright/test";
 const root = path.resolve(import.meta.dirname, "..");
 const distDir = path.join(root, process.env.LATCHKEY_DIST_DIR ?? ".next");
 
-/** The id of the Setup page's action, from the build's server-reference manifest. */
-function setupActionId(): string {
+/** The id of a page's action, from the build's server-reference manifest. */
+function actionIdOf(page: string, exportedName?: string): string {
   const manifest = JSON.parse(fs.readFileSync(path.join(distDir, "server", "server-reference-manifest.json"), "utf8")) as {
     node: Record<string, { workers: Record<string, unknown>; exportedName?: string }>;
   };
-  const found = Object.entries(manifest.node).find(([, entry]) => Object.keys(entry.workers).some((worker) => worker.includes("setup/page")));
-  if (!found) throw new Error("no server action for the Setup page in the build");
+  const found = Object.entries(manifest.node).find(
+    ([, entry]) => Object.keys(entry.workers).some((worker) => worker.includes(page)) && (!exportedName || entry.exportedName === exportedName),
+  );
+  if (!found) throw new Error(`no server action ${exportedName ?? ""} for ${page} in the build`);
   return found[0];
 }
 
@@ -36,12 +38,15 @@ let child: ChildProcess | undefined;
 let output = "";
 let base = "";
 let actionId = "";
+/** Profile's "Sign out other sessions": a typed action, `(input)` with one object. */
+let typedActionId = "";
 
 test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  actionId = setupActionId();
+  actionId = actionIdOf("setup/page");
+  typedActionId = actionIdOf("profile/page", "endOtherSessionsAction");
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   child = spawn(process.execPath, ["--import", "tsx", "e2e/server.ts"], {
@@ -80,9 +85,12 @@ function form(fields: [string, string][]): FormData {
   return data;
 }
 
-async function post(request: APIRequestContext, options: { headers?: Record<string, string>; data?: string | Buffer; multipart?: FormData }) {
-  const response = await request.post(`${base}/setup`, {
-    headers: { "Next-Action": actionId, Origin: base, ...options.headers },
+async function post(
+  request: APIRequestContext,
+  options: { headers?: Record<string, string>; data?: string | Buffer; multipart?: FormData; page?: string; id?: string },
+) {
+  const response = await request.post(`${base}${options.page ?? "/setup"}`, {
+    headers: { "Next-Action": options.id ?? actionId, Origin: base, ...options.headers },
     data: options.data,
     multipart: options.multipart,
     failOnStatusCode: false,
@@ -114,10 +122,32 @@ test("a well-formed action call still runs: the Setup action answers with its fi
   expect(logSince(mark)).toBe("");
 });
 
+test("a typed call (one object, a text body) reaches its action, whose wrapper checks it", async ({ request }) => {
+  const mark = output.length;
+  const text = { "Content-Type": "text/plain;charset=UTF-8" };
+  const typed = (data: string | FormData, id = typedActionId) =>
+    post(request, { page: "/profile", id, ...(typeof data === "string" ? { headers: text, data } : { multipart: data }) });
+  // As React sends `endOtherSessionsAction({})`: the guard lets it through, and the wrapper answers
+  // that nobody is signed in (this request has no session cookie).
+  const signedOut = await typed("[{}]");
+  expect(signedOut.status).toBe(200);
+  expect(signedOut.text).toContain("Your session has ended. Sign in again.");
+  // The shape the other kind of action takes gets through the guard but not the wrapper.
+  const formToTyped = await typed(form([["0", '[null,"$K1"]']]));
+  expect(formToTyped.status).toBe(200);
+  expect(formToTyped.text).toContain("Bad request: this action was called with arguments it does not take.");
+  const objectToForm = await post(request, { headers: text, data: JSON.stringify([{ name: "Owner", email: "owner@example.test", password: "long enough 1" }]) });
+  expect(objectToForm.status).toBe(200);
+  expect(objectToForm.text).toContain("Bad request: this action was called with arguments it does not take.");
+  expect(logSince(mark)).toBe("");
+  // Setup was not run by the object: the page still offers it.
+  expect(await (await request.get(`${base}/setup`)).text()).toContain("Create the owner account");
+});
+
 test("malformed bodies get 400 and one log line each, never a 500 or a stack", async ({ request }) => {
   const mark = output.length;
   const text = { "Content-Type": "text/plain;charset=UTF-8" };
-  for (const body of ["[]", "{}", "[null,null]"]) {
+  for (const body of ["[]", "{}", "[null,null]", "[{},{}]", '[{"id":"$1"}]', '[{"id":"$@1"}]']) {
     expect(await post(request, { headers: text, data: body })).toMatchObject({ status: 400, text: expect.stringMatching(/^Bad request/) });
   }
   for (const zero of ["[]", "{}", "[null,null]", '["$1","$K1"]']) {
@@ -136,7 +166,7 @@ test("malformed bodies get 400 and one log line each, never a 500 or a stack", a
   // A multipart post that names no action at all.
   const plain = await request.post(`${base}/setup`, { headers: { Origin: base }, multipart: form([["name", "x"]]), failOnStatusCode: false });
   expect(plain.status()).toBe(400);
-  expectRefusalLines(logSince(mark), 9);
+  expectRefusalLines(logSince(mark), 12);
 });
 
 test("an action id the build does not have gets Next.js's answer (409, or 400 when malformed), one log line each", async ({ request }) => {

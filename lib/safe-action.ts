@@ -34,26 +34,38 @@ export function errorState(error: unknown): ActionState<never> {
   return { ok: false, message: "Something went wrong. Please try again." };
 }
 
-/** What an action answers when its arguments are not a form (a hand-made or malformed call). */
-export const BAD_REQUEST_STATE = { ok: false, message: "Bad request." } as const satisfies ActionState<never>;
+/** What an action answers when its arguments are not what it takes (a hand-made or malformed call). */
+export const BAD_REQUEST_STATE = {
+  ok: false,
+  message: "Bad request: this action was called with arguments it does not take.",
+} as const satisfies ActionState<never>;
 
 /**
- * Every action is called by React as `(previousState, formData)`, but its arguments come from the
- * request body, which anyone can write: `[]`, `{}` or `[null, null]` reach here as well.
+ * An action's arguments come from the request body, which anyone can write: `[]`, `{}`,
+ * `[null, null]` or a form sent to an action that takes an object reach here as well. A form
+ * action takes exactly `(previousState, formData)`; a typed action exactly one plain object.
  */
-function isForm(formData: unknown): formData is FormData {
-  return formData instanceof FormData;
+function formOf(args: unknown[]): FormData | null {
+  return args.length === 2 && args[1] instanceof FormData ? args[1] : null;
+}
+
+function objectOf(args: unknown[]): Record<string, unknown> | null {
+  if (args.length !== 1) return null;
+  const [value] = args;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null ? (value as Record<string, unknown>) : null;
 }
 
 async function run<S extends z.ZodType, T>(
   schema: S,
-  formData: FormData,
+  input: Record<string, unknown>,
+  invalidMessage: (error: z.ZodError) => string,
   fn: (input: z.infer<S>) => Promise<ActionState<T>>,
 ): Promise<ActionState<T>> {
-  if (!isForm(formData)) return BAD_REQUEST_STATE;
-  const parsed = schema.safeParse(formDataToObject(formData));
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, message: "Please correct the highlighted fields.", fieldErrors: fieldErrorsOf(parsed.error) };
+    return { ok: false, message: invalidMessage(parsed.error), fieldErrors: fieldErrorsOf(parsed.error) };
   }
   try {
     return await fn(parsed.data);
@@ -62,26 +74,56 @@ async function run<S extends z.ZodType, T>(
   }
 }
 
+const FORM_INVALID = () => "Please correct the highlighted fields.";
+/** A typed call has no fields on screen to highlight: the first problem is the message. */
+const OBJECT_INVALID = (error: z.ZodError) => error.issues[0]?.message ?? BAD_REQUEST_STATE.message;
+
+const SESSION_ENDED = { ok: false, message: "Your session has ended. Sign in again." } as const satisfies ActionState<never>;
+
 /**
- * The one wrapper for actions of signed-in people: checks the session (re-read from the database)
- * and validates the form with the operation's schema before `fn` runs. Services check permissions.
+ * The wrapper for form actions of signed-in people (a <form> with useActionState): checks the
+ * session (re-read from the database) and validates the form with the operation's schema before
+ * `fn` runs. Services check permissions.
  */
 export function validatedActionWithActor<S extends z.ZodType, T = undefined>(
   schema: S,
   fn: (input: z.infer<S>, actor: Actor) => Promise<ActionState<T>>,
 ) {
-  return async (_prev: ActionState<T>, formData: FormData): Promise<ActionState<T>> => {
-    if (!isForm(formData)) return BAD_REQUEST_STATE;
+  return async (...args: [previousState: ActionState<T>, formData: FormData]): Promise<ActionState<T>> => {
+    const form = formOf(args);
+    if (!form) return BAD_REQUEST_STATE;
     const actor = await getActor();
-    if (!actor) return { ok: false, message: "Your session has ended. Sign in again." };
-    return run(schema, formData, (input) => fn(input, actor));
+    if (!actor) return SESSION_ENDED;
+    return run(schema, formDataToObject(form), FORM_INVALID, (input) => fn(input, actor));
   };
 }
 
-/** For the few actions that run before anyone is signed in (setup, accepting an invite). */
+/** For the few form actions that run before anyone is signed in (setup, accepting an invite). */
 export function validatedAction<S extends z.ZodType, T = undefined>(
   schema: S,
   fn: (input: z.infer<S>) => Promise<ActionState<T>>,
 ) {
-  return async (_prev: ActionState<T>, formData: FormData): Promise<ActionState<T>> => run(schema, formData, fn);
+  return async (...args: [previousState: ActionState<T>, formData: FormData]): Promise<ActionState<T>> => {
+    const form = formOf(args);
+    if (!form) return BAD_REQUEST_STATE;
+    return run(schema, formDataToObject(form), FORM_INVALID, fn);
+  };
+}
+
+/**
+ * The wrapper for actions a button calls with a typed object (enable, delete, reveal, sign out a
+ * session, ...): the same session check, and the object must parse with the operation's schema.
+ * Called with anything but one plain object (a form, a list, two arguments), it refuses.
+ */
+export function typedActionWithActor<S extends z.ZodObject, T = undefined>(
+  schema: S,
+  fn: (input: z.infer<S>, actor: Actor) => Promise<ActionState<T>>,
+) {
+  return async (...args: [input: z.input<S>]): Promise<ActionState<T>> => {
+    const input = objectOf(args);
+    if (!input) return BAD_REQUEST_STATE;
+    const actor = await getActor();
+    if (!actor) return SESSION_ENDED;
+    return run(schema, input, OBJECT_INVALID, (parsed) => fn(parsed, actor));
+  };
 }

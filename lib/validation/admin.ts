@@ -134,18 +134,12 @@ function toRecord(params: SearchParams | URLSearchParams): SearchParams {
 /** Any role, as a form sends it; whether the actor may grant it is the service's decision. */
 export const roleField = z.enum(ROLES, { error: "Choose a role: Owner, Admin, Staff, Read-only or Lite." });
 
-const keyIdList = z
-  .string()
-  .max(40 * 1000)
-  .transform((text) => (text ? text.split(",") : []))
-  .pipe(z.array(uuid).max(1000));
-
 export const changeRoleSchema = z.object({
   userId: uuid,
   role: roleField,
   // The ids of the keys the confirmation listed. When the change would delete a key that was not
   // on that list (created since), it is refused, so nothing is deleted unseen.
-  confirmedKeyIds: keyIdList.optional(),
+  confirmedKeyIds: z.array(uuid).max(1000, "Too many keys.").optional(),
 });
 export type ChangeRoleInput = z.infer<typeof changeRoleSchema>;
 

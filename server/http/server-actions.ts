@@ -12,10 +12,16 @@ import path from "node:path";
  * guard answers those first, with 403, 413 and 400, a short text body and one log line, and hands
  * Next.js everything else with the body it already read.
  *
- * Every action in this app is `(previousState, formData)` (lib/safe-action.ts), so a body whose
- * arguments are not exactly that is refused: React encodes the call as a multipart body whose field
- * "0" is the JSON argument list `[state, "$K<n>"]`, "$K<n>" naming the FormData whose fields are
- * the parts "_<n>_<field>" (React 19.2's encoding).
+ * Every action in this app takes one of two argument lists (lib/safe-action.ts), so a body that
+ * decodes into anything else is refused (React 19.2's encoding):
+ * - a form action, `(previousState, formData)`: a multipart body whose field "0" is the JSON
+ *   argument list `[state, "$K<n>"]`, "$K<n>" naming the FormData whose fields are the parts
+ *   "_<n>_<field>";
+ * - a typed action, `(input)` with a plain object: a text body that is the JSON argument list
+ *   `[{...}]` itself (React sends a text body when no argument needs a part of its own).
+ * In both, the values must be plain data: no references to other parts, promises or functions.
+ * Which of the two an action takes is the wrapper's check; this one only keeps out what no action
+ * here takes.
  */
 
 /** Next.js's default `serverActions.bodySizeLimit` (next.config.ts does not change it). */
@@ -152,6 +158,13 @@ function isStateAndForm(args: unknown): boolean {
   return Array.isArray(args) && args.length === 2 && typeof args[1] === "string" && FORM_REFERENCE.test(args[1]) && isPlainValue(args[0]);
 }
 
+/** `[{...}]`: the argument `(input)` of a typed action, one object of plain data. */
+function isOneObject(args: unknown): boolean {
+  if (!Array.isArray(args) || args.length !== 1) return false;
+  const [input] = args as unknown[];
+  return input !== null && typeof input === "object" && !Array.isArray(input) && isPlainValue(input);
+}
+
 /**
  * A form posted before JavaScript ran. `$ACTION_ID_<id>` calls the action with the form alone,
  * which no action here takes; `$ACTION_REF_<n>` names the action and its bound arguments in the
@@ -186,8 +199,11 @@ export async function checkServerActionBody(
   actionIds?: ReadonlySet<string>,
 ): Promise<Refusal | null> {
   const multipart = (contentType ?? "").toLowerCase().startsWith("multipart/form-data");
-  // A (state, FormData) call is always multipart; a text body is a call with other arguments.
-  if (!multipart) return fetchAction ? { status: 400, reason: "not a form" } : null;
+  // A (state, FormData) call is always multipart; a typed call of plain data is always text.
+  if (!multipart) {
+    if (!fetchAction) return null;
+    return isOneObject(parseJson(body.toString("utf8"))) ? null : { status: 400, reason: "text arguments are not one object" };
+  }
   let form: FormData;
   try {
     form = await new Request("http://latchkey.invalid/", { method: "POST", headers: { "content-type": contentType! }, body: Uint8Array.from(body) }).formData();

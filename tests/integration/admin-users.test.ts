@@ -269,7 +269,7 @@ describe("bad input to the forms", () => {
     [{ userId: "x", role: "staff" }, "userId"],
     [{ userId: "00000000-0000-4000-8000-000000000000", role: "superuser" }, "role"],
     [{ userId: "00000000-0000-4000-8000-000000000000", role: "" }, "role"],
-    [{ userId: "00000000-0000-4000-8000-000000000000", role: "staff", confirmedKeyIds: "not-a-uuid" }, "confirmedKeyIds"],
+    [{ userId: "00000000-0000-4000-8000-000000000000", role: "staff", confirmedKeyIds: ["not-a-uuid"] }, "confirmedKeyIds"],
     [{ role: "staff" }, "userId"],
   ])("change role %j is refused on %s", (input, field) => {
     const parsed = changeRoleSchema.safeParse(input);
@@ -278,7 +278,7 @@ describe("bad input to the forms", () => {
   });
 
   it("accepts an empty list of confirmed keys", () => {
-    expect(changeRoleSchema.parse({ userId: "00000000-0000-4000-8000-000000000000", role: "lite", confirmedKeyIds: "" }).confirmedKeyIds).toEqual([]);
+    expect(changeRoleSchema.parse({ userId: "00000000-0000-4000-8000-000000000000", role: "lite", confirmedKeyIds: [] }).confirmedKeyIds).toEqual([]);
     expect(userIdSchema.safeParse({ userId: "'; drop table users; --" }).success).toBe(false);
   });
 });

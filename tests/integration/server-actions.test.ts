@@ -1,12 +1,19 @@
 /**
  * The server-action guard (server/http/server-actions.ts) in a real HTTP server, in front of a stand-in
- * for Next.js that records what it was handed. e2e/server-actions.spec.ts runs the same requests
- * against the production build.
+ * for Next.js that records what it was handed, and the wrapper every action goes through
+ * (lib/safe-action.ts) with what the guard lets through. e2e/server-actions.spec.ts runs the same
+ * requests against the production build.
  */
 import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import type { Actor } from "@/lib/auth/actor";
+import { getActor } from "@/lib/auth/session";
+import { BAD_REQUEST_STATE, typedActionWithActor, validatedAction, validatedActionWithActor, type ActionState } from "@/lib/safe-action";
 import { createServerActionGuard, SERVER_ACTION_BODY_LIMIT } from "@/server/http/server-actions";
+
+vi.mock("@/lib/auth/session", () => ({ getActor: vi.fn() }));
 
 const ACTION_ID = "7f3a9c0d1e2b4a5968778695a4b3c2d1e0f9a8b7c6";
 const logged: string[] = [];
@@ -85,6 +92,9 @@ function multipart(fields: [string, string][]) {
   const parts = fields.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
   return { body: `${parts.join("")}--${boundary}--\r\n`, type: `multipart/form-data; boundary=${boundary}` };
 }
+/** A typed call as React encodes `action({ id, status })`: a text body, the argument list itself. */
+const typedCall = JSON.stringify([{ id: "0b6c3a52-4f6e-4c1e-9d3a-2f1e0c9b8a7d", status: "disabled", note: "$$not a reference", at: "$D2026-01-02T03:04:05.000Z" }]);
+const TEXT = "text/plain;charset=UTF-8";
 const validCall = multipart([
   ["_1_name", "Billing sync"],
   ["_1_access_level", "read_only"],
@@ -119,6 +129,13 @@ describe("a well-formed action", () => {
     expect(handed).toHaveLength(1);
     expect(handed[0]!.body.toString()).toBe(validCall.body);
     expect(handed[0]).toMatchObject({ method: "POST", url: "/profile", headers: { "next-action": ACTION_ID, "content-type": validCall.type, "x-extra": "1" } });
+    expect(logged).toEqual([]);
+  });
+
+  it("a typed call (one object, a text body) is handed on with the same body bytes", async () => {
+    const res = await send({ headers: action({ "content-type": TEXT }), body: typedCall });
+    expect(res.status).toBe(200);
+    expect(handed.map((h) => h.body.toString())).toEqual([typedCall]);
     expect(logged).toEqual([]);
   });
 
@@ -199,8 +216,17 @@ describe("refused", () => {
     ['[null,"$K1"]'],
     ["not json"],
     [""],
-  ])("a text body %j -> 400 (a (state, FormData) call is always multipart)", async (body) => {
-    const res = await send({ headers: action({ "content-type": "text/plain;charset=UTF-8" }), body });
+    ["[{},{}]"],
+    ["[null]"],
+    ['["x"]'],
+    ["[[]]"],
+    ['[{"id":"$1"}]'],
+    ['[{"id":"$@1"}]'],
+    ['[{"a":["$h1"]}]'],
+    ['[{"form":"$K1"}]'],
+    [`[{"a":${"[".repeat(40)}${"]".repeat(40)}}]`],
+  ])("a text body %j -> 400 (a typed call is one object of plain data)", async (body) => {
+    const res = await send({ headers: action({ "content-type": TEXT }), body });
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/^Bad request/);
     expect(handed).toEqual([]);
@@ -291,5 +317,83 @@ describe("refused", () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The wrapper (lib/safe-action.ts): what the guard lets through still has to be what the action takes.
+
+describe("the action wrapper", () => {
+  const actor = { userId: "0b6c3a52-4f6e-4c1e-9d3a-2f1e0c9b8a7d", role: "staff" } as Actor;
+  const schema = z.object({ id: z.uuid("That is not a valid id."), status: z.enum(["active", "disabled"]) });
+  const ran = vi.fn(async (input: z.infer<typeof schema>) => ({ ok: true as const, data: input }));
+  const typed = typedActionWithActor(schema, ran);
+  const form = validatedActionWithActor(schema, ran);
+  const anonymous = validatedAction(schema, ran);
+  /** Called as React would with whatever a request body decoded to. */
+  const call = (action: unknown, ...args: unknown[]) => (action as (...a: unknown[]) => Promise<ActionState<unknown>>)(...args);
+  const good = { id: actor.userId, status: "disabled" };
+  const goodForm = () => {
+    const data = new FormData();
+    data.set("id", good.id);
+    data.set("status", good.status);
+    return data;
+  };
+
+  afterEach(() => {
+    ran.mockClear();
+    vi.mocked(getActor).mockReset();
+  });
+
+  it("a typed action runs with the parsed object; a form action with the parsed form", async () => {
+    vi.mocked(getActor).mockResolvedValue(actor);
+    expect(await typed({ ...good, extra: "dropped" } as z.input<typeof schema>)).toEqual({ ok: true, data: good });
+    expect(await form(null, goodForm())).toEqual({ ok: true, data: good });
+    expect(await anonymous(null, goodForm())).toEqual({ ok: true, data: good });
+    expect(ran).toHaveBeenCalledTimes(3);
+  });
+
+  it.each([
+    ["a form", [goodForm()]],
+    ["(state, form)", [null, goodForm()]],
+    ["two objects", [good, good]],
+    ["no argument", []],
+    ["null", [null]],
+    ["a list", [[good]]],
+    ["a string", [JSON.stringify(good)]],
+    ["a class instance", [new URLSearchParams(good)]],
+    ["a Date", [new Date()]],
+  ])("a typed action called with %s is refused and runs nothing", async (_what, args) => {
+    vi.mocked(getActor).mockResolvedValue(actor);
+    expect(await call(typed, ...args)).toEqual(BAD_REQUEST_STATE);
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ["an object", [null, good]],
+    ["the object alone", [good]],
+    ["the form alone", [goodForm()]],
+    ["three arguments", [null, goodForm(), null]],
+    ["no argument", []],
+  ])("a form action called with %s is refused and runs nothing", async (_what, args) => {
+    vi.mocked(getActor).mockResolvedValue(actor);
+    expect(await call(form, ...args)).toEqual(BAD_REQUEST_STATE);
+    expect(await call(anonymous, ...args)).toEqual(BAD_REQUEST_STATE);
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it("an object that does not parse with the schema is refused with the schema's message", async () => {
+    vi.mocked(getActor).mockResolvedValue(actor);
+    expect(await call(typed, { id: "1,2", status: "disabled" })).toMatchObject({ ok: false, message: "That is not a valid id.", fieldErrors: { id: ["That is not a valid id."] } });
+    expect(await call(typed, { id: good.id, status: "deleted" })).toMatchObject({ ok: false, fieldErrors: { status: [expect.any(String)] } });
+    expect(await call(typed, {})).toMatchObject({ ok: false });
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it("without a session nothing runs, whatever the arguments", async () => {
+    vi.mocked(getActor).mockResolvedValue(null);
+    expect(await typed(good as z.input<typeof schema>)).toEqual({ ok: false, message: "Your session has ended. Sign in again." });
+    expect(await form(null, goodForm())).toEqual({ ok: false, message: "Your session has ended. Sign in again." });
+    expect(ran).not.toHaveBeenCalled();
   });
 });

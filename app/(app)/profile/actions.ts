@@ -10,7 +10,7 @@ import {
   setOwnApiKeyStatus,
 } from "@/lib/keys/service";
 import { endOtherSessions, endOwnSession } from "@/lib/auth/sessions";
-import { validatedActionWithActor } from "@/lib/safe-action";
+import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
 import { changeOwnPassword } from "@/lib/users/password";
 import { changePasswordSchema, endOtherSessionsSchema, endSessionSchema } from "@/lib/validation/users";
 import {
@@ -29,7 +29,7 @@ export const createApiKeyAction = validatedActionWithActor(createApiKeySchema, a
   return { ok: true, data: { id: key.id, name: key.name, secret } satisfies NewSecret };
 });
 
-export const revealApiKeyAction = validatedActionWithActor(revealApiKeySchema, async (input, actor) => {
+export const revealApiKeyAction = typedActionWithActor(revealApiKeySchema, async (input, actor) => {
   const secret = await revealApiKey(actor, input.id, input.purpose);
   return { ok: true, data: { secret } };
 });
@@ -40,19 +40,19 @@ export const renameApiKeyAction = validatedActionWithActor(renameApiKeySchema, a
   return { ok: true, message: `Renamed to "${key.name}".` };
 });
 
-export const regenerateApiKeyAction = validatedActionWithActor(apiKeyIdSchema, async (input, actor) => {
+export const regenerateApiKeyAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
   const { key, secret } = await regenerateApiKey(actor, input.id);
   revalidatePath("/profile");
   return { ok: true, data: { id: key.id, name: key.name, secret } satisfies NewSecret };
 });
 
-export const setApiKeyStatusAction = validatedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
+export const setApiKeyStatusAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
   const key = await setOwnApiKeyStatus(actor, input.id, input.status);
   revalidatePath("/profile");
   return { ok: true, message: key.status === "active" ? `"${key.name}" is enabled.` : `"${key.name}" is disabled.` };
 });
 
-export const deleteApiKeyAction = validatedActionWithActor(apiKeyIdSchema, async (input, actor) => {
+export const deleteApiKeyAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
   await deleteApiKey(actor, input.id);
   revalidatePath("/profile");
   return { ok: true, message: "API key deleted." };
@@ -64,13 +64,13 @@ export const changePasswordAction = validatedActionWithActor(changePasswordSchem
   return { ok: true, message: "Password changed. Your other sessions were signed out." };
 });
 
-export const endSessionAction = validatedActionWithActor(endSessionSchema, async (input, actor) => {
+export const endSessionAction = typedActionWithActor(endSessionSchema, async (input, actor) => {
   const { current } = await endOwnSession(actor, input.sessionId);
   revalidatePath("/profile");
   return { ok: true, message: current ? "You are signed out." : "That session is signed out.", data: { current } };
 });
 
-export const endOtherSessionsAction = validatedActionWithActor(endOtherSessionsSchema, async (_input, actor) => {
+export const endOtherSessionsAction = typedActionWithActor(endOtherSessionsSchema, async (_input, actor) => {
   const ended = await endOtherSessions(actor);
   revalidatePath("/profile");
   return {

@@ -2,16 +2,16 @@
 
 import { revalidatePath } from "next/cache";
 import { deleteApiKeyAsAdmin, setApiKeyStatusAsAdmin } from "@/lib/keys/admin";
-import { validatedActionWithActor } from "@/lib/safe-action";
+import { typedActionWithActor } from "@/lib/safe-action";
 import { apiKeyIdSchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
 
-export const setKeyStatusAsAdminAction = validatedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
+export const setKeyStatusAsAdminAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
   const key = await setApiKeyStatusAsAdmin(actor, input.id, input.status);
   revalidatePath("/admin/api-access");
   return { ok: true, message: key.status === "active" ? `"${key.name}" is enabled.` : `"${key.name}" is disabled.` };
 });
 
-export const deleteKeyAsAdminAction = validatedActionWithActor(apiKeyIdSchema, async (input, actor) => {
+export const deleteKeyAsAdminAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
   const key = await deleteApiKeyAsAdmin(actor, input.id);
   revalidatePath("/admin/api-access");
   return { ok: true, message: `API key "${key.name}" deleted.` };

@@ -2,7 +2,7 @@
 
 import { revalidatePath } from "next/cache";
 import { ROLE_LABELS } from "@/lib/auth/permissions";
-import { validatedActionWithActor } from "@/lib/safe-action";
+import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
 import {
   changeRole,
   previewRemoval,
@@ -25,12 +25,12 @@ export const createInviteAction = validatedActionWithActor(inviteSchema, async (
 export type KeyPreview = Pick<KeyToDelete, "id" | "name">;
 
 /** For the confirmation: the keys a role change would delete (by name). Changes nothing. */
-export const previewRoleChangeAction = validatedActionWithActor(previewRoleChangeSchema, async (input, actor) => {
+export const previewRoleChangeAction = typedActionWithActor(previewRoleChangeSchema, async (input, actor) => {
   const preview = await previewRoleChange(actor, input.userId, input.role);
   return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name }): KeyPreview => ({ id, name })) } };
 });
 
-export const changeRoleAction = validatedActionWithActor(changeRoleSchema, async (input, actor) => {
+export const changeRoleAction = typedActionWithActor(changeRoleSchema, async (input, actor) => {
   const result = await changeRole(actor, input);
   revalidatePath("/admin/users");
   const deleted = result.deletedKeys.length;
@@ -43,24 +43,24 @@ export const changeRoleAction = validatedActionWithActor(changeRoleSchema, async
 });
 
 /** For the confirmation: the keys removing a user deletes. Changes nothing. */
-export const previewRemovalAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+export const previewRemovalAction = typedActionWithActor(userIdSchema, async (input, actor) => {
   const preview = await previewRemoval(actor, input.userId);
   return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name }): KeyPreview => ({ id, name })) } };
 });
 
-export const removeUserAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+export const removeUserAction = typedActionWithActor(userIdSchema, async (input, actor) => {
   const removed = await removeUser(actor, input.userId);
   revalidatePath("/admin/users");
   return { ok: true, message: `${removed.name} was removed.` };
 });
 
-export const transferOwnershipAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+export const transferOwnershipAction = typedActionWithActor(userIdSchema, async (input, actor) => {
   const owner = await transferOwnership(actor, input.userId);
   revalidatePath("/admin/users");
   return { ok: true, message: `${owner.name} is now the Owner. You are an Admin.` };
 });
 
-export const signOutEverywhereAction = validatedActionWithActor(userIdSchema, async (input, actor) => {
+export const signOutEverywhereAction = typedActionWithActor(userIdSchema, async (input, actor) => {
   const result = await signOutEverywhere(actor, input.userId);
   revalidatePath("/admin/users");
   return {

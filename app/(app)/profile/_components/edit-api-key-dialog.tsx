@@ -3,7 +3,6 @@
 import { useActionState, useState, useTransition } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
-import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
@@ -55,7 +54,7 @@ export function EditApiKeyDialog({
 
   const regenerate = () =>
     run(async () => {
-      const result = await callAction(regenerateApiKeyAction, { id: apiKey.id });
+      const result = await regenerateApiKeyAction({ id: apiKey.id });
       if (!result?.ok || !result.data) return setError(result && !result.ok ? result.message : "Could not regenerate.");
       onSecretChanged(apiKey.id);
       setFresh(result.data);
@@ -66,7 +65,7 @@ export function EditApiKeyDialog({
   const toggleStatus = () =>
     run(async () => {
       const status = apiKey.status === "active" ? "disabled" : "active";
-      const result = await callAction(setApiKeyStatusAction, { id: apiKey.id, status });
+      const result = await setApiKeyStatusAction({ id: apiKey.id, status });
       if (!result?.ok) return setError(result?.message ?? "Could not change the status.");
       toast.success(result.message ?? "Status changed.");
       close(false);
@@ -74,7 +73,7 @@ export function EditApiKeyDialog({
 
   const remove = () =>
     run(async () => {
-      const result = await callAction(deleteApiKeyAction, { id: apiKey.id });
+      const result = await deleteApiKeyAction({ id: apiKey.id });
       if (!result?.ok) return setError(result?.message ?? "Could not delete the key.");
       onSecretChanged(apiKey.id);
       toast.success(`API key "${apiKey.name}" deleted.`);

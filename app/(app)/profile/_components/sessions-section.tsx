@@ -6,7 +6,6 @@ import { toast } from "sonner";
 import { ScrollRegion } from "@/components/data-table/scroll-region";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { callAction } from "@/components/ui/call-action";
 import { FormMessage } from "@/components/ui/field";
 import { Td, Th } from "@/components/ui/table";
 import type { SessionDto } from "@/lib/auth/sessions";
@@ -27,7 +26,7 @@ export function SessionsSection({ sessions }: { sessions: SessionDto[] }) {
         await signOut({ callbackUrl: "/sign-in" });
         return;
       }
-      const result = await callAction(endSessionAction, { sessionId: session.id });
+      const result = await endSessionAction({ sessionId: session.id });
       if (result?.ok) toast.success(result.message ?? "Signed out.");
       else setError(result?.message ?? "Something went wrong. Please try again.");
     });
@@ -35,7 +34,7 @@ export function SessionsSection({ sessions }: { sessions: SessionDto[] }) {
   const signOutOthers = () =>
     startWork(async () => {
       setError(null);
-      const result = await callAction(endOtherSessionsAction, {});
+      const result = await endOtherSessionsAction({});
       if (result?.ok) toast.success(result.message ?? "Signed out.");
       else setError(result?.message ?? "Something went wrong. Please try again.");
     });

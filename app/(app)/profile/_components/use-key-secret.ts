@@ -2,14 +2,13 @@
 
 import { useCallback } from "react";
 import { toast } from "sonner";
-import { callAction } from "@/components/ui/call-action";
 import type { RevealPurpose } from "@/lib/validation/keys";
 import { revealApiKeyAction } from "../actions";
 
 /** Fetches a key's secret for a reveal, a copy or a QR view (each audited on the server). */
 export function useKeySecret() {
   return useCallback(async (id: string, purpose: RevealPurpose): Promise<string | null> => {
-    const result = await callAction(revealApiKeyAction, { id, purpose });
+    const result = await revealApiKeyAction({ id, purpose });
     if (!result?.ok || !result.data) {
       toast.error(result && !result.ok ? result.message : "Could not load the key.");
       return null;

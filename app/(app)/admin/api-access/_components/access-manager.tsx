@@ -11,7 +11,6 @@ import { DataTableFilter, DataTableSearch, DataTableToolbar } from "@/components
 import { useTableNavigation } from "@/components/data-table/use-table-navigation";
 import { KeyStatusBadge, RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
-import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
 import type { AccessLevel, KeyStatus, Role } from "@/db/schema";
@@ -88,7 +87,7 @@ export function AccessManager({
   const setStatus = useCallback(
     (key: AdminKeyView, status: KeyStatus) =>
       startWork(async () => {
-        const result = await callAction(setKeyStatusAsAdminAction, { id: key.id, status });
+        const result = await setKeyStatusAsAdminAction({ id: key.id, status });
         if (result?.ok) toast.success(result.message ?? "Done.");
         else toast.error(result?.message ?? "Could not change the status.");
       }),
@@ -97,7 +96,7 @@ export function AccessManager({
 
   const remove = (key: AdminKeyView) =>
     startWork(async () => {
-      const result = await callAction(deleteKeyAsAdminAction, { id: key.id });
+      const result = await deleteKeyAsAdminAction({ id: key.id });
       if (result?.ok) {
         toast.success(result.message ?? "Deleted.");
         setDeleting(null);

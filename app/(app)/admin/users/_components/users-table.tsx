@@ -4,7 +4,6 @@ import { useState, useTransition, type ReactNode } from "react";
 import { toast } from "sonner";
 import { RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
-import { callAction } from "@/components/ui/call-action";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { FormMessage, inputClass } from "@/components/ui/field";
 import { Td, Th } from "@/components/ui/table";
@@ -69,8 +68,8 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
       if (next.kind === "transfer" || next.kind === "signout") return;
       const result =
         next.kind === "role"
-          ? await callAction(previewRoleChangeAction, { userId: next.user.id, role: next.role })
-          : await callAction(previewRemovalAction, { userId: next.user.id });
+          ? await previewRoleChangeAction({ userId: next.user.id, role: next.role })
+          : await previewRemovalAction({ userId: next.user.id });
       if (result?.ok && result.data) setPending({ ...next, keys: result.data.keys });
       else setError(result?.message ?? "Could not load the user's keys.");
     });
@@ -86,16 +85,16 @@ export function UsersTable({ users }: { users: UserRowView[] }) {
       if (!pending) return;
       const result =
         pending.kind === "role"
-          ? await callAction(changeRoleAction, {
+          ? await changeRoleAction({
               userId: pending.user.id,
               role: pending.role,
-              confirmedKeyIds: (pending.keys ?? []).map((k) => k.id).join(","),
+              confirmedKeyIds: (pending.keys ?? []).map((k) => k.id),
             })
           : pending.kind === "remove"
-            ? await callAction(removeUserAction, { userId: pending.user.id })
+            ? await removeUserAction({ userId: pending.user.id })
             : pending.kind === "signout"
-              ? await callAction(signOutEverywhereAction, { userId: pending.user.id })
-              : await callAction(transferOwnershipAction, { userId: pending.user.id });
+              ? await signOutEverywhereAction({ userId: pending.user.id })
+              : await transferOwnershipAction({ userId: pending.user.id });
       if (result?.ok) {
         toast.success(result.message ?? "Done.");
         setPending(null);
