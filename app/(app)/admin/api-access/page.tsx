@@ -2,19 +2,15 @@ import type { Metadata } from "next";
 import { requirePermission } from "@/lib/auth/session";
 import { listApiKeysForAdmin } from "@/lib/keys/admin";
 import { parseAccessManagerQuery } from "@/lib/validation/admin";
-import { AccessManager, type AdminKeyView } from "./_components/access-manager";
+import { AccessManager } from "./_components/access-manager";
 
 export const metadata: Metadata = { title: "API Access Manager" };
 
 export default async function ApiAccessPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const actor = await requirePermission("keys.manageAll");
   // Whatever the URL says, the schema turns it into a valid query (bad values fall back to defaults).
+  // Dates and all: React serialises them for the client component.
   const result = await listApiKeysForAdmin(actor, parseAccessManagerQuery(await searchParams));
-  const rows: AdminKeyView[] = result.rows.map((row) => ({
-    ...row,
-    createdAt: row.createdAt.toISOString(),
-    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
-  }));
   return (
     <div className="space-y-6">
       <div>
@@ -24,7 +20,7 @@ export default async function ApiAccessPage({ searchParams }: { searchParams: Pr
           delete it for good. Secrets are never shown here.
         </p>
       </div>
-      <AccessManager rows={rows} total={result.total} pageCount={result.pageCount} query={result.query} />
+      <AccessManager rows={result.rows} total={result.total} pageCount={result.pageCount} query={result.query} />
     </div>
   );
 }

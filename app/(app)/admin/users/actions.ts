@@ -19,7 +19,7 @@ import { inviteSchema } from "@/lib/validation/users";
 export const createInviteAction = validatedActionWithActor(inviteSchema, async (input, actor) => {
   const invite = await createInvite(actor, input);
   revalidatePath("/admin/users");
-  return { ok: true, data: { path: `/invite/${invite.token}`, expiresAt: invite.expiresAt.toISOString() } };
+  return { ok: true, data: { path: `/invite/${invite.token}`, expiresAt: invite.expiresAt } };
 });
 
 export type KeyPreview = Pick<KeyToDelete, "id" | "name">;

@@ -5,7 +5,7 @@ import { requirePermission } from "@/lib/auth/session";
 import { formatDate } from "@/lib/format";
 import { listPendingInvites, listUsers } from "@/lib/users/service";
 import { InviteUserDialog } from "./_components/invite-user-dialog";
-import { UsersTable, type UserRowView } from "./_components/users-table";
+import { UsersTable, type UserRow } from "./_components/users-table";
 
 export const metadata: Metadata = { title: "Users" };
 
@@ -14,13 +14,8 @@ export default async function UsersPage() {
   const [users, invites] = await Promise.all([listUsers(actor), listPendingInvites(actor)]);
   const me = { id: actor.userId, role: actor.role };
   // What the actor may do to each row is decided here, with the same rules the services enforce.
-  const rows: UserRowView[] = users.map((user) => ({
-    id: user.id,
-    name: user.name,
-    email: user.email,
-    role: user.role,
-    keyCount: user.keyCount,
-    createdAt: user.createdAt.toISOString(),
+  const rows: UserRow[] = users.map((user) => ({
+    ...user,
     isYou: user.id === actor.userId,
     canManage: canManageUser(me, user, null),
     canTransfer: can(actor.role, "ownership.transfer") && user.id !== actor.userId,

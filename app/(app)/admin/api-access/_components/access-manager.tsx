@@ -13,9 +13,10 @@ import { KeyStatusBadge, RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
-import type { AccessLevel, KeyStatus, Role } from "@/db/schema";
-import { ACCESS_LEVEL_LABELS, ROLE_LABELS, ROLES } from "@/lib/auth/permissions";
+import type { KeyStatus, Role } from "@/db/schema";
+import { ACCESS_LEVEL_LABELS, ACCESS_LEVELS, ROLE_LABELS, ROLES } from "@/lib/auth/permissions";
 import { formatDate, formatDateTime } from "@/lib/format";
+import type { AdminKeyRow } from "@/lib/keys/admin";
 import {
   accessManagerSearch,
   KEY_SORTS,
@@ -27,25 +28,13 @@ import {
 } from "@/lib/validation/admin";
 import { deleteKeyAsAdminAction, setKeyStatusAsAdminAction } from "../actions";
 
-/** A key as this page receives it: display columns only, dates as ISO strings. */
-export interface AdminKeyView {
-  id: string;
-  name: string;
-  accessLevel: AccessLevel;
-  status: KeyStatus;
-  disabledByAdmin: boolean;
-  createdAt: string;
-  lastUsedAt: string | null;
-  user: { id: string; name: string; email: string; role: Role };
-}
-
-const column = createColumnHelper<AdminKeyView>();
+const column = createColumnHelper<AdminKeyRow>();
 
 const STATUS_OPTIONS = [
   { value: "active", label: "Active" },
   { value: "disabled", label: "Disabled" },
 ] as const;
-const LEVEL_OPTIONS = (["read_only", "read_write"] as const).map((value) => ({ value, label: ACCESS_LEVEL_LABELS[value] }));
+const LEVEL_OPTIONS = ACCESS_LEVELS.map((value) => ({ value, label: ACCESS_LEVEL_LABELS[value] }));
 const ROLE_OPTIONS = ROLES.map((value) => ({ value, label: ROLE_LABELS[value] }));
 
 const isSort = (id: string): id is KeySort => (KEY_SORTS as readonly string[]).includes(id);
@@ -56,13 +45,13 @@ export function AccessManager({
   pageCount,
   query,
 }: {
-  rows: AdminKeyView[];
+  rows: AdminKeyRow[];
   total: number;
   pageCount: number;
   query: AccessManagerQuery;
 }) {
   const { navigate, pending } = useTableNavigation();
-  const [deleting, setDeleting] = useState<AdminKeyView | null>(null);
+  const [deleting, setDeleting] = useState<AdminKeyRow | null>(null);
   const [working, startWork] = useTransition();
   // Menus open inside this section, so they stay within the page's main landmark.
   const [section, setSection] = useState<HTMLElement | null>(null);
@@ -85,7 +74,7 @@ export function AccessManager({
   );
 
   const setStatus = useCallback(
-    (key: AdminKeyView, status: KeyStatus) =>
+    (key: AdminKeyRow, status: KeyStatus) =>
       startWork(async () => {
         const result = await setKeyStatusAsAdminAction({ id: key.id, status });
         if (result?.ok) toast.success(result.message ?? "Done.");
@@ -94,7 +83,7 @@ export function AccessManager({
     [],
   );
 
-  const remove = (key: AdminKeyView) =>
+  const remove = (key: AdminKeyRow) =>
     startWork(async () => {
       const result = await deleteKeyAsAdminAction({ id: key.id });
       if (result?.ok) {

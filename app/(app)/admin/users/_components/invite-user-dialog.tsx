@@ -11,7 +11,7 @@ import { formatDate } from "@/lib/format";
 import type { ActionState } from "@/lib/safe-action";
 import { createInviteAction } from "../actions";
 
-type State = ActionState<{ path: string; expiresAt: string }>;
+type State = ActionState<{ path: string; expiresAt: Date }>;
 
 export function InviteUserDialog() {
   const [open, setOpen] = useState(false);

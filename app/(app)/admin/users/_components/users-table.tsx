@@ -12,6 +12,7 @@ import { cn } from "@/components/ui/cn";
 import type { Role } from "@/db/schema";
 import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
 import { formatDate } from "@/lib/format";
+import type { UserListItem } from "@/lib/users/service";
 import {
   changeRoleAction,
   previewRemovalAction,
@@ -22,14 +23,8 @@ import {
   type KeyPreview,
 } from "../actions";
 
-/** A user as the Users page receives it, with what the viewer may do to them. */
-export interface UserRowView {
-  id: string;
-  name: string;
-  email: string;
-  role: Role;
-  keyCount: number;
-  createdAt: string;
+/** A user as the service lists them, with what the viewer may do to them. */
+export interface UserRow extends UserListItem {
   isYou: boolean;
   /** Change role and remove (never the Owner, never oneself). */
   canManage: boolean;
@@ -40,10 +35,10 @@ export interface UserRowView {
 }
 
 type Pending =
-  | { kind: "role"; user: UserRowView; role: Role; keys: KeyPreview[] | null }
-  | { kind: "remove"; user: UserRowView; keys: KeyPreview[] | null }
-  | { kind: "transfer"; user: UserRowView }
-  | { kind: "signout"; user: UserRowView };
+  | { kind: "role"; user: UserRow; role: Role; keys: KeyPreview[] | null }
+  | { kind: "remove"; user: UserRow; keys: KeyPreview[] | null }
+  | { kind: "transfer"; user: UserRow }
+  | { kind: "signout"; user: UserRow };
 
 const TITLES: Record<Pending["kind"], string> = {
   role: "Change role",
@@ -52,7 +47,7 @@ const TITLES: Record<Pending["kind"], string> = {
   signout: "Sign out everywhere",
 };
 
-export function UsersTable({ users }: { users: UserRowView[] }) {
+export function UsersTable({ users }: { users: UserRow[] }) {
   const [pending, setPending] = useState<Pending | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [working, startWork] = useTransition();
