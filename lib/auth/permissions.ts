@@ -1,9 +1,18 @@
-import { accessLevelEnum, roleEnum, type AccessLevel, type Role } from "@/db/schema";
+import type { AccessLevel, accessLevelEnum, keyStatusEnum, Role, roleEnum } from "@/db/schema";
 
-/** Every role, in the database enum's order (Owner first). */
-export const ROLES = roleEnum.enumValues;
-/** Every access level, in the database enum's order (Read-only first). */
-export const ACCESS_LEVELS = accessLevelEnum.enumValues;
+/*
+ * The database's enum lists, for forms, filters and schemas. Each must be exactly its pgEnum's
+ * enumValues, same values in the same order, or this file does not compile. They are spelled out
+ * rather than read from db/schema at run time because the browser uses them too (the filters, the
+ * role and access-level pickers, the sign-in form's schemas), and importing db/schema there would
+ * ship every table definition and drizzle's column builders to every page (9 KB gzipped).
+ */
+/** Every role, Owner first. */
+export const ROLES = ["owner", "admin", "staff", "read_only", "lite"] as const satisfies Readonly<typeof roleEnum.enumValues>;
+/** Every access level, Read-only first. */
+export const ACCESS_LEVELS = ["read_only", "read_write"] as const satisfies Readonly<typeof accessLevelEnum.enumValues>;
+/** Every key status. */
+export const KEY_STATUSES = ["active", "disabled"] as const satisfies Readonly<typeof keyStatusEnum.enumValues>;
 
 export const ROLE_LABELS: Record<Role, string> = {
   owner: "Owner",

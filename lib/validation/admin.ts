@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { accessLevelEnum, keyStatusEnum } from "@/db/schema";
 import { AUDIT_ACTIONS } from "@/lib/audit/action-names";
-import { ROLES } from "@/lib/auth/permissions";
+import { ACCESS_LEVELS, KEY_STATUSES, ROLES } from "@/lib/auth/permissions";
 import { CONTROL_CHARS, uuid } from "./common";
 
 /**
@@ -54,8 +53,8 @@ export const SEARCH_MAX_LENGTH = 100;
 
 export const accessManagerQuerySchema = z.object({
   q: searchText(SEARCH_MAX_LENGTH),
-  status: oneOf(keyStatusEnum.enumValues),
-  level: oneOf(accessLevelEnum.enumValues),
+  status: oneOf(KEY_STATUSES),
+  level: oneOf(ACCESS_LEVELS),
   role: oneOf(ROLES),
   sort: z.preprocess(single, z.enum(KEY_SORTS)).catch("createdAt"),
   dir: z.preprocess(single, z.enum(["asc", "desc"])).catch("desc"),

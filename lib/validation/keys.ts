@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { accessLevelEnum, keyStatusEnum } from "@/db/schema";
+import { ACCESS_LEVELS, KEY_STATUSES } from "@/lib/auth/permissions";
 import { displayName, uuid } from "./common";
 
-export const accessLevel = z.enum(accessLevelEnum.enumValues, {
+export const accessLevel = z.enum(ACCESS_LEVELS, {
   error: "Choose an access level: Read-only or Read & Write.",
 });
-export const keyStatus = z.enum(keyStatusEnum.enumValues, { error: "The status must be active or disabled." });
+export const keyStatus = z.enum(KEY_STATUSES, { error: "The status must be active or disabled." });
 
 export const keyName = displayName("name");
 
