@@ -1,10 +1,9 @@
-import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
-import type { Actor } from "@/lib/auth/actor";
 import { ServiceError } from "@/lib/errors";
 import type { ApiKeyDto } from "@/lib/keys/dto";
-import { READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/server/http/database-health";
 import {
@@ -14,38 +13,26 @@ import {
   listOwnApiKeysPage,
   regenerateApiKey,
   updateOwnApiKey,
-  type AuthenticatedKey,
 } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable, SERVICE_STATUS } from "./errors";
 import { ApiGate, type GateOptions } from "./gate";
-import { buildOpenApiDocument } from "./openapi";
-import { createKeyRequest, listQuery, updateKeyRequest } from "./schemas";
+import type { ApiEnv } from "./middleware";
+import { buildOpenApiDocument, registerSecuritySchemes } from "./openapi";
+import * as routes from "./routes";
 
-type Env = { Variables: { actor: Actor; keyInfo: AuthenticatedKey } };
+export { MAX_BODY_BYTES } from "./middleware";
 
 export const API_BASE = "/api/v1";
 
-/** Every route, for 405 answers (and the tests that check the OpenAPI document lists them all). */
-export const API_ROUTES = [
-  { method: "GET", path: "/ping" },
-  { method: "GET", path: "/whoami" },
-  { method: "GET", path: "/openapi.json" },
-  { method: "GET", path: "/api_keys" },
-  { method: "POST", path: "/api_keys" },
-  { method: "GET", path: "/api_keys/{id}" },
-  { method: "PATCH", path: "/api_keys/{id}" },
-  { method: "DELETE", path: "/api_keys/{id}" },
-  { method: "POST", path: "/api_keys/{id}/regenerate" },
-] as const;
+/** Every route (method and OpenAPI path), from the declarations the app registers: for 405 answers. */
+export const API_ROUTES = routes.API_ROUTE_DECLARATIONS.map((route) => ({ method: route.method.toUpperCase(), path: route.path }));
 
 const ROUTE_PATTERNS = API_ROUTES.map((route) => ({
   ...route,
-  regex: new RegExp(`^${API_BASE}${route.path.replace("{id}", "[^/]+").replace(".", "\\.")}$`),
+  regex: new RegExp(`^${API_BASE}${route.path.replaceAll(".", "\\.").replace(/\{[^/}]+\}/g, "[^/]+")}$`),
 }));
-
-export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Headers on every answer that carries key data (all but the OpenAPI document). */
 export const API_HEADERS = { "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" } as const;
@@ -73,26 +60,10 @@ function zodToApiError(error: z.ZodError): ApiError {
   return new ApiError(422, issue?.message ?? "Invalid request.", param);
 }
 
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (!text.trim()) throw new ApiError(400, "The request body is empty; send a JSON object.");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "The request body is not valid JSON.");
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ApiError(400, "The request body must be a JSON object.");
-  }
-  return value as Record<string, unknown>;
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw zodToApiError(parsed.error);
-  return parsed.data;
-}
+/** The API's own answer to a request that fails its route's zod schema: 422 naming the field. */
+const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
+  if (!result.success) throw zodToApiError(result.error);
+};
 
 export interface ApiAppOptions extends GateOptions {
   /** The caller's address; by default the header the Latchkey server sets (see server/http/client-ip). */
@@ -123,9 +94,10 @@ export function createApiApp(options: ApiAppOptions = {}) {
   const gate = options.gate ?? new ApiGate(options);
   const health = options.health ?? databaseHealth();
   const deadlineMs = options.deadlineMs ?? apiSettings().deadlineMs;
-  let openApiJson: string | undefined;
+  let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined;
 
-  const app = new Hono<Env>().basePath(API_BASE);
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook }).basePath(API_BASE);
+  registerSecuritySchemes(app);
 
   // While the database is known to be down, 503 at once; otherwise a deadline on every request.
   app.use("*", async (c, next) => {
@@ -134,11 +106,12 @@ export function createApiApp(options: ApiAppOptions = {}) {
     await withDeadline(next(), deadlineMs);
   });
 
-  // Public, so tools can fetch it without a key.
-  app.get("/openapi.json", (c) => {
-    openApiJson ??= JSON.stringify(buildOpenApiDocument(API_BASE));
+  // Public, so tools can fetch it without a key (registered before the gate). Generated from the
+  // routes below on first use, when all are registered.
+  app.openapi(routes.openApi, (c) => {
+    openApiDocument ??= buildOpenApiDocument(app, API_BASE);
     c.header("Cache-Control", "public, max-age=300");
-    return c.body(openApiJson, 200, { "Content-Type": "application/json; charset=utf-8" });
+    return c.json(openApiDocument, 200, { "Content-Type": "application/json; charset=utf-8" });
   });
 
   // Authentication and rate limits, in front of every other route (unknown ones too).
@@ -150,62 +123,50 @@ export function createApiApp(options: ApiAppOptions = {}) {
     await next();
   });
 
-  // Writes: a Read & Write key first (before the body is even read), then a bounded body.
-  const writeKey: MiddlewareHandler<Env> = async (c, next) => {
-    if (c.get("actor").apiKey?.accessLevel !== "read_write") {
-      throw new ApiError(403, READ_ONLY_KEY_MESSAGE);
-    }
-    await next();
-  };
-  const limitedBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      // The rest of the body is never read, so the connection cannot carry another request: say
-      // so, rather than promise keep-alive and then drop it (the client retries on a new one).
-      throw new ApiError(413, `The request body is too large (${MAX_BODY_BYTES / 1024} KB at most).`, null, { Connection: "close" });
-    },
-  });
+  // Each route's declaration (routes.ts) carries its validation, its middleware (a Read & Write
+  // key for writes, a bounded JSON body) and its documentation; a handler only calls the service.
+  app.openapi(routes.ping, (c) => c.json({ data: "pong!" as const }, 200));
 
-  app.get("/ping", (c) => c.json({ data: "pong!" }));
-
-  app.get("/whoami", (c) => {
+  app.openapi(routes.whoami, (c) => {
     const { key, user } = c.get("keyInfo");
-    return c.json({
-      id: key.id,
-      name: key.name,
-      access_level: key.accessLevel,
-      created_at: key.createdAt.toISOString(),
-      last_used_at: key.lastUsedAt?.toISOString() ?? null,
-      user: { email: user.email, name: user.name, role: user.role },
-    });
+    return c.json(
+      {
+        id: key.id,
+        name: key.name,
+        access_level: key.accessLevel,
+        created_at: key.createdAt.toISOString(),
+        last_used_at: key.lastUsedAt?.toISOString() ?? null,
+        user: { email: user.email, name: user.name, role: user.role },
+      },
+      200,
+    );
   });
 
-  app.get("/api_keys", async (c) => {
-    const query = parse(listQuery, c.req.query());
+  app.openapi(routes.listApiKeys, async (c) => {
+    const query = c.req.valid("query");
     const page = await listOwnApiKeysPage(c.get("actor"), { cursor: query.cursor, limit: query.per_page });
-    return c.json({ entries: page.entries.map(serializeKey), has_more: page.hasMore, cursor: page.cursor });
+    return c.json({ entries: page.entries.map(serializeKey), has_more: page.hasMore, cursor: page.cursor }, 200);
   });
 
-  app.post("/api_keys", writeKey, limitedBody, async (c) => {
-    const input = parse(createKeyRequest, await jsonBody(c));
-    const { key, secret } = await createApiKey(c.get("actor"), input);
+  app.openapi(routes.createApiKey, async (c) => {
+    const { key, secret } = await createApiKey(c.get("actor"), c.req.valid("json"));
     return c.json({ ...serializeKey(key), key: secret }, 201);
   });
 
-  app.get("/api_keys/:id", async (c) => c.json(serializeKey(await getOwnApiKey(c.get("actor"), c.req.param("id")))));
+  app.openapi(routes.getApiKey, async (c) => c.json(serializeKey(await getOwnApiKey(c.get("actor"), c.req.valid("param").id)), 200));
 
-  app.patch("/api_keys/:id", writeKey, limitedBody, async (c) => {
-    const input = parse(updateKeyRequest, await jsonBody(c));
-    return c.json(serializeKey(await updateOwnApiKey(c.get("actor"), c.req.param("id"), input)));
+  app.openapi(routes.updateApiKey, async (c) => {
+    const key = await updateOwnApiKey(c.get("actor"), c.req.valid("param").id, c.req.valid("json"));
+    return c.json(serializeKey(key), 200);
   });
 
-  app.post("/api_keys/:id/regenerate", writeKey, async (c) => {
-    const { key, secret } = await regenerateApiKey(c.get("actor"), c.req.param("id"));
-    return c.json({ ...serializeKey(key), key: secret });
+  app.openapi(routes.regenerateApiKey, async (c) => {
+    const { key, secret } = await regenerateApiKey(c.get("actor"), c.req.valid("param").id);
+    return c.json({ ...serializeKey(key), key: secret }, 200);
   });
 
-  app.delete("/api_keys/:id", writeKey, async (c) => {
-    await deleteApiKey(c.get("actor"), c.req.param("id"));
+  app.openapi(routes.deleteApiKey, async (c) => {
+    await deleteApiKey(c.get("actor"), c.req.valid("param").id);
     return c.body(null, 204);
   });
 
@@ -226,6 +187,10 @@ export function createApiApp(options: ApiAppOptions = {}) {
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return c.json(error.body(), error.status as 400);
+    }
+    if (error instanceof HTTPException) {
+      // The framework's own refusals (none is expected: the routes' middleware answers first), in our shape.
+      return c.json(new ApiError(error.status, error.message || "Bad request.").body(), error.status);
     }
     if (error instanceof ServiceError) {
       if (error.retryAfterSeconds) c.header("Retry-After", String(error.retryAfterSeconds));

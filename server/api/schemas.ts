@@ -1,18 +1,23 @@
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import { ROLES } from "@/lib/auth/permissions";
 import { accessLevel, createApiKeySchema, keyStatus, updateApiKeySchema } from "@/lib/validation/keys";
 
 /**
  * The REST API's wire shapes, as zod schemas: requests reuse lib/validation's (the same ones the
- * server actions use); responses are declared here. The OpenAPI document is generated from both,
- * and the integration tests check every response against them.
+ * server actions use); responses are declared here. The routes (routes.ts) name them, so the API
+ * validates with them and the OpenAPI document is generated from them; the integration tests
+ * check every response against them. `.openapi("Name")` makes a schema a named component.
+ *
+ * The enum lists (access levels, statuses, roles) come from the database's pgEnums, through
+ * lib/validation and lib/auth/permissions: none is retyped here.
  */
 
 /** POST /api_keys: the Add API Key schema, with unknown fields refused. */
-export const createKeyRequest = createApiKeySchema.strict();
+export const createKeyRequest = createApiKeySchema.strict().openapi("CreateApiKeyRequest");
 /** PATCH /api_keys/{id}: name and/or status, nothing else. */
-export const updateKeyRequest = updateApiKeySchema;
+export const updateKeyRequest = updateApiKeySchema.openapi("UpdateApiKeyRequest");
 
+/** GET /api_keys's query string. Unknown parameters are refused (422). */
 export const listQuery = z.strictObject({
   per_page: z.coerce
     .number({ error: "per_page must be a number." })
@@ -28,28 +33,40 @@ export const listQuery = z.strictObject({
     .meta({ description: "The `cursor` of the previous page." }),
 });
 
+/**
+ * `{id}` in a key's path. Any text is accepted here, on purpose: an id that is not a UUID is a
+ * key the caller does not have (404, like another user's key), not an invalid field (422).
+ */
+export const keyIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path", description: "The key's id." }, format: "uuid" }),
+});
+
 const timestamp = z.iso.datetime().meta({ description: "ISO 8601, UTC." });
 
-export const apiKeyResponse = z
-  .object({
-    id: z.uuid(),
-    name: z.string().meta({ description: "Unique among the user's keys (case-insensitive)." }),
-    access_level: accessLevel,
-    status: keyStatus,
-    masked_key: z.string().meta({ description: "The key's first 7 and last 4 characters.", example: "lk_AbCd••••••••wXyZ" }),
-    created_at: timestamp,
-    last_used_at: timestamp.nullable().meta({ description: "Current to the minute; null if never used." }),
-  })
-  .meta({ description: "An API key. The secret is never part of it." });
+// Both key shapes are built from these fields, not one from the other: a schema extended from a
+// named one would be documented as an allOf of the two.
+const apiKeyFields = {
+  id: z.uuid(),
+  name: z.string().meta({ description: "Unique among the user's keys (case-insensitive)." }),
+  access_level: accessLevel,
+  status: keyStatus,
+  masked_key: z.string().meta({ description: "The key's first 7 and last 4 characters.", example: "lk_AbCd••••••••wXyZ" }),
+  created_at: timestamp,
+  last_used_at: timestamp.nullable().meta({ description: "Current to the minute; null if never used." }),
+};
 
-export const apiKeyWithSecretResponse = apiKeyResponse
-  .extend({
+export const apiKeyResponse = z.object(apiKeyFields).meta({ description: "An API key. The secret is never part of it." }).openapi("ApiKey");
+
+export const apiKeyWithSecretResponse = z
+  .object({
+    ...apiKeyFields,
     key: z
       .string()
       .regex(/^lk_[0-9A-Za-z]{49}$/)
       .meta({ description: "The full secret. Only create and regenerate return it: store it now." }),
   })
-  .meta({ description: "An API key with its secret, returned once." });
+  .meta({ description: "An API key with its secret, returned once." })
+  .openapi("ApiKeyWithSecret");
 
 export const apiKeyListResponse = z
   .object({
@@ -57,7 +74,8 @@ export const apiKeyListResponse = z
     has_more: z.boolean(),
     cursor: z.string().nullable().meta({ description: "Pass it as `cursor` for the next page; null on the last page." }),
   })
-  .meta({ description: "A page of the caller's keys, oldest first." });
+  .meta({ description: "A page of the caller's keys, oldest first." })
+  .openapi("ApiKeyList");
 
 export const whoamiResponse = z
   .object({
@@ -68,9 +86,10 @@ export const whoamiResponse = z
     last_used_at: timestamp.nullable(),
     user: z.object({ email: z.string(), name: z.string(), role: z.enum(ROLES) }),
   })
-  .meta({ description: "The key making the request and its user." });
+  .meta({ description: "The key making the request and its user." })
+  .openapi("WhoAmI");
 
-export const pingResponse = z.object({ data: z.literal("pong!") });
+export const pingResponse = z.object({ data: z.literal("pong!") }).openapi("Pong");
 
 export const errorResponse = z
   .object({
@@ -78,4 +97,8 @@ export const errorResponse = z
     message: z.string(),
     param: z.string().nullable().meta({ description: "The field or parameter at fault, when there is one." }),
   })
-  .meta({ description: "Every error, ChartMogul's shape." });
+  .meta({ description: "Every error, ChartMogul's shape." })
+  .openapi("Error");
+
+/** The OpenAPI document itself: any JSON object. */
+export const openApiDocumentResponse = z.looseObject({});

@@ -1,62 +1,241 @@
-/** The OpenAPI document: valid OpenAPI 3.1, every route listed, served without a key. */
+/**
+ * The OpenAPI document and the routes come from one declaration (server/api/routes.ts): the
+ * document is valid OpenAPI 3.1, lists exactly the routes the app's router serves, and describes
+ * each request with the very schema the route validates with.
+ */
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ROUTES, createApiApp } from "@/server/api/app";
+import { z } from "zod";
+import type { Actor } from "@/lib/auth/actor";
+import { createApiKey } from "@/lib/keys/service";
+import { API_BASE, API_ROUTES, createApiApp, type ApiApp } from "@/server/api/app";
 import { buildOpenApiDocument } from "@/server/api/openapi";
+import * as routes from "@/server/api/routes";
+import { createKeyRequest, keyIdParams, listQuery, updateKeyRequest } from "@/server/api/schemas";
 import { setupTestDatabase } from "../helpers/db";
+import { makeUser } from "../helpers/fixtures";
 
 let teardown: () => Promise<void>;
+let app: ApiApp;
 beforeAll(async () => {
   teardown = await setupTestDatabase();
+  app = createApiApp({ keyRateLimit: 0, authFailureLimit: 0 });
 });
 afterAll(() => teardown());
 
+const BASE = `http://latchkey.test${API_BASE}`;
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+
+type Json = Record<string, unknown>;
+interface Operation {
+  parameters?: Array<{ name: string; in: string; required?: boolean; schema: Json; description?: string }>;
+  requestBody?: { required?: boolean; content: Record<string, { schema: { $ref?: string } }> };
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+  security?: unknown[];
+}
+interface Document {
+  openapi: string;
+  servers: Array<{ url: string }>;
+  security: Array<Record<string, string[]>>;
+  paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
+  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
+}
+
+async function servedDocument(target: { request: ApiApp["request"] } = app): Promise<Document> {
+  const response = await target.request(`${BASE}/openapi.json`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Document;
+}
+
+/** "METHOD /path" for every operation of a document, paths relative to the API's base. */
+function documentedOperations(document: Document): string[] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
+/** "METHOD /path" for every route the app's router serves (middleware excluded), in OpenAPI's {param} form. */
+function servedRoutes(target: { routes: ReadonlyArray<{ method: string; path: string }> }): string[] {
+  return target.routes
+    .filter((route) => route.method !== "ALL")
+    .map((route) => `${route.method} ${route.path.slice(API_BASE.length).replace(/:([^/]+)/g, "{$1}")}`);
+}
+
+const sorted = (list: string[]) => [...new Set(list)].sort();
+const refName = (schema: { $ref?: string } | undefined) => schema?.$ref?.replace("#/components/schemas/", "");
+
+/** A zod schema as JSON Schema, the way a request is read (defaults make a field optional). */
+function inputJsonSchema(schema: z.ZodType): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: "input", target: "draft-2020-12", unrepresentable: "any" }) as Json;
+  void _dialect;
+  return rest;
+}
+
 describe("GET /api/v1/openapi.json", () => {
   it("is served without a key, as JSON", async () => {
-    const app = createApiApp();
-    const response = await app.request("http://latchkey.test/api/v1/openapi.json");
+    const response = await app.request(`${BASE}/openapi.json`);
     expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-    const document = (await response.json()) as { openapi: string };
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(response.headers.get("cache-control")).toBe("public, max-age=300");
+    const document = (await response.json()) as Document;
     expect(document.openapi).toBe("3.1.0");
+    expect(document.servers).toEqual([{ url: "/api/v1" }]);
   });
 
   it("validates as OpenAPI 3.1", async () => {
     // validate() dereferences in place: give it a copy.
-    const result = await validate(structuredClone(buildOpenApiDocument()) as never);
+    const document = await servedDocument();
+    const result = await validate(structuredClone(document) as never);
     if (!result.valid) throw new Error(compileErrors(result));
     expect(result.valid).toBe(true);
 
     // The validator does catch a broken document.
-    const broken = structuredClone(buildOpenApiDocument()) as unknown as { paths: Record<string, Record<string, unknown>> };
+    const broken = structuredClone(document) as unknown as { paths: Record<string, Record<string, unknown>> };
     broken.paths["/ping"]!.get = { responses: "none" };
     expect((await validate(broken as never)).valid).toBe(false);
   });
 
-  it("lists every route the app serves, and no other", () => {
-    const document = buildOpenApiDocument();
-    const documented = Object.entries(document.paths).flatMap(([path, item]) =>
-      Object.keys(item)
-        .filter((k) => ["get", "post", "patch", "put", "delete"].includes(k))
-        .map((method) => `${method.toUpperCase()} ${path}`),
-    );
-    expect(documented.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-  });
-
-  it("describes the request bodies from the same zod schemas the API validates with", () => {
-    const { schemas } = buildOpenApiDocument().components;
-    expect(schemas.CreateApiKeyRequest).toMatchObject({
-      type: "object",
-      required: ["name"],
-      additionalProperties: false,
-      properties: { name: { type: "string", minLength: 1, maxLength: 100 }, access_level: { enum: ["read_only", "read_write"], default: "read_only" } },
-    });
-    expect(schemas.UpdateApiKeyRequest).toMatchObject({ additionalProperties: false, properties: { status: { enum: ["active", "disabled"] } } });
-    expect(schemas.ApiKey).toMatchObject({
-      required: expect.arrayContaining(["id", "name", "access_level", "status", "masked_key", "created_at", "last_used_at"]),
-    });
-    expect(schemas.ApiKey).not.toHaveProperty("properties.key");
-    expect(schemas.ApiKeyWithSecret).toHaveProperty("properties.key");
-    expect(schemas.Error).toMatchObject({ required: ["code", "message", "param"] });
+  it("is the document the app's registry generates, paths relative to the server URL", async () => {
+    expect(await servedDocument()).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(app, API_BASE))));
   });
 });
+
+describe("one declaration for a route and its documentation", () => {
+  it("the document lists every route the app's router serves, and no other", async () => {
+    const document = await servedDocument();
+    const served = servedRoutes(app);
+    expect(served).toContain("GET /api_keys/{id}");
+    expect(sorted(documentedOperations(document))).toEqual(sorted(served));
+    // The 405 answers' list of methods comes from the same declarations.
+    expect(sorted(API_ROUTES.map((route) => `${route.method} ${route.path}`))).toEqual(sorted(served));
+  });
+
+  it("a route added without a declaration is caught", async () => {
+    const other = createApiApp({ keyRateLimit: 0, authFailureLimit: 0 });
+    other.get("/undocumented", (c) => c.json({}));
+    const document = await servedDocument(other);
+    expect(servedRoutes(other)).toContain("GET /undocumented");
+    expect(sorted(documentedOperations(document))).not.toEqual(sorted(servedRoutes(other)));
+  });
+
+  it("every operation documents its path parameters, a success, the errors and its security", async () => {
+    const document = await servedDocument();
+    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(["basicAuth", "bearerAuth"]);
+    expect(document.security).toEqual([{ basicAuth: [] }, { bearerAuth: [] }]);
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const method of METHODS) {
+        const operation = item[method];
+        if (!operation) continue;
+        const label = `${method.toUpperCase()} ${path}`;
+        const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+        const documented = (operation.parameters ?? []).filter((p) => p.in === "path");
+        expect(documented.map((p) => p.name), label).toEqual(inPath);
+        expect(documented.every((p) => p.required), label).toBe(true);
+        expect(Object.keys(operation.responses).some((status) => /^2\d\d$/.test(status)), label).toBe(true);
+        if (path === "/openapi.json") {
+          expect(operation.security, label).toEqual([]); // public
+          continue;
+        }
+        expect(operation.security, label).toBeUndefined(); // the document's: a key, Basic or Bearer
+        expect(Object.keys(operation.responses), label).toEqual(expect.arrayContaining(["400", "401", "429"]));
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (Number(status) >= 400) expect(refName(response.content?.["application/json"]?.schema), `${label} ${status}`).toBe("Error");
+        }
+        if (method !== "get") expect(Object.keys(operation.responses), label).toContain("403");
+        if (operation.requestBody) expect(Object.keys(operation.responses), label).toEqual(expect.arrayContaining(["413", "422"]));
+      }
+    }
+  });
+
+  it.each([
+    ["POST /api_keys", routes.createApiKey, createKeyRequest, "CreateApiKeyRequest"],
+    ["PATCH /api_keys/{id}", routes.updateApiKey, updateKeyRequest, "UpdateApiKeyRequest"],
+  ])("%s validates its body with the schema the document describes", async (label, route, schema, component) => {
+    // The registered route (what validates the request and what the document is generated from)
+    // holds the API's own schema object ...
+    const [method, path] = label.split(" ") as ["POST" | "PATCH", string];
+    const registered = app.openAPIRegistry.definitions.flatMap((definition) => {
+      const matches = definition.type === "route" && definition.route.method.toUpperCase() === method && definition.route.path === path;
+      return matches ? [definition.route] : [];
+    });
+    expect(registered).toHaveLength(1);
+    const media = registered[0]!.request?.body?.content["application/json"];
+    expect(media && "schema" in media ? media.schema : undefined).toBe(schema);
+    expect(route.request.body.content["application/json"].schema).toBe(schema);
+    // ... and the document describes exactly that schema.
+    const document = await servedDocument();
+    const operation = document.paths[path]![method.toLowerCase() as "post" | "patch"]!;
+    expect(operation.requestBody?.required).toBe(true);
+    expect(refName(operation.requestBody?.content["application/json"]?.schema)).toBe(component);
+    expect(document.components.schemas[component]).toEqual(inputJsonSchema(schema));
+  });
+
+  it("GET /api_keys documents the query string its schema reads, and /{id} routes the id parameter", async () => {
+    expect(routes.listApiKeys.request.query).toBe(listQuery);
+    const document = await servedDocument();
+    const expected = inputJsonSchema(listQuery) as { properties: Record<string, Json>; required?: string[] };
+    const parameters = document.paths["/api_keys"]!.get!.parameters!;
+    expect(parameters.map((p) => [p.name, p.in, p.required])).toEqual(
+      Object.keys(expected.properties).map((name) => [name, "query", expected.required?.includes(name) ?? false]),
+    );
+    for (const parameter of parameters) {
+      expect(parameter.schema).toEqual({ ...expected.properties[parameter.name], description: parameter.description });
+    }
+    for (const route of [routes.getApiKey, routes.updateApiKey, routes.deleteApiKey, routes.regenerateApiKey]) {
+      expect(route.request.params).toBe(keyIdParams);
+    }
+  });
+
+  it("every component schema is used, and every response names one", async () => {
+    const document = await servedDocument();
+    const text = JSON.stringify(document.paths) + JSON.stringify(document.components.schemas);
+    for (const name of Object.keys(document.components.schemas)) expect(text, name).toContain(`"#/components/schemas/${name}"`);
+  });
+});
+
+describe("requests through the declared routes keep the API's own answers", () => {
+  let secret: string;
+  let user: Actor;
+  beforeAll(async () => {
+    user = await makeUser("staff");
+    secret = (await createApiKey(user, { name: "openapi writer", access_level: "read_write" })).secret;
+  });
+  const send = (method: string, path: string, body?: string, contentType?: string) =>
+    app.request(`${BASE}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${secret}`,
+        "x-latchkey-client-ip": "192.0.2.44",
+        ...(contentType ? { "content-type": contentType } : {}),
+      },
+      body,
+    });
+
+  it("an invalid body is the API's 422 naming the field, not the framework's 400", async () => {
+    const response = await send("POST", "/api_keys", JSON.stringify({ name: "ok", colour: "red" }), "application/json");
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({ code: 422, message: "Unknown field: colour.", param: "colour" });
+    const query = await send("GET", "/api_keys?per_page=0");
+    expect(query.status).toBe(422);
+    expect(await query.json()).toEqual({ code: 422, message: "per_page must be at least 1.", param: "per_page" });
+  });
+
+  it.each([
+    ["no Content-Type", undefined],
+    ["text/plain", "text/plain"],
+    ["form-urlencoded (curl -d)", "application/x-www-form-urlencoded"],
+    ["JSON with a charset", "application/json; charset=utf-8"],
+  ])("a JSON object body is read whatever its Content-Type: %s", async (label, contentType) => {
+    const name = `typed ${label}`;
+    const created = await send("POST", "/api_keys", JSON.stringify({ name }), contentType);
+    expect(created.status).toBe(201);
+    const key = (await created.json()) as { id: string; name: string; access_level: string };
+    expect(key).toMatchObject({ name, access_level: "read_only" });
+    const renamed = await send("PATCH", `/api_keys/${key.id}`, JSON.stringify({ name: `${name}!` }), contentType);
+    expect(renamed.status).toBe(200);
+    expect(await renamed.json()).toMatchObject({ id: key.id, name: `${name}!` });
+    const fetched = await send("GET", `/api_keys/${key.id}`);
+    expect(await fetched.json()).toMatchObject({ name: `${name}!` });
+  });
+});
+

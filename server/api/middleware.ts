@@ -1,0 +1,63 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Actor } from "@/lib/auth/actor";
+import { READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
+import type { AuthenticatedKey } from "@/lib/keys/service";
+import { ApiError } from "./errors";
+
+/** What the gate leaves on every authenticated request's context. */
+export type ApiEnv = { Variables: { actor: Actor; keyInfo: AuthenticatedKey } };
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Writes need a Read & Write key; checked before the body is even read. */
+export const writeKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  if (c.get("actor").apiKey?.accessLevel !== "read_write") {
+    throw new ApiError(403, READ_ONLY_KEY_MESSAGE);
+  }
+  await next();
+};
+
+/** A body of at most MAX_BODY_BYTES. */
+export const limitedBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    // The rest of the body is never read, so the connection cannot carry another request: say
+    // so, rather than promise keep-alive and then drop it (the client retries on a new one).
+    throw new ApiError(413, `The request body is too large (${MAX_BODY_BYTES / 1024} KB at most).`, null, { Connection: "close" });
+  },
+});
+
+const JSON_CONTENT_TYPE = "application/json";
+
+/**
+ * The body must be one JSON object (400 otherwise, with the API's own messages); the route's zod
+ * schema then validates it (422). The API reads the body as JSON whatever the request's
+ * Content-Type says (`curl -d` sends form-urlencoded), as it always has; zod-openapi's validator
+ * only reads a body labelled JSON (and answers 415 otherwise), so the checked body is handed on
+ * labelled `application/json` (hono's bodyLimit rebuilds the request the same way).
+ */
+export const jsonObjectBody: MiddlewareHandler = async (c, next) => {
+  const text = await readJsonObject(c);
+  if (c.req.header("content-type") !== JSON_CONTENT_TYPE) {
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-type", JSON_CONTENT_TYPE);
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: text });
+  }
+  await next();
+};
+
+async function readJsonObject(c: Context): Promise<string> {
+  const text = await c.req.text();
+  if (!text.trim()) throw new ApiError(400, "The request body is empty; send a JSON object.");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "The request body is not valid JSON.");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiError(400, "The request body must be a JSON object.");
+  }
+  return text;
+}
