@@ -17,8 +17,10 @@ declare module "@tanstack/react-table" {
 }
 
 /**
- * The one table of the app: renders any TanStack table, with sortable headers as buttons that
- * announce their order (aria-sort). Sorting itself is the table's: client-side or in the database.
+ * The shared table for lists a person sorts (Profile's API keys, the API Access Manager): renders
+ * any TanStack table, with sortable headers as buttons that announce their order (aria-sort).
+ * Sorting itself is the table's: client-side or in the database. Fixed lists that are never
+ * sorted (users, sessions, invites, the audit log) are plain tables built from components/ui/table.
  */
 export function DataTable<T>({
   table,
