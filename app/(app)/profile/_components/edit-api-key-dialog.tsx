@@ -3,6 +3,7 @@
 import { useActionState, useState, useTransition } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
+import { Confirm } from "@/components/ui/confirm";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
@@ -108,32 +109,19 @@ export function EditApiKeyDialog({
           </div>
         ) : null}
         {view === "confirm-regenerate" ? (
-          <Confirm
-            text={
-              <>
-                Regenerate <strong>{apiKey.name}</strong>? It gets a new secret at once, and anything still using the old
-                secret stops working.
-              </>
-            }
-            confirmLabel="Regenerate"
-            pending={pending}
-            onCancel={() => setView("edit")}
-            onConfirm={regenerate}
-          />
+          <Confirm confirmLabel="Regenerate" pendingLabel="Working…" tone="primary" autoFocus pending={pending} onCancel={() => setView("edit")} onConfirm={regenerate}>
+            <p className="text-sm text-slate-700">
+              Regenerate <strong>{apiKey.name}</strong>? It gets a new secret at once, and anything still using the old secret stops
+              working.
+            </p>
+          </Confirm>
         ) : null}
         {view === "confirm-delete" ? (
-          <Confirm
-            text={
-              <>
-                Delete <strong>{apiKey.name}</strong>? This is permanent: anything using it stops working.
-              </>
-            }
-            confirmLabel="Delete"
-            danger
-            pending={pending}
-            onCancel={() => setView("edit")}
-            onConfirm={remove}
-          />
+          <Confirm confirmLabel="Delete" pendingLabel="Working…" autoFocus pending={pending} onCancel={() => setView("edit")} onConfirm={remove}>
+            <p className="text-sm text-slate-700">
+              Delete <strong>{apiKey.name}</strong>? This is permanent: anything using it stops working.
+            </p>
+          </Confirm>
         ) : null}
         {view === "regenerated" && fresh ? (
           <div className="space-y-4">
@@ -168,35 +156,5 @@ function RenameForm({ apiKey }: { apiKey: ApiKeyDto }) {
         </Button>
       </div>
     </form>
-  );
-}
-
-function Confirm({
-  text,
-  confirmLabel,
-  danger,
-  pending,
-  onCancel,
-  onConfirm,
-}: {
-  text: React.ReactNode;
-  confirmLabel: string;
-  danger?: boolean;
-  pending: boolean;
-  onCancel: () => void;
-  onConfirm: () => void;
-}) {
-  return (
-    <div className="space-y-4" role="group" aria-label={`Confirm ${confirmLabel.toLowerCase()}`}>
-      <p className="text-sm text-slate-700">{text}</p>
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        <Button variant={danger ? "danger" : "primary"} onClick={onConfirm} disabled={pending} autoFocus>
-          {pending ? "Working…" : confirmLabel}
-        </Button>
-      </div>
-    </div>
   );
 }

@@ -11,7 +11,7 @@ import { DataTableFilter, DataTableSearch, DataTableToolbar } from "@/components
 import { useTableNavigation } from "@/components/data-table/use-table-navigation";
 import { KeyStatusBadge, RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { ConfirmDialog } from "@/components/ui/confirm";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
 import type { KeyStatus, Role } from "@/db/schema";
 import { ACCESS_LEVEL_LABELS, ACCESS_LEVELS, ROLE_LABELS, ROLES } from "@/lib/auth/permissions";
@@ -251,26 +251,23 @@ export function AccessManager({
         onNavigate={(href) => navigate(href)}
       />
 
-      <Dialog open={deleting !== null} onOpenChange={(open) => !open && !working && setDeleting(null)}>
+      <ConfirmDialog
+        open={deleting !== null}
+        title="Delete API key"
+        confirmLabel="Delete"
+        pendingLabel="Deleting…"
+        pending={working}
+        autoFocus
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => deleting && remove(deleting)}
+      >
         {deleting ? (
-          <DialogContent title="Delete API key">
-            <div className="space-y-4">
-              <p className="text-sm text-slate-700">
-                Delete <strong className="break-all">{deleting.name}</strong> of {deleting.user.name} ({deleting.user.email})? This is
-                permanent: anything using it stops working at once.
-              </p>
-              <div className="flex justify-end gap-2">
-                <Button variant="secondary" onClick={() => setDeleting(null)} disabled={working}>
-                  Cancel
-                </Button>
-                <Button variant="danger" onClick={() => remove(deleting)} disabled={working} autoFocus>
-                  {working ? "Deleting…" : "Delete"}
-                </Button>
-              </div>
-            </div>
-          </DialogContent>
+          <p className="text-sm text-slate-700">
+            Delete <strong className="break-all">{deleting.name}</strong> of {deleting.user.name} ({deleting.user.email})? This is
+            permanent: anything using it stops working at once.
+          </p>
         ) : null}
-      </Dialog>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -4,7 +4,7 @@ import { useState, useTransition, type ReactNode } from "react";
 import { toast } from "sonner";
 import { RoleBadge } from "@/components/badges";
 import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { ConfirmDialog } from "@/components/ui/confirm";
 import { FormMessage, inputClass } from "@/components/ui/field";
 import { Td, Th } from "@/components/ui/table";
 import { ScrollRegion } from "@/components/data-table/scroll-region";
@@ -184,61 +184,56 @@ export function UsersTable({ users }: { users: UserRow[] }) {
         </table>
       </ScrollRegion>
 
-      <Dialog open={pending !== null} onOpenChange={(next) => !next && close()}>
+      <ConfirmDialog
+        open={pending !== null}
+        title={pending ? TITLES[pending.kind] : ""}
+        confirmLabel={pending ? (pending.kind === "remove" ? "Remove" : TITLES[pending.kind]) : ""}
+        tone={pending?.kind === "transfer" ? "primary" : "danger"}
+        pending={working}
+        confirmDisabled={(pending?.kind === "role" || pending?.kind === "remove") && pending.keys === null}
+        onCancel={close}
+        onConfirm={confirm}
+      >
         {pending ? (
-          <DialogContent title={TITLES[pending.kind]}>
-            <div className="space-y-4">
-              <FormMessage message={error} />
-              {pending.kind === "role" ? (
-                <>
-                  <p className="text-sm text-slate-700">
-                    Change the role of <strong>{pending.user.name}</strong> ({pending.user.email}) from{" "}
-                    <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from
-                    their next request.
-                  </p>
-                  <KeysToDelete
-                    keys={pending.keys}
-                    intro={pending.role === "lite" ? "Lite users cannot have API keys. These keys are deleted:" : "Read-only users cannot keep Read & Write keys. These keys are deleted:"}
-                    none="No API keys are deleted."
-                  />
-                </>
-              ) : null}
-              {pending.kind === "remove" ? (
-                <>
-                  <p className="text-sm text-slate-700">
-                    Remove <strong>{pending.user.name}</strong> ({pending.user.email})? They are signed out at once and can no longer sign in.
-                  </p>
-                  <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
-                </>
-              ) : null}
-              {pending.kind === "signout" ? (
+          <>
+            <FormMessage message={error} />
+            {pending.kind === "role" ? (
+              <>
                 <p className="text-sm text-slate-700">
-                  Sign <strong>{pending.user.name}</strong> ({pending.user.email}) out of every session? Their next request in each
-                  browser goes to the sign-in page. Their API keys keep working.
+                  Change the role of <strong>{pending.user.name}</strong> ({pending.user.email}) from{" "}
+                  <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from
+                  their next request.
                 </p>
-              ) : null}
-              {pending.kind === "transfer" ? (
+                <KeysToDelete
+                  keys={pending.keys}
+                  intro={pending.role === "lite" ? "Lite users cannot have API keys. These keys are deleted:" : "Read-only users cannot keep Read & Write keys. These keys are deleted:"}
+                  none="No API keys are deleted."
+                />
+              </>
+            ) : null}
+            {pending.kind === "remove" ? (
+              <>
                 <p className="text-sm text-slate-700">
-                  Make <strong>{pending.user.name}</strong> ({pending.user.email}) the Owner of this Latchkey? You become an Admin, and only
-                  the new Owner can transfer ownership again.
+                  Remove <strong>{pending.user.name}</strong> ({pending.user.email})? They are signed out at once and can no longer sign in.
                 </p>
-              ) : null}
-              <div className="flex justify-end gap-2">
-                <Button variant="secondary" onClick={close} disabled={working}>
-                  Cancel
-                </Button>
-                <Button
-                  variant={pending.kind === "transfer" ? "primary" : "danger"}
-                  onClick={confirm}
-                  disabled={working || ((pending.kind === "role" || pending.kind === "remove") && pending.keys === null)}
-                >
-                  {pending.kind === "remove" ? "Remove" : TITLES[pending.kind]}
-                </Button>
-              </div>
-            </div>
-          </DialogContent>
+                <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
+              </>
+            ) : null}
+            {pending.kind === "signout" ? (
+              <p className="text-sm text-slate-700">
+                Sign <strong>{pending.user.name}</strong> ({pending.user.email}) out of every session? Their next request in each
+                browser goes to the sign-in page. Their API keys keep working.
+              </p>
+            ) : null}
+            {pending.kind === "transfer" ? (
+              <p className="text-sm text-slate-700">
+                Make <strong>{pending.user.name}</strong> ({pending.user.email}) the Owner of this Latchkey? You become an Admin, and only
+                the new Owner can transfer ownership again.
+              </p>
+            ) : null}
+          </>
         ) : null}
-      </Dialog>
+      </ConfirmDialog>
     </>
   );
 }
