@@ -1,3 +1,4 @@
+import { auditKeyRateLimited } from "@/lib/audit/rate-limited";
 import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
 import { authenticateApiKey, type AuthenticatedKey } from "@/lib/keys/service";
@@ -5,7 +6,7 @@ import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { presentedKey } from "./credentials";
 import { ApiError, NO_VALID_KEY } from "./errors";
-import { auditKeyRateLimited, FixedWindowLimiter } from "./rate-limit";
+import { FixedWindowLimiter } from "./rate-limit";
 
 export interface GateOptions {
   /** Requests per key per minute (0: no limit). Default: LATCHKEY_API_RATE_LIMIT, else 600. */
