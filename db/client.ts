@@ -1,6 +1,7 @@
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { embeddedSocket, isEmbeddedUrl } from "./embedded-socket";
+import type { EmbeddedDatabase } from "./embedded";
+import { EMBEDDED_URL } from "./embedded-socket";
 import * as schema from "./schema";
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -8,56 +9,36 @@ export type Database = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DbOrTx = Database | Tx;
 
-interface Connection {
+/** A pool of connections and the Drizzle database over it. */
+export interface Connection {
   sql: postgres.Sql;
   db: Database;
 }
 
-// One pool per process, shared by every copy of this module (Next bundles its own copy next to
-// the custom server's), so it lives on globalThis.
-const slot = Symbol.for("latchkey.db");
-type Holder = typeof globalThis & { [slot]?: Connection };
+export interface ConnectOptions {
+  /** Connections in the pool (DATABASE_POOL_MAX); the embedded database always has one. */
+  max?: number;
+  /** Called with every query's text (tests count queries with it). */
+  onQuery?: (query: string) => void;
+}
 
-export function connect(url: string, options: { max?: number } = {}): Connection {
-  const sql = postgres(url, {
-    max: options.max ?? Number(process.env.DATABASE_POOL_MAX ?? 10),
+/**
+ * A pool to a PostgreSQL server (a postgres:// URL) or to the embedded database opened in this
+ * process (db/embedded.ts), which is reached in-process: no network, no SSL, one connection.
+ * Nothing is sent until the first query.
+ */
+export function connect(target: string | EmbeddedDatabase, options: ConnectOptions = {}): Connection {
+  const embedded = typeof target === "string" ? undefined : target.backend;
+  const onQuery = options.onQuery;
+  const sql = postgres(embedded ? EMBEDDED_URL : (target as string), {
+    max: options.max ?? 10,
     idle_timeout: 30,
     // Short, so a request fails fast (503) while the database is unreachable; the API adds a deadline.
     connect_timeout: 2,
     max_lifetime: 60 * 30,
     onnotice: () => {},
-    // The embedded database is reached in-process (no network, no SSL), one connection at a time.
-    ...(isEmbeddedUrl(url) ? { max: 1, ssl: false, socket: embeddedSocket } : {}),
+    ...(onQuery ? { debug: (_connection: number, query: string) => onQuery(query) } : {}),
+    ...(embedded ? { max: 1, ssl: false, socket: () => embedded.socket() } : {}),
   } as postgres.Options<Record<string, postgres.PostgresType>>);
   return { sql, db: drizzle(sql, { schema, casing: "snake_case" }) };
-}
-
-/**
- * The database, opened lazily on first use (never at import, so `next build` never connects).
- * DATABASE_URL is a real PostgreSQL, or the embedded server that server/main.ts started.
- */
-export function getConnection(): Connection {
-  const holder = globalThis as Holder;
-  if (!holder[slot]) {
-    const url = process.env.DATABASE_URL;
-    if (!url) {
-      throw new Error(
-        "No database: DATABASE_URL is not set. Start Latchkey with `npm start` or `npm run dev`, " +
-          "which start the embedded database when DATABASE_URL is unset.",
-      );
-    }
-    holder[slot] = connect(url);
-  }
-  return holder[slot];
-}
-
-export function db(): Database {
-  return getConnection().db;
-}
-
-export async function closeDb(): Promise<void> {
-  const holder = globalThis as Holder;
-  const conn = holder[slot];
-  holder[slot] = undefined;
-  await conn?.sql.end({ timeout: 5 });
 }

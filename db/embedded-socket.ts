@@ -4,18 +4,15 @@
  * protocol entry point one message at a time, with PGlite's answers coming back as 'data'.
  * Nothing listens, so no other process can connect.
  *
- * The PGlite instance lives on globalThis: the custom server's copy of this module and the copy
- * Next.js bundles for server actions must reach the same one. Only type imports from PGlite
- * here, so importing this module (db/client.ts does) never loads the database engine.
+ * Each open database is one EmbeddedBackend; its connections are made by its `socket()`, so a
+ * connection can only reach the database it was made for. Only type imports from PGlite here, so
+ * importing this module (db/client.ts does) never loads the database engine.
  */
 import { EventEmitter } from "node:events";
 import type { PGlite } from "@electric-sql/pglite";
 
-/** DATABASE_URL while the embedded database is open: a marker, never a network address. */
+/** The URL postgres.js is given for the embedded database: a marker, never a network address. */
 export const EMBEDDED_URL = "postgres://postgres@latchkey-embedded.invalid/postgres";
-
-const slot = Symbol.for("latchkey.pglite");
-type Holder = typeof globalThis & { [slot]?: EmbeddedBackend };
 
 const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
@@ -35,12 +32,26 @@ function queryMessage(text: string): Buffer {
  * connection that is inside a protocol cycle (up to Sync or a simple Query) or an open
  * transaction keeps it until that ends; the others wait their turn.
  */
-class EmbeddedBackend {
+export class EmbeddedBackend {
   private owner: InProcessSocket | null = null;
   private waiters: (() => void)[] = [];
   readonly sockets = new Set<InProcessSocket>();
 
   constructor(readonly pg: PGlite) {}
+
+  /** postgres.js's `socket` option: a new in-process connection to this database. */
+  socket(): InProcessSocket {
+    if (this.closed || this.pg.closed) throw new Error("The embedded database is not open.");
+    return new InProcessSocket(this);
+  }
+
+  private closed = false;
+
+  /** Refuses new connections and cuts the open ones (their pending queries fail). */
+  close(): void {
+    this.closed = true;
+    for (const socket of this.sockets) socket.destroy(new Error("The embedded database was closed."));
+  }
 
   async acquire(socket: InProcessSocket): Promise<void> {
     while (this.owner && this.owner !== socket) await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -75,31 +86,9 @@ class EmbeddedBackend {
   }
 }
 
-/** Makes `pg` the process's embedded database (one at a time). */
-export function registerEmbeddedDatabase(pg: PGlite): void {
-  const holder = globalThis as Holder;
-  if (holder[slot] && !holder[slot].pg.closed) throw new Error("An embedded database is already open in this process.");
-  holder[slot] = new EmbeddedBackend(pg);
-}
-
-/** Forgets the embedded database and cuts its connections (their pending queries fail). */
-export function unregisterEmbeddedDatabase(pg: PGlite): void {
-  const holder = globalThis as Holder;
-  const backend = holder[slot];
-  if (!backend || backend.pg !== pg) return;
-  holder[slot] = undefined;
-  for (const socket of backend.sockets) socket.destroy(new Error("The embedded database was closed."));
-}
-
-export function isEmbeddedUrl(url: string): boolean {
-  return url === EMBEDDED_URL;
-}
-
-/** postgres.js's `socket` option: a new in-process connection to the embedded database. */
-export function embeddedSocket(): InProcessSocket {
-  const backend = (globalThis as Holder)[slot];
-  if (!backend || backend.pg.closed) throw new Error("The embedded database is not open in this process.");
-  return new InProcessSocket(backend);
+/** The embedded database `pg`, reachable by in-process connections (see `socket()`). */
+export function createEmbeddedBackend(pg: PGlite): EmbeddedBackend {
+  return new EmbeddedBackend(pg);
 }
 
 /**

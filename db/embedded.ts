@@ -2,13 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { acquireDataDirLock, tightenModes } from "./embedded-lock";
-import { EMBEDDED_URL, registerEmbeddedDatabase, unregisterEmbeddedDatabase } from "./embedded-socket";
+import { createEmbeddedBackend, type EmbeddedBackend } from "./embedded-socket";
 
 export { DataDirInUseError } from "./embedded-lock";
 
 export interface EmbeddedDatabase {
-  /** The DATABASE_URL to use: a marker that db/client.ts connects in-process, not an address. */
-  url: string;
+  /** Where connections come from: `connect(embedded)` (db/client.ts) reaches it in-process. */
+  backend: EmbeddedBackend;
   stop(): Promise<void>;
 }
 
@@ -33,20 +33,20 @@ export async function startEmbeddedDatabase(dir: string): Promise<EmbeddedDataba
     pg = await PGlite.create(inMemory ? undefined : path.join(dir, "pgdata"));
     // PGlite sets the modes of the files it unpacks at its first start itself (0666): tighten them.
     if (!inMemory) tightenModes(dir);
-    registerEmbeddedDatabase(pg);
   } catch (error) {
     await pg?.close().catch(() => {});
     release();
     throw error;
   }
   const opened = pg;
+  const backend = createEmbeddedBackend(opened);
   let stopped = false;
   return {
-    url: EMBEDDED_URL,
+    backend,
     async stop() {
       if (stopped) return;
       stopped = true;
-      unregisterEmbeddedDatabase(opened);
+      backend.close();
       try {
         await opened.close();
       } finally {

@@ -9,19 +9,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { closeDb, getConnection } from "@/db/client";
-import { readApiSettings } from "@/server/api/config";
-import { createApiRequestListener, isApiPath } from "@/server/api/node";
-import { keyCache } from "@/lib/keys/cache";
-import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
-import { startEmbeddedDatabase, type EmbeddedDatabase } from "@/db/embedded";
-import { runMigrations } from "@/db/migrate";
-import { dataDir, proxyTrust, readEnv } from "@/lib/config/env";
+import { openDatabase, type OpenedDatabase } from "@/db/open";
+import { apiSettings, databaseSettings, dataDir, proxyTrust, readEnv } from "@/lib/config/env";
 import { resolveServerSecret } from "@/lib/config/secret";
-import { CLIENT_IP_HEADER, resolveClientIp } from "@/server/http/client-ip";
-import { answerClientErrors } from "@/server/http/client-errors";
-import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
+import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
 import { logError } from "@/lib/log";
+import { keyCache, setConnection, setServerSecret } from "@/lib/runtime";
+import { createApiRequestListener, isApiPath } from "@/server/api/node";
+import { answerClientErrors } from "@/server/http/client-errors";
+import { CLIENT_IP_HEADER, resolveClientIp } from "@/server/http/client-ip";
+import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
 import { createServerActionGuard, loadServerActionIds } from "@/server/http/server-actions";
 
 export interface StartedServer {
@@ -37,48 +34,49 @@ export interface ServerOptions {
 
 export async function startServer(options: ServerOptions): Promise<StartedServer> {
   const env = readEnv();
-  const apiSettings = readApiSettings();
-  const dir = dataDir(env);
-  let embedded: EmbeddedDatabase | undefined;
+  const api = apiSettings(env);
+  let database: OpenedDatabase | undefined;
   let keyListener: KeyChangeListener | undefined;
   let healthProbe: ReturnType<typeof postgresProbe> | undefined;
-  if (!env.DATABASE_URL) {
-    embedded = await startEmbeddedDatabase(dir);
-    process.env.DATABASE_URL = embedded.url;
-    console.log(`[latchkey] embedded database in ${dir}`);
-  }
   try {
-    process.env.LATCHKEY_SECRET = resolveServerSecret({
-      secret: env.LATCHKEY_SECRET,
-      secretFile: env.LATCHKEY_SECRET_FILE,
-      dataDir: dir,
-      allowGenerate: Boolean(embedded) || env.NODE_ENV !== "production",
-    });
-    await runMigrations(getConnection().db);
+    // The database first: it takes the data folder's lock, so only its holder reads or writes the
+    // secret file kept beside the embedded database.
+    database = await openDatabase(databaseSettings(env));
+    setConnection(database.connection);
+    console.log(`[latchkey] ${database.description}`);
+    setServerSecret(
+      resolveServerSecret({
+        secret: env.LATCHKEY_SECRET,
+        secretFile: env.LATCHKEY_SECRET_FILE,
+        dataDir: dataDir(env),
+        allowGenerate: database.kind === "embedded" || env.NODE_ENV !== "production",
+      }),
+    );
 
     // The API's verification cache. Embedded: this is the only instance, invalidation is local.
     // PostgreSQL: other instances may share it, so the cache serves only while LISTEN is up.
-    const cacheSettings = { ttlMs: apiSettings.cacheTtlMs, maxEntries: apiSettings.cacheSize };
-    if (embedded) keyCache().configure("local", cacheSettings);
+    const cacheSettings = { ttlMs: api.cacheTtlMs, maxEntries: api.cacheSize };
+    if (database.kind === "embedded") keyCache().configure("local", cacheSettings);
     else {
       keyCache().configure("off", cacheSettings);
-      keyListener = startKeyChangeListener(process.env.DATABASE_URL!);
+      keyListener = startKeyChangeListener(database.url!);
       if (!(await keyListener.ready(5_000))) console.warn("[latchkey] key-change listener not connected yet; the key cache stays off until it is");
       // The database circuit breaker: checked every second (four times a second while it is down),
       // and while it does not answer every request gets 503 at once instead of waiting on it.
-      healthProbe = postgresProbe(process.env.DATABASE_URL!);
+      healthProbe = postgresProbe(database.url!);
       databaseHealth().startMonitor(healthProbe.probe, {
         onChange: (up) => console.warn(up ? "[latchkey] database reachable again" : "[latchkey] database unreachable: answering 503 until it returns"),
       });
     }
 
-    // next-auth builds its callback URLs from the request's host unless NEXTAUTH_URL pins one.
+    // next-auth reads its settings from the environment: it builds its callback URLs from the
+    // request's host unless NEXTAUTH_URL pins one. (The one environment write left: a library's.)
     if (!process.env.NEXTAUTH_URL) process.env.AUTH_TRUST_HOST = "true";
 
     const app = options.apiOnly ? undefined : next({ dev: options.dev, hostname: env.HOST, port: env.PORT });
     const handle = app?.getRequestHandler();
     await app?.prepare();
-    const api = createApiRequestListener();
+    const apiListener = createApiRequestListener({ deadlineMs: api.deadlineMs, keyRateLimit: api.keyRateLimit, authFailureLimit: api.authFailureLimit });
     // Malformed, oversized or cross-origin server actions get 400/413/403 here, not a 500 from Next.js.
     const guardServerAction = createServerActionGuard({ publicUrl: process.env.NEXTAUTH_URL, actionIds: options.dev ? undefined : loadServerActionIds() });
     const trust = proxyTrust(env);
@@ -89,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trust);
       if (ip) req.headers[CLIENT_IP_HEADER] = ip;
       else delete req.headers[CLIENT_IP_HEADER];
-      if (isApiPath(req.url) || !handle) api(req, res);
+      if (isApiPath(req.url) || !handle) apiListener(req, res);
       else if (!databaseHealth().available && needsDatabase(req.url)) answerDatabaseUnavailable(req, res);
       else guardServerAction(req, res, (request) => void handle(request, res));
     });
@@ -112,16 +110,16 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         await keyListener?.stop();
         databaseHealth().stopMonitor();
         await healthProbe?.close();
-        await closeDb();
-        await embedded?.stop();
+        setConnection(undefined);
+        await database?.close();
       },
     };
   } catch (error) {
     await keyListener?.stop().catch(() => {});
     databaseHealth().stopMonitor();
     await healthProbe?.close();
-    await closeDb().catch(() => {});
-    await embedded?.stop().catch(() => {});
+    setConnection(undefined);
+    await database?.close().catch(() => {});
     throw error;
   }
 }

@@ -6,7 +6,7 @@
  *
  * It creates its own database on BENCH_POSTGRES_URL or TEST_POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres),
- * fills it with scripts/seed.ts, and drops it at the end. For each size it times, p50 / p95:
+ * fills it with lib/seed.ts, and drops it at the end. For each size it times, p50 / p95:
  *   - ours: lib/keys/admin.ts listApiKeysForAdmin (count + page ids + display rows) with the
  *     indexes of db/schema.ts;
  *   - baseline: the straightforward version, one joined query with ILIKE and OFFSET plus a
@@ -21,8 +21,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { openDatabase, type OpenedDatabase } from "@/db/open";
 import type { Actor } from "@/lib/auth/actor";
 import { createKeyring } from "@/lib/config/keyring";
+import { listApiKeysForAdmin } from "@/lib/keys/admin";
+import { setConnection, setServerSecret } from "@/lib/runtime";
+import { seed, seedBulk } from "@/lib/seed";
 import { parseAccessManagerQuery, accessManagerSearch, type AccessManagerQuery } from "@/lib/validation/admin";
 
 const args = parseArgs({
@@ -47,14 +51,8 @@ const dbName = `latchkey_bench_${randomBytes(4).toString("hex")}`;
 const dbUrl = new URL(adminUrl);
 dbUrl.pathname = `/${dbName}`;
 
-process.env.DATABASE_URL = dbUrl.toString();
+process.env.DATABASE_URL = dbUrl.toString(); // for the app this benchmark starts
 process.env.LATCHKEY_SECRET = SECRET;
-
-// Imported after DATABASE_URL is set: the app's client reads it on first use.
-const { getConnection, closeDb } = await import("@/db/client");
-const { runMigrations } = await import("@/db/migrate");
-const { seed, seedBulk } = await import("@/scripts/seed");
-const { listApiKeysForAdmin } = await import("@/lib/keys/admin");
 
 // ---------------------------------------------------------------------------------------------
 
@@ -253,9 +251,13 @@ async function main() {
   const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${dbName}`);
   let app: ChildProcess | null = null;
+  let database: OpenedDatabase | undefined;
   try {
-    const { sql, db } = getConnection();
-    await runMigrations(db);
+    // The database opened as the server opens it, and made this process's for the service queries.
+    database = await openDatabase({ url: dbUrl.toString(), dataDir: "memory://", poolMax: 10 });
+    setConnection(database.connection);
+    setServerSecret(SECRET);
+    const { sql } = database.connection;
     const ring = createKeyring(SECRET);
     const scalar = async <T>(rows: Promise<{ n: T }[]>): Promise<T> => (await rows)[0]!.n;
     const version = await scalar(sql<{ n: string }[]>`select current_setting('server_version') as n`);
@@ -325,7 +327,8 @@ async function main() {
     }
   } finally {
     stopApp(app);
-    await closeDb();
+    setConnection(undefined);
+    await database?.close();
     await new Promise((r) => setTimeout(r, 500));
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
     await admin.end();

@@ -23,6 +23,10 @@ import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import postgres from "postgres";
+import { openDatabase } from "@/db/open";
+import { users } from "@/db/schema";
+import { createApiKey } from "@/lib/keys/service";
+import { db, setConnection, setServerSecret } from "@/lib/runtime";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -155,15 +159,14 @@ async function main(): Promise<void> {
   });
 
   // One user and one key, made by the app's own service (the server has run the migrations).
-  process.env.DATABASE_URL = databaseUrl;
-  process.env.LATCHKEY_SECRET = secret;
-  const { db, closeDb } = await import("@/db/client");
-  const { users } = await import("@/db/schema");
-  const { createApiKey } = await import("@/lib/keys/service");
+  const database = await openDatabase({ url: databaseUrl, dataDir: "memory://", poolMax: 2 }, { migrate: false });
+  setConnection(database.connection);
+  setServerSecret(secret);
   const [user] = await db().insert(users).values({ email: "bench@example.test", name: "Bench", role: "staff", passwordHash: "x" }).returning();
   const actor = { userId: user!.id, email: user!.email, name: user!.name, role: user!.role, ip: null };
   const { secret: key } = await createApiKey(actor, { name: "bench", access_level: "read_only" });
-  await closeDb();
+  setConnection(undefined);
+  await database.close();
   const authorization = `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
 
   console.log(`[bench] starting the baseline (bare node:http) on ${basePort}`);

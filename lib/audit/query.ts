@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, or, sql, type SQL } from "drizzle-orm";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { escapeLike } from "@/db/sql";
 import { auditLog } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";

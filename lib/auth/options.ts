@@ -1,7 +1,7 @@
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { headers } from "next/headers";
-import { keyring } from "@/lib/config/keyring";
+import { keyring } from "@/lib/runtime";
 import { ServiceError } from "@/lib/errors";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { verifyCredentials } from "@/lib/users/service";

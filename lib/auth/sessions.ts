@@ -1,6 +1,7 @@
 import "server-only";
 import { and, asc, eq, gt, lt, ne } from "drizzle-orm";
-import { db, type Tx } from "@/db/client";
+import type { Tx } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
 import { sessions, users, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";

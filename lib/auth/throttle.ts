@@ -1,6 +1,7 @@
 import "server-only";
 import { eq, lt, sql } from "drizzle-orm";
-import { db, type Tx } from "@/db/client";
+import type { Tx } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { authThrottle } from "@/db/schema";
 
 /**

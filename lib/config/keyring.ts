@@ -27,15 +27,3 @@ export function createKeyring(secret: string): Keyring {
     },
   };
 }
-
-let shared: Keyring | undefined;
-
-/** The process keyring, from LATCHKEY_SECRET (the server entry point resolves and exports it). */
-export function keyring(): Keyring {
-  const secret = process.env.LATCHKEY_SECRET;
-  if (!secret) {
-    throw new Error("LATCHKEY_SECRET is not set: start Latchkey with `npm start` or `npm run dev`.");
-  }
-  if (!shared) shared = createKeyring(secret);
-  return shared;
-}

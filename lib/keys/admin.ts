@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, inArray, sql, type AnyColumn, type SQL } from "drizzle-orm";
-import { db, type DbOrTx } from "@/db/client";
+import type { DbOrTx } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { escapeLike, isUuid } from "@/db/sql";
 import { apiKeys, users, type AccessLevel, type KeyStatus, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";

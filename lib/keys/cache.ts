@@ -15,8 +15,8 @@ import type { ApiKeyDto } from "./dto";
  *   a lookup that raced with a revocation is used for its own request only, never cached.
  * - While an instance cannot hear the others (listener down), the cache is off.
  *
- * One cache per process, on globalThis: Next.js bundles its own copy of lib/ next to the custom
- * server's, and a server action's announceKeyChange() must reach the cache the API reads.
+ * One cache per process, held by lib/runtime.ts (keyCache()): a server action's
+ * announceKeyChange() must reach the cache the API reads.
  */
 
 export interface CachedKey {
@@ -178,20 +178,4 @@ export class KeyVerificationCache {
     }
     return false;
   }
-}
-
-const slot = Symbol.for("latchkey.keyVerificationCache");
-type Holder = typeof globalThis & { [slot]?: KeyVerificationCache };
-
-/** The process's cache (off until the server configures it). */
-export function keyCache(): KeyVerificationCache {
-  const holder = globalThis as Holder;
-  return (holder[slot] ??= new KeyVerificationCache());
-}
-
-/** A random id per process, so an instance recognises its own NOTIFYs. */
-const originSlot = Symbol.for("latchkey.instanceId");
-export function instanceId(): string {
-  const holder = globalThis as typeof globalThis & { [originSlot]?: string };
-  return (holder[originSlot] ??= crypto.randomUUID());
 }

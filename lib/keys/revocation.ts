@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import type { DbOrTx } from "@/db/client";
-import { instanceId, keyCache, type KeyChange, type KeyVerificationCache } from "./cache";
+import { instanceId, keyCache } from "@/lib/runtime";
+import type { KeyChange, KeyVerificationCache } from "./cache";
 
 export type { KeyChange } from "./cache";
 

@@ -1,13 +1,14 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
-import { db, type DbOrTx } from "@/db/client";
+import type { DbOrTx } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
 import { apiKeys, users, type ApiKey, type KeyStatus } from "@/db/schema";
 import { recordAudit, type AuditAction } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { allowedAccessLevels, can } from "@/lib/auth/permissions";
-import { keyring } from "@/lib/config/keyring";
+import { keyring } from "@/lib/runtime";
 import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
 import { logError } from "@/lib/log";
 import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
@@ -15,7 +16,8 @@ import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
 import { toKeyDto, type ApiKeyDto } from "./dto";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
-import { keyCache, type CachedKey, type KeyVerificationCache } from "./cache";
+import { keyCache } from "@/lib/runtime";
+import type { CachedKey, KeyVerificationCache } from "./cache";
 import { announceKeyChange } from "./revocation";
 
 const DUPLICATE_NAME = "You already have an API key with this name.";

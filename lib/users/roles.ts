@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, notInArray } from "drizzle-orm";
-import { db, type DbOrTx, type Tx } from "@/db/client";
+import type { DbOrTx, Tx } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
 import { apiKeys, sessions, users, type AccessLevel, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { invites, users, type Role, type User } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
@@ -8,7 +8,7 @@ import { USERS_IN_BROWSER } from "./messages";
 import { authorize } from "@/lib/auth/authorize";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "@/lib/auth/password";
 import { admitAttempt, pruneThrottle, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
-import { keyring } from "@/lib/config/keyring";
+import { keyring } from "@/lib/runtime";
 import { conflict, forbidden, invalid, rateLimited } from "@/lib/errors";
 import type { AcceptInviteInput, InviteInput, SetupInput, SignInInput } from "@/lib/validation/users";
 

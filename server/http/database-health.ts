@@ -154,13 +154,11 @@ export class DatabaseHealth {
   }
 }
 
-const slot = Symbol.for("latchkey.databaseHealth");
-type Holder = typeof globalThis & { [slot]?: DatabaseHealth };
+const processHealth = new DatabaseHealth();
 
-/** The process's breaker (on globalThis: Next.js bundles its own copy of this module). */
+/** The process's breaker (only the custom server's code uses it: Next.js never loads server/). */
 export function databaseHealth(): DatabaseHealth {
-  const holder = globalThis as Holder;
-  return (holder[slot] ??= new DatabaseHealth());
+  return processHealth;
 }
 
 /**

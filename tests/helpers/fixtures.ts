@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { users, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 

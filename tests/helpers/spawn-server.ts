@@ -34,8 +34,15 @@ export function spawnApiServer(options: SpawnOptions): Promise<SpawnedServer> {
     `console.log("READY " + started.url);`,
     `process.on("SIGTERM", () => started.close().then(() => process.exit(0), () => process.exit(1)));`,
   ].join("\n");
+  // The database is always named by the caller: inheriting it (or defaulting to ./data) would let a
+  // test open a developer's own data folder.
+  if (!options.env?.DATABASE_URL && !options.env?.LATCHKEY_DATA_DIR) {
+    throw new Error("spawnApiServer: pass env.DATABASE_URL or env.LATCHKEY_DATA_DIR");
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    DATABASE_URL: undefined,
+    LATCHKEY_DATA_DIR: undefined,
     PORT: String(options.port),
     HOST: "127.0.0.1",
     NODE_ENV: "production",

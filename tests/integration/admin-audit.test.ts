@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { recordAudit } from "@/lib/audit/service";
 import { listAuditLog } from "@/lib/audit/query";
 import type { Actor } from "@/lib/auth/actor";

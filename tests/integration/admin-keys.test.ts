@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { escapeLike } from "@/db/sql";
 import { apiKeys, auditLog, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";

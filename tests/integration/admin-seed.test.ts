@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, getConnection } from "@/db/client";
-import { seed, DEMO_USERS } from "@/scripts/seed";
+import { connection, db } from "@/lib/runtime";
+import { seed, DEMO_USERS } from "@/lib/seed";
 import { apiKeys, users } from "@/db/schema";
 import { verifyCredentials } from "@/lib/users/service";
 import { createKeyring } from "@/lib/config/keyring";
@@ -9,6 +9,7 @@ import { openSecret } from "@/lib/keys/crypto";
 import { isWellFormedApiKey } from "@/lib/keys/format";
 import { authenticateApiKey } from "@/lib/keys/service";
 import { setupTestDatabase, TEST_SECRET } from "../helpers/db";
+import { expectUnchanged, snapshot } from "../helpers/fixtures";
 
 let teardown: () => Promise<void>;
 beforeAll(async () => {
@@ -18,7 +19,7 @@ afterAll(() => teardown());
 
 describe("scripts/seed.ts", () => {
   it("creates demo users of every role with keys that work, and a bulk organisation that follows the role rules", async () => {
-    const report = await seed(getConnection().sql, createKeyring(TEST_SECRET), { keys: 500, password: "demo password 1" });
+    const report = await seed(connection().sql, createKeyring(TEST_SECRET), { keys: 500, password: "demo password 1" });
     expect(report.accounts.map((a) => a.role)).toEqual(["owner", "admin", "staff", "read_only", "lite"]);
     expect(report.accounts.every((a) => a.created)).toBe(true);
     expect(report.bulk).toEqual({ users: 5, keys: 500 });
@@ -49,10 +50,11 @@ describe("scripts/seed.ts", () => {
   });
 
   it("runs again without duplicating the demo users, and keeps the existing Owner", async () => {
-    const before = await db().select({ id: users.id }).from(users);
-    const report = await seed(getConnection().sql, createKeyring(TEST_SECRET), { keys: 0, password: "another password" });
+    const before = await snapshot();
+    const report = await seed(connection().sql, createKeyring(TEST_SECRET), { keys: 0, password: "another password" });
     expect(report.accounts.every((a) => !a.created)).toBe(true);
-    expect(await db().select({ id: users.id }).from(users)).toHaveLength(before.length);
+    // Not a row touched: the users (passwords included), their keys and sessions, and no audit row.
+    await expectUnchanged(before);
     expect(await verifyCredentials({ email: DEMO_USERS[0]!.email, password: "demo password 1" }, null)).not.toBeNull();
   });
 });

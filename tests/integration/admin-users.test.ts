@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { apiKeys, auditLog, users, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { announceKeyChange } from "@/lib/keys/revocation";

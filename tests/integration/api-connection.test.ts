@@ -8,7 +8,7 @@ import { Agent, createServer, request, type IncomingHttpHeaders, type Server } f
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiRequestListener } from "@/server/api/node";
-import { keyCache } from "@/lib/keys/cache";
+import { keyCache } from "@/lib/runtime";
 import { createApiKey } from "@/lib/keys/service";
 import { answerClientErrors } from "@/server/http/client-errors";
 import { setupTestDatabase } from "../helpers/db";

@@ -8,21 +8,20 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server } from "node:http";
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { connect, db } from "@/db/client";
+import { connect } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { createApiApp } from "@/server/api/app";
 import { createApiRequestListener } from "@/server/api/node";
-import { keyring } from "@/lib/config/keyring";
+import { keyring } from "@/lib/runtime";
 import { DatabaseHealth, postgresProbe } from "@/server/http/database-health";
-import { keyCache } from "@/lib/keys/cache";
+import { keyCache } from "@/lib/runtime";
 import { digestApiKey } from "@/lib/keys/crypto";
 import { createApiKey } from "@/lib/keys/service";
-import { setupTestDatabase } from "../helpers/db";
+import { setupTestDatabase, testDatabaseUrl, withConnection } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 
 const PORT = process.env.TEST_DB === "postgres" ? 3467 : 3466;
 const BASE = "http://latchkey.test/api/v1";
-const slot = Symbol.for("latchkey.db");
-const holder = globalThis as unknown as Record<symbol, unknown>;
 
 let teardown: () => Promise<void>;
 let secret: string;
@@ -40,13 +39,10 @@ const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString("base64"
 
 /** Runs `fn` with the app's database pointed elsewhere (a refused port, a silent listener). */
 async function withDatabaseAt<T>(url: string, fn: () => Promise<T>): Promise<T> {
-  const real = holder[slot];
   const broken = connect(url, { max: 2 });
-  holder[slot] = broken;
   try {
-    return await fn();
+    return await withConnection(broken, fn);
   } finally {
-    holder[slot] = real;
     await broken.sql.end({ timeout: 0 }).catch(() => {});
   }
 }
@@ -217,7 +213,7 @@ describe("the PostgreSQL probe", () => {
     await expect(refused.probe()).rejects.toThrow();
     await refused.close();
     if (process.env.TEST_DB === "postgres") {
-      const live = postgresProbe(process.env.DATABASE_URL!);
+      const live = postgresProbe(testDatabaseUrl());
       await expect(live.probe()).resolves.toBeUndefined();
       await live.close();
     }

@@ -8,13 +8,13 @@
 import type { ChildProcess } from "node:child_process";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { createApiApp, type ApiApp } from "@/server/api/app";
 import type { Actor } from "@/lib/auth/actor";
 import { KeyVerificationCache, type CachedKey } from "@/lib/keys/cache";
 import { applyKeyChangeMessage, startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
 import { createApiKey } from "@/lib/keys/service";
-import { setupTestDatabase } from "../helpers/db";
+import { setupTestDatabase, testDatabaseUrl } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 import { spawnApiServer, stopServer } from "../helpers/spawn-server";
 
@@ -117,8 +117,8 @@ describe.skipIf(!onPostgres)(`two instances, one PostgreSQL (${SKIP_REASON})`, (
   let writer: string;
 
   beforeAll(async () => {
-    listenerA = startKeyChangeListener(process.env.DATABASE_URL!, { log: () => {}, heartbeatMs: 500, retryMs: 100 });
-    listenerB = startKeyChangeListener(process.env.DATABASE_URL!, { cache: cacheB, origin: "instance-b", log: () => {}, heartbeatMs: 500, retryMs: 100 });
+    listenerA = startKeyChangeListener(testDatabaseUrl(), { log: () => {}, heartbeatMs: 500, retryMs: 100 });
+    listenerB = startKeyChangeListener(testDatabaseUrl(), { cache: cacheB, origin: "instance-b", log: () => {}, heartbeatMs: 500, retryMs: 100 });
     expect(await listenerA.ready()).toBe(true);
     expect(await listenerB.ready()).toBe(true);
     appA = createApiApp({ keyRateLimit: 0, authFailureLimit: 0 });
@@ -174,7 +174,7 @@ describe.skipIf(!onPostgres)(`two server processes, one PostgreSQL (${SKIP_REASO
   const children: ChildProcess[] = [];
 
   async function startInstance(port: number): Promise<void> {
-    children.push((await spawnApiServer({ port, timeoutMs: 30_000 })).child);
+    children.push((await spawnApiServer({ port, timeoutMs: 30_000, env: { DATABASE_URL: testDatabaseUrl() } })).child);
   }
 
   afterAll(async () => {

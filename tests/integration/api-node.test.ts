@@ -5,14 +5,14 @@
 import { createServer, type Server } from "node:http";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { auditLog } from "@/db/schema";
 import { createApiRequestListener, isApiPath } from "@/server/api/node";
-import { keyCache } from "@/lib/keys/cache";
+import { keyCache } from "@/lib/runtime";
 import { generateApiKey } from "@/lib/keys/format";
 import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
 import { createApiKey } from "@/lib/keys/service";
-import { setupTestDatabase } from "../helpers/db";
+import { setupTestDatabase, testDatabaseUrl } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 
 // One port per vitest project (they run side by side), inside the range this suite may use.
@@ -24,7 +24,7 @@ const servers: Server[] = [];
 beforeAll(async () => {
   teardown = await setupTestDatabase();
   if (process.env.TEST_DB === "postgres") {
-    keyListener = startKeyChangeListener(process.env.DATABASE_URL!, { log: () => {} });
+    keyListener = startKeyChangeListener(testDatabaseUrl(), { log: () => {} });
     await keyListener.ready();
   } else keyCache().configure("local");
 });

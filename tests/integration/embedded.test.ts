@@ -9,10 +9,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { closeDb, connect, getConnection } from "@/db/client";
+import { connect } from "@/db/client";
+import { openDatabase } from "@/db/open";
+import { setConnection, setServerSecret } from "@/lib/runtime";
 import { DataDirInUseError, startEmbeddedDatabase } from "@/db/embedded";
-import { embeddedSocket } from "@/db/embedded-socket";
-import { runMigrations } from "@/db/migrate";
 import { createApiKey } from "@/lib/keys/service";
 import { TEST_SECRET } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
@@ -153,7 +153,7 @@ only("the embedded database", () => {
 
   it("is reached in-process through postgres: split and batched protocol messages, errors as query errors", async () => {
     const embedded = await startEmbeddedDatabase("memory://");
-    const { sql } = connect(embedded.url);
+    const { sql } = connect(embedded);
     try {
       await sql`create table t (v text)`;
       // Queries pipelined into one write, a large parameter split over many chunks.
@@ -168,7 +168,7 @@ only("the embedded database", () => {
       expect(await sql`select count(*)::int as n from t`).toEqual([{ n: 1 }]);
       // A second connection shares PGlite's one backend but never another connection's
       // transaction: its query waits, and sees nothing of a transaction that rolled back.
-      const other = connect(embedded.url);
+      const other = connect(embedded);
       let seen: Promise<unknown> | undefined;
       await expect(sql.begin(async (tx) => {
         await tx`insert into t values ('rolled back')`;
@@ -183,7 +183,7 @@ only("the embedded database", () => {
       await embedded.stop();
     }
     // Once stopped, a query fails rather than hangs.
-    const after = connect(embedded.url);
+    const after = connect(embedded);
     await expect(after.sql`select 1`).rejects.toThrow(/not open/);
     await after.sql.end();
   }, SLOW);
@@ -191,7 +191,7 @@ only("the embedded database", () => {
   it("takes protocol messages split across writes and several in one write, answering each in order", async () => {
     const embedded = await startEmbeddedDatabase("memory://");
     try {
-      const socket = embeddedSocket();
+      const socket = embedded.backend.socket();
       let received = Buffer.alloc(0);
       socket.on("data", (data: Buffer) => (received = Buffer.concat([received, data])));
       /** The backend messages received so far, as [type, body]. */
@@ -253,7 +253,7 @@ only("the embedded database", () => {
       await expect(startEmbeddedDatabase(dir)).rejects.toThrow(new RegExp(`is in use by another Latchkey process \\(pid ${process.pid} on `));
       const other = await openElsewhere(dir);
       expect(other).toMatchObject({ code: 3, output: expect.stringMatching(/is in use by another Latchkey process/) });
-      const { sql } = connect(first.url);
+      const { sql } = connect(first);
       await sql`create table kept (v text)`;
       await sql`insert into kept values ('still here')`;
       await sql.end();
@@ -263,7 +263,7 @@ only("the embedded database", () => {
     expect(fs.existsSync(lockFile(dir))).toBe(false);
     const again = await startEmbeddedDatabase(dir);
     try {
-      const { sql } = connect(again.url);
+      const { sql } = connect(again);
       expect(await sql`select v from kept`).toEqual([{ v: "still here" }]);
       await sql.end();
     } finally {
@@ -327,7 +327,7 @@ only("the embedded database", () => {
     const previous = process.umask(0); // as on the machine the findings came from
     try {
       const embedded = await startEmbeddedDatabase(dir);
-      const { sql } = connect(embedded.url);
+      const { sql } = connect(embedded);
       await sql`create table notes (v text)`;
       await sql`insert into notes select repeat('n', 100) from generate_series(1, 1000)`;
       await sql`checkpoint`;
@@ -351,7 +351,7 @@ only("the embedded database", () => {
       expect(modesUnder(dir).files).toContain("666");
 
       const reopened = await startEmbeddedDatabase(dir);
-      const again = connect(reopened.url);
+      const again = connect(reopened);
       expect(await again.sql`select count(*)::int as n from notes`).toEqual([{ n: 1000 }]);
       await again.sql`create table more (v text)`;
       await again.sql.end();
@@ -367,17 +367,15 @@ only("the embedded database", () => {
   it("loses no acknowledged key when the server is killed with kill -9: after a restart every key works", async () => {
     const dir = newFolder();
     // A Read & Write key to make keys with, made while the server is down.
-    process.env.LATCHKEY_SECRET = TEST_SECRET;
-    const boot = await startEmbeddedDatabase(dir);
-    process.env.DATABASE_URL = boot.url;
+    setServerSecret(TEST_SECRET);
+    const boot = await openDatabase({ dataDir: dir });
+    setConnection(boot.connection);
     let writer: string;
     try {
-      await runMigrations(getConnection().db);
       writer = (await createApiKey(await makeUser("staff"), { name: "writer", access_level: "read_write" })).secret;
     } finally {
-      await closeDb();
-      await boot.stop();
-      delete process.env.DATABASE_URL;
+      setConnection(undefined);
+      await boot.close();
     }
 
     const port = await freePort();

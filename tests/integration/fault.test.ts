@@ -16,7 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb } from "@/db/client";
+import { connect, type Connection } from "@/db/client";
+import { setConnection, setServerSecret } from "@/lib/runtime";
 import { createApiKey } from "@/lib/keys/service";
 import { TEST_SECRET } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
@@ -43,6 +44,8 @@ let tmp = "";
 let pgPort = 0;
 let apiPort = 0;
 let server: SpawnedServer | undefined;
+let clusterUrl = "";
+let appConnection: Connection | undefined;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -129,12 +132,15 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
     const url = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
     server = await spawnApiServer({ port: apiPort, env: { DATABASE_URL: url } });
     // This process makes the user and the key through the app's own services, on the same cluster.
-    process.env.DATABASE_URL = url;
-    process.env.LATCHKEY_SECRET = TEST_SECRET;
+    clusterUrl = url;
+    appConnection = connect(url);
+    setConnection(appConnection);
+    setServerSecret(TEST_SECRET);
   }, 120_000);
 
   afterAll(async () => {
-    await closeDb().catch(() => {});
+    setConnection(undefined);
+    await appConnection?.sql.end({ timeout: 5 }).catch(() => {});
     if (server) await stopServer(server.child);
     if (tmp) {
       try {
@@ -239,7 +245,7 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
 
     // Every acknowledged write is there and its key works.
     expect(acknowledged.length).toBeGreaterThan(0);
-    const check = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+    const check = postgres(clusterUrl, { max: 1, onnotice: () => {} });
     try {
       const ids = acknowledged.map((o) => (o.body as { id: string }).id);
       const rows = await check<{ id: string }[]>`select id from api_keys where id in ${check(ids)}`;

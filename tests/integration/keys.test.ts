@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { apiKeys, auditLog, users, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { isWellFormedApiKey } from "@/lib/keys/format";

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { createApiApp, type ApiApp } from "@/server/api/app";
 import type { Actor } from "@/lib/auth/actor";
 import { getActor } from "@/lib/auth/session";

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { decode, encode } from "next-auth/jwt";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { auditLog, sessions, users, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { authOptions } from "@/lib/auth/options";

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/db/client";
+import { db } from "@/lib/runtime";
 import { auditLog, invites, users } from "@/db/schema";
 import { findActiveSession } from "@/lib/auth/sessions";
 import {
