@@ -5,12 +5,12 @@ import { useActionState, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
 import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
+import { ShownOnce } from "@/components/ui/shown-once";
 import type { Role } from "@/db/schema";
 import { can } from "@/lib/auth/permissions";
 import type { ActionState } from "@/lib/safe-action";
 import { createApiKeyAction, type NewSecret } from "../actions";
 import { AccessLevelField } from "./access-level-field";
-import { SecretDisplay } from "./secret-display";
 
 export function AddApiKeyDialog({ role }: { role: Role }) {
   const [open, setOpen] = useState(false);
@@ -63,7 +63,7 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
         <p className="text-sm text-slate-700">
           API key <strong>{state.data.name}</strong> was added.
         </p>
-        <SecretDisplay name={state.data.name} secret={state.data.secret} />
+        <NewKeySecret name={state.data.name} secret={state.data.secret} />
         <div className="flex justify-end">
           <Button variant="secondary" onClick={onDone}>
             Done
@@ -84,5 +84,19 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
         </Button>
       </div>
     </form>
+  );
+}
+
+/** A freshly created or regenerated key, shown in full this once, with Copy and QR Code. */
+export function NewKeySecret({ name, secret }: { name: string; secret: string }) {
+  return (
+    <ShownOnce
+      what="API key"
+      value={secret}
+      qrName={name}
+      warning
+      testId="new-api-key"
+      notice="Copy your new key now and keep it somewhere safe. You can reveal it again later from your profile."
+    />
   );
 }

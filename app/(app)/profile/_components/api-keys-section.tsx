@@ -11,7 +11,8 @@ import { Copy, Eye, EyeOff, QrCode, Settings } from "lucide-react";
 import { useMemo, useState } from "react";
 import { DataTable } from "@/components/data-table/data-table";
 import { KeyStatusBadge } from "@/components/badges";
-import { Button } from "@/components/ui/button";
+import { copyToClipboard } from "@/components/ui/clipboard";
+import { IconButton } from "@/components/ui/icon-button";
 import type { Role } from "@/db/schema";
 import { ACCESS_LEVEL_LABELS, can } from "@/lib/auth/permissions";
 import { formatDate, formatDateTime } from "@/lib/format";
@@ -19,7 +20,7 @@ import { AddApiKeyDialog, LiteExplanation } from "./add-api-key-dialog";
 import { EditApiKeyDialog } from "./edit-api-key-dialog";
 import { QrCodeDialog } from "./qr-code-dialog";
 import type { ApiKeyDto } from "@/lib/keys/dto";
-import { copyToClipboard, useKeySecret } from "./use-key-secret";
+import { useKeySecret } from "./use-key-secret";
 
 const column = createColumnHelper<ApiKeyDto>();
 
@@ -69,47 +70,36 @@ export function ApiKeysSection({ keys, role }: { keys: ApiKeyDto[]; role: Role }
           const secret = revealed[key.id];
           return (
             <div className="flex justify-end gap-1" role="group" aria-label={`Actions for ${key.name}`}>
-              <Button
-                variant="ghost"
-                size="icon"
-                aria-label={secret ? "Hide" : "Reveal"}
+              <IconButton
+                label={secret ? "Hide" : "Reveal"}
                 title={secret ? "Hide" : "Reveal"}
+                icon={secret ? EyeOff : Eye}
                 onClick={async () => {
                   if (secret) return forget(key.id);
                   const value = await loadSecret(key.id, "reveal");
                   if (value) setRevealed((r) => ({ ...r, [key.id]: value }));
                 }}
-              >
-                {secret ? <EyeOff className="h-4 w-4" aria-hidden /> : <Eye className="h-4 w-4" aria-hidden />}
-              </Button>
-              <Button
-                variant="ghost"
-                size="icon"
-                aria-label="Copy"
+              />
+              <IconButton
+                label="Copy"
                 title="Copy"
+                icon={Copy}
                 onClick={async () => {
                   const value = await loadSecret(key.id, "copy");
-                  if (value) await copyToClipboard(value);
+                  if (value) await copyToClipboard(value, "API key");
                 }}
-              >
-                <Copy className="h-4 w-4" aria-hidden />
-              </Button>
-              <Button
-                variant="ghost"
-                size="icon"
-                aria-label="QR Code"
+              />
+              <IconButton
+                label="QR Code"
                 title="QR Code"
+                icon={QrCode}
                 onClick={async () => {
                   setQr({ name: key.name, secret: null });
                   const value = await loadSecret(key.id, "qr");
                   setQr(value ? { name: key.name, secret: value } : null);
                 }}
-              >
-                <QrCode className="h-4 w-4" aria-hidden />
-              </Button>
-              <Button variant="ghost" size="icon" aria-label="Settings" title="Settings" onClick={() => setEditing(key.id)}>
-                <Settings className="h-4 w-4" aria-hidden />
-              </Button>
+              />
+              <IconButton label="Settings" title="Settings" icon={Settings} onClick={() => setEditing(key.id)} />
             </div>
           );
         },

@@ -16,7 +16,7 @@ import {
   setApiKeyStatusAction,
   type NewSecret,
 } from "../actions";
-import { SecretDisplay } from "./secret-display";
+import { NewKeySecret } from "./add-api-key-dialog";
 import type { ApiKeyDto } from "@/lib/keys/dto";
 
 type View = "edit" | "confirm-regenerate" | "confirm-delete" | "regenerated";
@@ -125,7 +125,7 @@ export function EditApiKeyDialog({
         ) : null}
         {view === "regenerated" && fresh ? (
           <div className="space-y-4">
-            <SecretDisplay name={fresh.name} secret={fresh.secret} />
+            <NewKeySecret name={fresh.name} secret={fresh.secret} />
             <div className="flex justify-end">
               <Button variant="secondary" onClick={() => close(false)}>
                 Done

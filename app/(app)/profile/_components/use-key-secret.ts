@@ -16,12 +16,3 @@ export function useKeySecret() {
     return result.data.secret;
   }, []);
 }
-
-export async function copyToClipboard(text: string, what = "API key"): Promise<void> {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast.success(`${what} copied to the clipboard`);
-  } catch {
-    toast.error("Could not copy: your browser refused access to the clipboard.");
-  }
-}

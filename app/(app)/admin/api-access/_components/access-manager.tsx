@@ -10,8 +10,8 @@ import { DataTablePagination } from "@/components/data-table/data-table-paginati
 import { DataTableFilter, DataTableSearch, DataTableToolbar } from "@/components/data-table/data-table-toolbar";
 import { useTableNavigation } from "@/components/data-table/use-table-navigation";
 import { KeyStatusBadge, RoleBadge } from "@/components/badges";
-import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm";
+import { IconButton } from "@/components/ui/icon-button";
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
 import type { KeyStatus, Role } from "@/db/schema";
 import { ACCESS_LEVEL_LABELS, ACCESS_LEVELS, ROLE_LABELS, ROLES } from "@/lib/auth/permissions";
@@ -146,9 +146,7 @@ export function AccessManager({
           return (
             <DropdownMenu modal={false}>
               <DropdownMenuTrigger asChild>
-                <Button variant="ghost" size="icon" aria-label="Settings" title={`Settings for ${key.name}`} disabled={working}>
-                  <Settings className="h-4 w-4" aria-hidden />
-                </Button>
+                <IconButton label="Settings" title={`Settings for ${key.name}`} icon={Settings} disabled={working} />
               </DropdownMenuTrigger>
               <DropdownMenuContent container={section} aria-label={`Settings for ${key.name}`}>
                 {key.status === "active" ? (

@@ -1,11 +1,11 @@
 "use client";
 
-import { Copy, UserPlus } from "lucide-react";
+import { UserPlus } from "lucide-react";
 import { useActionState, useState } from "react";
-import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
 import { Field, FieldErrors, FormMessage, formLevelMessage, inputClass, fieldErrorsFrom } from "@/components/ui/field";
+import { ShownOnce } from "@/components/ui/shown-once";
 import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
 import { formatDate } from "@/lib/format";
 import type { ActionState } from "@/lib/safe-action";
@@ -42,29 +42,13 @@ function InviteForm() {
   if (state?.ok && state.data) {
     const link = `${window.location.origin}${state.data.path}`;
     return (
-      <div className="space-y-3">
-        <p className="text-sm text-slate-700" role="status">
-          Invite created. Send this link to the person; it works once and expires on{" "}
-          {formatDate(state.data.expiresAt)}.
-        </p>
-        <label className="block text-sm font-medium text-slate-800" htmlFor="invite-link">
-          Invite link
-        </label>
-        <div className="flex gap-2">
-          <input id="invite-link" readOnly value={link} className={`${inputClass} font-mono text-xs`} onFocus={(e) => e.currentTarget.select()} />
-          <Button
-            variant="secondary"
-            size="icon"
-            aria-label="Copy invite link"
-            onClick={async () => {
-              await navigator.clipboard.writeText(link);
-              toast.success("Invite link copied to the clipboard");
-            }}
-          >
-            <Copy className="h-4 w-4" aria-hidden />
-          </Button>
-        </div>
-      </div>
+      <ShownOnce
+        what="Invite link"
+        value={link}
+        field
+        copyLabel="Copy invite link"
+        notice={<>Invite created. Send this link to the person; it works once and expires on {formatDate(state.data.expiresAt)}.</>}
+      />
     );
   }
   const errors = fieldErrorsFrom(state);
