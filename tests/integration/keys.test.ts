@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/runtime";
-import { apiKeys, auditLog, users, type Role } from "@/db/schema";
+import { apiKeys, auditLog, users, type ApiKey, type Role } from "@/db/schema";
+import type { AuditAction } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { isWellFormedApiKey } from "@/lib/keys/format";
+import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND, READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
 import {
   authenticateApiKey,
   createApiKey,
@@ -18,7 +20,7 @@ import {
 } from "@/lib/keys/service";
 import { createApiKeySchema, renameApiKeySchema } from "@/lib/validation/keys";
 import { setupTestDatabase } from "../helpers/db";
-import { countRows, makeUser } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, expectUnchanged, keyRow, makeUser, snapshot } from "../helpers/fixtures";
 
 let teardown: () => Promise<void>;
 beforeAll(async () => {
@@ -32,12 +34,6 @@ const uniqueName = (base = "key") => `${base} ${++n}`;
 /** A key of `actor`'s, created the normal way. */
 async function keyOf(actor: Actor, level: "read_only" | "read_write" = "read_only") {
   return createApiKey(actor, { name: uniqueName(), access_level: level });
-}
-
-/** Everything a test can observe about the keys table and the audit log, to prove "no change". */
-async function snapshot() {
-  const rows = await db().select().from(apiKeys).orderBy(apiKeys.id);
-  return { keys: JSON.stringify(rows), audit: await countRows("audit_log") };
 }
 
 describe("the key lifecycle", () => {
@@ -87,8 +83,10 @@ describe("the key lifecycle", () => {
     const staff = await makeUser("staff");
     const { key, secret } = await keyOf(staff);
     await setOwnApiKeyStatus(staff, key.id, "disabled");
+    expect(await keyRow(key.id)).toMatchObject({ status: "disabled", disabledBy: staff.userId });
     expect(await authenticateApiKey(secret, null)).toBeNull();
     await setOwnApiKeyStatus(staff, key.id, "active");
+    expect(await keyRow(key.id)).toMatchObject({ status: "active", disabledBy: null });
     expect(await authenticateApiKey(secret, null)).not.toBeNull();
   });
 
@@ -108,7 +106,9 @@ describe("the key lifecycle", () => {
     const { key, secret } = await keyOf(staff);
     expect((await renameApiKey(staff, key.id, "Renamed")).name).toBe("Renamed");
     expect((await authenticateApiKey(secret, null))?.key.name).toBe("Renamed");
+    expect(await keyRow(key.id)).toMatchObject({ name: "Renamed" });
     await deleteApiKey(staff, key.id);
+    expect(await keyRow(key.id)).toBeUndefined();
     expect(await authenticateApiKey(secret, null)).toBeNull();
     await expect(getOwnApiKey(staff, key.id)).rejects.toMatchObject({ code: "not_found" });
   });
@@ -119,20 +119,22 @@ describe("the key lifecycle", () => {
     const { key, secret } = await keyOf(staff);
     await db().update(apiKeys).set({ status: "disabled", disabledByAdmin: true, disabledBy: admin.userId }).where(eq(apiKeys.id, key.id));
     expect((await getOwnApiKey(staff, key.id)).disabledByAdmin).toBe(true);
-    await expect(setOwnApiKeyStatus(staff, key.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    const before = await snapshot();
+    await expect(setOwnApiKeyStatus(staff, key.id, "active")).rejects.toMatchObject({ code: "forbidden", message: KEY_LOCKED_MESSAGE });
+    await expectUnchanged(before);
     expect(await authenticateApiKey(secret, null)).toBeNull();
   });
 
   it("re-checks the role in the database: a Read & Write key is refused to a user downgraded meanwhile", async () => {
     const staff = await makeUser("staff");
     await db().update(users).set({ role: "read_only" }).where(eq(users.id, staff.userId));
-    const before = await countRows("api_keys");
+    const before = await snapshot();
     // `staff` still says "staff": the actor was read before the downgrade committed.
     await expect(createApiKey(staff, { name: uniqueName(), access_level: "read_write" })).rejects.toMatchObject({
       code: "forbidden",
       field: "access_level",
     });
-    expect(await countRows("api_keys")).toBe(before);
+    await expectUnchanged(before);
   });
 
   it("a key whose user was downgraded below its level no longer authenticates", async () => {
@@ -145,17 +147,75 @@ describe("the key lifecycle", () => {
 
 describe("who may do what, as a table", () => {
   const ROLES: Role[] = ["owner", "admin", "staff", "read_only", "lite"];
-  type Op = (actor: Actor, id: string) => Promise<unknown>;
-  const OPS: Record<string, Op> = {
-    get: (a, id) => getOwnApiKey(a, id),
-    reveal: (a, id) => revealApiKey(a, id, "reveal"),
-    copy: (a, id) => revealApiKey(a, id, "copy"),
-    qr: (a, id) => revealApiKey(a, id, "qr"),
-    rename: (a, id) => renameApiKey(a, id, uniqueName("renamed")),
-    disable: (a, id) => setOwnApiKeyStatus(a, id, "disabled"),
-    enable: (a, id) => setOwnApiKeyStatus(a, id, "active"),
-    regenerate: (a, id) => regenerateApiKey(a, id),
-    delete: (a, id) => deleteApiKey(a, id),
+  interface KeyOp {
+    run: (actor: Actor, id: string) => Promise<unknown>;
+    /** Puts the key where the operation changes something (enabling needs a disabled key). */
+    prepare?: (id: string) => Promise<void>;
+    /** The audit row an allowed call writes; null for a plain read. */
+    audit: AuditAction | null;
+    /** What an allowed call did, read back from the database (not from its return value). */
+    effect: (c: { id: string; secret: string; actor: Actor; before: ApiKey; after: ApiKey | undefined; result: unknown }) => Promise<void>;
+  }
+  const unchanged: KeyOp["effect"] = async ({ before, after }) => expect(after).toEqual(before);
+  const revealed: KeyOp["effect"] = async ({ before, after, secret, result }) => {
+    expect(after).toEqual(before);
+    expect(result).toBe(secret);
+  };
+  const OPS: Record<string, KeyOp> = {
+    get: { run: (a, id) => getOwnApiKey(a, id), audit: null, effect: unchanged },
+    reveal: { run: (a, id) => revealApiKey(a, id, "reveal"), audit: "api_key.revealed", effect: revealed },
+    copy: { run: (a, id) => revealApiKey(a, id, "copy"), audit: "api_key.copied", effect: revealed },
+    qr: { run: (a, id) => revealApiKey(a, id, "qr"), audit: "api_key.qr_viewed", effect: revealed },
+    rename: {
+      run: (a, id) => renameApiKey(a, id, `renamed ${id}`),
+      audit: "api_key.renamed",
+      effect: async ({ id, before, after, secret }) => {
+        expect(after).toMatchObject({ name: `renamed ${id}`, digest: before.digest, status: before.status, accessLevel: before.accessLevel });
+        expect((await authenticateApiKey(secret, null))?.key.name).toBe(`renamed ${id}`);
+      },
+    },
+    disable: {
+      run: (a, id) => setOwnApiKeyStatus(a, id, "disabled"),
+      audit: "api_key.disabled",
+      effect: async ({ actor, before, after, secret }) => {
+        expect(after).toMatchObject({ status: "disabled", disabledByAdmin: false, disabledBy: actor.userId, digest: before.digest });
+        expect(await authenticateApiKey(secret, null)).toBeNull();
+      },
+    },
+    enable: {
+      run: (a, id) => setOwnApiKeyStatus(a, id, "active"),
+      // Disabled by its own holder, so the holder may enable it again.
+      prepare: async (id) => {
+        await db().update(apiKeys).set({ status: "disabled", disabledBy: sql`${apiKeys.userId}` }).where(eq(apiKeys.id, id));
+      },
+      audit: "api_key.enabled",
+      effect: async ({ id, before, after, secret }) => {
+        expect(after).toMatchObject({ status: "active", disabledByAdmin: false, disabledBy: null, digest: before.digest });
+        expect((await authenticateApiKey(secret, null))?.key.id).toBe(id);
+      },
+    },
+    regenerate: {
+      run: (a, id) => regenerateApiKey(a, id),
+      audit: "api_key.regenerated",
+      effect: async ({ id, actor, before, after, secret }) => {
+        expect(after).toMatchObject({ id, name: before.name, accessLevel: before.accessLevel, status: "active" });
+        expect(after!.digest).not.toBe(before.digest);
+        expect(after!.secretCiphertext).not.toBe(before.secretCiphertext);
+        expect(await authenticateApiKey(secret, null)).toBeNull();
+        // The secret now stored (and revealed to its owner) is a different one, and it works.
+        const next = await revealApiKey(actor, id, "reveal");
+        expect(next).not.toBe(secret);
+        expect((await authenticateApiKey(next, null))?.key.id).toBe(id);
+      },
+    },
+    delete: {
+      run: (a, id) => deleteApiKey(a, id),
+      audit: "api_key.deleted",
+      effect: async ({ after, secret }) => {
+        expect(after).toBeUndefined();
+        expect(await authenticateApiKey(secret, null)).toBeNull();
+      },
+    },
   };
 
   const actors = {} as Record<Role, Actor>;
@@ -167,28 +227,44 @@ describe("who may do what, as a table", () => {
   });
 
   for (const role of ROLES) {
-    for (const [op, run] of Object.entries(OPS)) {
+    for (const [name, op] of Object.entries(OPS)) {
       const allowedOnOwn = role !== "lite";
-      it(`${role} ${op} own key: ${allowedOnOwn ? "allowed" : "forbidden"}`, async () => {
+      it(`${role} ${name} own key: ${allowedOnOwn ? "allowed, and it takes effect" : "forbidden"}`, async () => {
         const actor = actors[role];
         if (allowedOnOwn) {
-          const { key } = await keyOf(actor);
-          await expect(run(actor, key.id)).resolves.not.toThrow();
+          const { key, secret } = await keyOf(actor);
+          await op.prepare?.(key.id);
+          const row = (await keyRow(key.id))!;
+          const before = await snapshot();
+          const result = await op.run(actor, key.id);
+          await expectOnlyChanged(before, { api_keys: [key.id] });
+          const audit = await auditSince(before);
+          if (op.audit) {
+            expect(audit).toHaveLength(1);
+            expect(audit[0]).toMatchObject({ action: op.audit, actorUserId: actor.userId, actorKeyId: null, targetType: "api_key", targetId: key.id });
+          } else {
+            expect(audit).toEqual([]);
+          }
+          await op.effect({ id: key.id, secret, actor, before: row, after: await keyRow(key.id), result });
         } else {
           // A Lite user has no keys; even a key row of theirs (left by a bug) is refused.
           const { key } = await keyOf(victim);
+          await op.prepare?.(key.id);
           await db().update(apiKeys).set({ userId: actor.userId }).where(eq(apiKeys.id, key.id));
           const before = await snapshot();
-          await expect(run(actor, key.id)).rejects.toMatchObject({ code: "forbidden" });
-          expect(await snapshot()).toEqual(before);
+          await expect(op.run(actor, key.id)).rejects.toMatchObject({ code: "forbidden", message: "Your role (Lite) cannot have API keys." });
+          await expectUnchanged(before);
         }
       });
 
-      it(`${role} ${op} another user's key: refused as not found (or forbidden for Lite), nothing changes`, async () => {
+      it(`${role} ${name} another user's key: refused as not found (or forbidden for Lite), nothing changes`, async () => {
         const { key } = await keyOf(victim, "read_write");
+        await op.prepare?.(key.id);
         const before = await snapshot();
-        await expect(run(actors[role], key.id)).rejects.toMatchObject({ code: role === "lite" ? "forbidden" : "not_found" });
-        expect(await snapshot()).toEqual(before);
+        await expect(op.run(actors[role], key.id)).rejects.toMatchObject(
+          role === "lite" ? { code: "forbidden" } : { code: "not_found", message: KEY_NOT_FOUND },
+        );
+        await expectUnchanged(before);
       });
     }
 
@@ -196,14 +272,22 @@ describe("who may do what, as a table", () => {
       const actor = actors[role];
       for (const level of ["read_only", "read_write"] as const) {
         const allowed = role === "lite" ? false : level === "read_only" ? true : role !== "read_only";
-        const before = await countRows("api_keys");
-        const attempt = createApiKey(actor, { name: uniqueName(), access_level: level });
+        const name = uniqueName();
+        const before = await snapshot();
+        const attempt = createApiKey(actor, { name, access_level: level });
         if (allowed) {
-          await expect(attempt).resolves.toMatchObject({ key: { accessLevel: level } });
-          expect(await countRows("api_keys")).toBe(before + 1);
+          await expect(attempt).resolves.toBeDefined();
+          const [row] = await db().select().from(apiKeys).where(and(eq(apiKeys.userId, actor.userId), eq(apiKeys.name, name)));
+          expect(row).toMatchObject({ accessLevel: level, status: "active", disabledByAdmin: false, lastUsedAt: null });
+          await expectOnlyChanged(before, { api_keys: [row!.id] });
+          expect(Object.keys((await snapshot()).rows.api_keys)).toHaveLength(Object.keys(before.rows.api_keys).length + 1);
+          const audit = await auditSince(before);
+          expect(audit).toHaveLength(1);
+          expect(audit[0]).toMatchObject({ action: "api_key.created", actorUserId: actor.userId, targetId: row!.id, targetLabel: name });
+          expect(audit[0]!.metadata).toEqual({ access_level: level });
         } else {
           await expect(attempt).rejects.toMatchObject({ code: "forbidden" });
-          expect(await countRows("api_keys")).toBe(before);
+          await expectUnchanged(before);
         }
       }
     });
@@ -218,11 +302,14 @@ describe("who may do what, as a table", () => {
     const { key } = await keyOf(staff, "read_only");
     const viaKey: Actor = { ...staff, apiKey: { id: key.id, name: key.name, accessLevel: "read_only" } };
     const before = await snapshot();
-    await expect(createApiKey(viaKey, { name: uniqueName(), access_level: "read_only" })).rejects.toMatchObject({ code: "forbidden" });
-    await expect(renameApiKey(viaKey, key.id, "x")).rejects.toMatchObject({ code: "forbidden" });
-    await expect(deleteApiKey(viaKey, key.id)).rejects.toMatchObject({ code: "forbidden" });
+    const readOnly = { code: "forbidden", message: READ_ONLY_KEY_MESSAGE };
+    await expect(createApiKey(viaKey, { name: uniqueName(), access_level: "read_only" })).rejects.toMatchObject(readOnly);
+    await expect(renameApiKey(viaKey, key.id, "x")).rejects.toMatchObject(readOnly);
+    await expect(setOwnApiKeyStatus(viaKey, key.id, "disabled")).rejects.toMatchObject(readOnly);
+    await expect(regenerateApiKey(viaKey, key.id)).rejects.toMatchObject(readOnly);
+    await expect(deleteApiKey(viaKey, key.id)).rejects.toMatchObject(readOnly);
     await expect(revealApiKey(viaKey, key.id, "reveal")).rejects.toMatchObject({ code: "forbidden" });
-    expect(await snapshot()).toEqual(before);
+    await expectUnchanged(before);
     await expect(getOwnApiKey(viaKey, key.id)).resolves.toMatchObject({ id: key.id });
   });
 });
@@ -257,8 +344,10 @@ describe("bad input changes nothing", () => {
       field: "name",
       message: "You already have an API key with this name.",
     });
-    expect(await snapshot()).toEqual(before);
+    await expectUnchanged(before);
     await expect(createApiKey(other, { name: "BILLING SYNC", access_level: "read_only" })).resolves.toBeTruthy();
+    const named = await db().select().from(apiKeys).where(eq(apiKeys.nameLower, "billing sync"));
+    expect(named.map((k) => [k.userId, k.name]).sort()).toEqual([[staff.userId, "Billing Sync"], [other.userId, "BILLING SYNC"]].sort());
   });
 
   it("refuses a rename onto another key's name (any case)", async () => {
@@ -266,16 +355,20 @@ describe("bad input changes nothing", () => {
     await createApiKey(staff, { name: "Alpha", access_level: "read_only" });
     const { key } = await createApiKey(staff, { name: "Beta", access_level: "read_only" });
     const before = await snapshot();
-    await expect(renameApiKey(staff, key.id, "ALPHA")).rejects.toMatchObject({ code: "conflict", field: "name" });
-    expect(await snapshot()).toEqual(before);
+    await expect(renameApiKey(staff, key.id, "ALPHA")).rejects.toMatchObject({ code: "conflict", field: "name", message: "You already have an API key with this name." });
+    await expectUnchanged(before);
   });
 
   it.each(["not-a-uuid", "", "1; drop table api_keys", randomUUID()])("refuses the id %j as not found", async (id) => {
     const staff = await makeUser("staff");
     const before = await snapshot();
-    await expect(renameApiKey(staff, id, "x")).rejects.toMatchObject({ code: "not_found" });
-    await expect(deleteApiKey(staff, id)).rejects.toMatchObject({ code: "not_found" });
-    expect(await snapshot()).toEqual(before);
+    const notFound = { code: "not_found", message: KEY_NOT_FOUND };
+    await expect(renameApiKey(staff, id, "x")).rejects.toMatchObject(notFound);
+    await expect(setOwnApiKeyStatus(staff, id, "disabled")).rejects.toMatchObject(notFound);
+    await expect(regenerateApiKey(staff, id)).rejects.toMatchObject(notFound);
+    await expect(revealApiKey(staff, id, "reveal")).rejects.toMatchObject(notFound);
+    await expect(deleteApiKey(staff, id)).rejects.toMatchObject(notFound);
+    await expectUnchanged(before);
     expect(renameApiKeySchema.safeParse({ id, name: "x" }).success).toBe(id.length === 36);
   });
 
