@@ -7,9 +7,10 @@ import type { Actor } from "@/lib/auth/actor";
 import { deleteApiKeyAsAdmin, listApiKeysForAdmin, setApiKeyStatusAsAdmin, type AdminKeyRow } from "@/lib/keys/admin";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { authenticateApiKey, createApiKey, setOwnApiKeyStatus } from "@/lib/keys/service";
+import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "@/lib/keys/messages";
 import { KEY_SORTS, parseAccessManagerQuery, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
 import { setupTestDatabase } from "../helpers/db";
-import { countRows, makeUser } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, expectUnchanged, keyRow, makeUser, snapshot } from "../helpers/fixtures";
 
 // Every call of announceKeyChange is recorded (and still runs), to check it happens inside the
 // change's transaction.
@@ -90,18 +91,29 @@ describe("who may use the Access Manager", () => {
   it.each(["staff", "read_only", "lite"] as const)("%s is refused every Access Manager operation, and nothing changes", async (role) => {
     const actor = role === "staff" ? staff : role === "read_only" ? reader : lite;
     const target = (await all(owner, { q: "Finance" }))[0]!;
-    const audit = await countRows("audit_log");
-    await expect(listApiKeysForAdmin(actor, q())).rejects.toMatchObject({ code: "forbidden" });
-    await expect(setApiKeyStatusAsAdmin(actor, target.id, "disabled")).rejects.toMatchObject({ code: "forbidden" });
-    await expect(deleteApiKeyAsAdmin(actor, target.id)).rejects.toMatchObject({ code: "forbidden" });
-    const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, target.id));
-    expect(row).toMatchObject({ status: "active", disabledByAdmin: false });
-    expect(await countRows("audit_log")).toBe(audit);
+    // A disabled key too, so that "enable" would change something if it were let through.
+    const locked = await key(owner, `locked for ${role}`);
+    await db().update(apiKeys).set({ status: "disabled", disabledByAdmin: true, disabledBy: admin.userId }).where(eq(apiKeys.id, locked.id));
+    const before = await snapshot();
+    const refused = { code: "forbidden", message: "You do not have permission to do that." };
+    await expect(listApiKeysForAdmin(actor, q())).rejects.toMatchObject(refused);
+    await expect(setApiKeyStatusAsAdmin(actor, target.id, "disabled")).rejects.toMatchObject(refused);
+    await expect(setApiKeyStatusAsAdmin(actor, locked.id, "active")).rejects.toMatchObject(refused);
+    await expect(deleteApiKeyAsAdmin(actor, target.id)).rejects.toMatchObject(refused);
+    await expectUnchanged(before);
+    await db().delete(apiKeys).where(eq(apiKeys.id, locked.id));
+    total--;
   });
 
   it("refuses an admin acting through an API key (the Access Manager is a browser tool)", async () => {
     const viaKey = { ...admin, apiKey: { id: "00000000-0000-4000-8000-000000000000", name: "x", accessLevel: "read_write" as const } };
-    await expect(listApiKeysForAdmin(viaKey, q())).rejects.toMatchObject({ code: "forbidden" });
+    const target = (await all(owner, { q: "Finance" }))[0]!;
+    const before = await snapshot();
+    const refused = { code: "forbidden", message: "The API Access Manager is only available in the browser." };
+    await expect(listApiKeysForAdmin(viaKey, q())).rejects.toMatchObject(refused);
+    await expect(setApiKeyStatusAsAdmin(viaKey, target.id, "disabled")).rejects.toMatchObject(refused);
+    await expect(deleteApiKeyAsAdmin(viaKey, target.id)).rejects.toMatchObject(refused);
+    await expectUnchanged(before);
   });
 });
 
@@ -282,7 +294,10 @@ describe("disable, enable and delete any key", () => {
     expect(await authenticateApiKey(secret, null)).not.toBeNull();
     vi.mocked(announceKeyChange).mockClear();
 
+    const before = await snapshot();
     await expect(setApiKeyStatusAsAdmin(admin, target.id, "disabled")).resolves.toEqual({ name: "Billing sync", status: "disabled" });
+    await expectOnlyChanged(before, { api_keys: [target.id] });
+    expect(await auditSince(before)).toHaveLength(1);
     const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, target.id));
     expect(row).toMatchObject({ status: "disabled", disabledByAdmin: true, disabledBy: admin.userId });
     expect(await authenticateApiKey(secret, null)).toBeNull();
@@ -315,46 +330,57 @@ describe("disable, enable and delete any key", () => {
   it("takes over a key its owner disabled, so the owner cannot undo the admin's decision", async () => {
     const target = (await all(admin, { q: "metabase" }))[0]!;
     await setOwnApiKeyStatus(staff, target.id, "disabled");
+    expect(await keyRow(target.id)).toMatchObject({ status: "disabled", disabledByAdmin: false, disabledBy: staff.userId });
     await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
-    await expect(setOwnApiKeyStatus(staff, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    expect(await keyRow(target.id)).toMatchObject({ status: "disabled", disabledByAdmin: true, disabledBy: admin.userId });
+    const before = await snapshot();
+    await expect(setOwnApiKeyStatus(staff, target.id, "active")).rejects.toMatchObject({ code: "forbidden", message: KEY_LOCKED_MESSAGE });
+    await expectUnchanged(before);
     await setApiKeyStatusAsAdmin(admin, target.id, "active");
+    expect(await keyRow(target.id)).toMatchObject({ status: "active", disabledByAdmin: false, disabledBy: null });
   });
 
   it("does nothing (and audits nothing) when the key is already in that state", async () => {
     const target = (await all(admin, { q: "Finance" }))[0]!;
-    const audit = await countRows("audit_log");
-    await setApiKeyStatusAsAdmin(admin, target.id, "active");
-    expect(await countRows("audit_log")).toBe(audit);
+    const before = await snapshot();
+    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).resolves.toEqual({ name: "Finance export", status: "active" });
+    await expectUnchanged(before);
   });
 
   it("deletes a key permanently, announced and audited", async () => {
     const target = (await all(admin, { q: "Weekly report" }))[0]!;
     vi.mocked(announceKeyChange).mockClear();
+    const before = await snapshot();
     await expect(deleteApiKeyAsAdmin(admin, target.id)).resolves.toEqual({ name: "Weekly report" });
     total--;
+    await expectOnlyChanged(before, { api_keys: [target.id] });
+    expect(await auditSince(before)).toHaveLength(1);
     expect(await db().select().from(apiKeys).where(eq(apiKeys.id, target.id))).toEqual([]);
     expect(await authenticateApiKey(secrets.get("Weekly report")!, null)).toBeNull();
     expect(vi.mocked(announceKeyChange)).toHaveBeenCalledWith(expect.anything(), { keyIds: [target.id] });
     const [audit] = await db().select().from(auditLog).where(eq(auditLog.targetId, target.id)).orderBy(sql`${auditLog.id} desc`).limit(1);
     expect(audit).toMatchObject({ action: "api_key.deleted", actorUserId: admin.userId, targetLabel: "Weekly report" });
     expect(audit!.metadata).toMatchObject({ by_admin: true, key_owner: "rita@example.test" });
-    await expect(deleteApiKeyAsAdmin(admin, target.id)).rejects.toMatchObject({ code: "not_found" });
+    const after = await snapshot();
+    await expect(deleteApiKeyAsAdmin(admin, target.id)).rejects.toMatchObject({ code: "not_found", message: KEY_NOT_FOUND });
+    await expectUnchanged(after);
   });
 
   it.each(["not-a-uuid", "00000000-0000-4000-8000-000000000000", "'; delete from api_keys; --"])(
     "answers not found for an unknown key id %j, changing nothing",
     async (id) => {
-      const before = await countRows("api_keys");
-      const audit = await countRows("audit_log");
-      await expect(setApiKeyStatusAsAdmin(admin, id, "disabled")).rejects.toMatchObject({ code: "not_found" });
-      await expect(deleteApiKeyAsAdmin(admin, id)).rejects.toMatchObject({ code: "not_found" });
-      expect(await countRows("api_keys")).toBe(before);
-      expect(await countRows("audit_log")).toBe(audit);
+      const before = await snapshot();
+      const notFound = { code: "not_found", message: KEY_NOT_FOUND };
+      await expect(setApiKeyStatusAsAdmin(admin, id, "disabled")).rejects.toMatchObject(notFound);
+      await expect(setApiKeyStatusAsAdmin(admin, id, "active")).rejects.toMatchObject(notFound);
+      await expect(deleteApiKeyAsAdmin(admin, id)).rejects.toMatchObject(notFound);
+      await expectUnchanged(before);
     },
   );
 
   it("rolls back the change when its audit row cannot be written", async () => {
     const target = (await all(admin, { q: "Finance" }))[0]!;
+    const before = await snapshot();
     await db().execute(sql.raw(`alter table audit_log add constraint test_no_disable check (action <> 'api_key.disabled') not valid`));
     try {
       await expect(setApiKeyStatusAsAdmin(admin, target.id, "disabled")).rejects.toThrow();
@@ -363,7 +389,64 @@ describe("disable, enable and delete any key", () => {
     }
     const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, target.id));
     expect(row).toMatchObject({ status: "active", disabledByAdmin: false });
+    await expectUnchanged(before);
   });
+});
+
+describe("Owner and Admin on any key, as a table: each allowed call takes effect on that key alone", () => {
+  const ACTORS = ["owner", "admin"] as const;
+  const HOLDERS = ["owner", "admin", "staff", "read_only"] as const;
+  const OPS = ["disable", "enable", "delete"] as const;
+  const actorOf = (role: (typeof ACTORS)[number]) => (role === "owner" ? owner : admin);
+  // Another person's key of each role: one's own keys are the admin lock's business (below).
+  const holderOf = (actor: (typeof ACTORS)[number], role: (typeof HOLDERS)[number]) =>
+    role === "staff" ? staff : role === "read_only" ? reader : role === "owner" ? owner : actor === "admin" ? secondAdmin : admin;
+  let secondAdmin: Actor;
+  beforeAll(async () => {
+    secondAdmin = await makeUser("admin", { name: "Abe Other", email: "abe@example.test" });
+  });
+
+  for (const actorRole of ACTORS) {
+    // The Owner's own keys are their own (there is one Owner).
+    for (const holderRole of HOLDERS.filter((h) => !(actorRole === "owner" && h === "owner"))) {
+      for (const op of OPS) {
+        it(`${actorRole} ${op}s a ${holderRole} user's key`, async () => {
+          const actor = actorOf(actorRole);
+          const holder = holderOf(actorRole, holderRole);
+          const name = `table ${actorRole} ${op} ${holderRole}`;
+          const target = await key(holder, name);
+          const secret = secrets.get(name)!;
+          // Enabling needs a disabled key: one its holder disabled.
+          if (op === "enable") await setOwnApiKeyStatus(holder, target.id, "disabled");
+          const before = await snapshot();
+          if (op === "delete") {
+            await deleteApiKeyAsAdmin(actor, target.id);
+            total--;
+            expect(await keyRow(target.id)).toBeUndefined();
+          } else {
+            await setApiKeyStatusAsAdmin(actor, target.id, op === "disable" ? "disabled" : "active");
+            expect(await keyRow(target.id)).toMatchObject(
+              op === "disable"
+                ? { status: "disabled", disabledByAdmin: true, disabledBy: actor.userId }
+                : { status: "active", disabledByAdmin: false, disabledBy: null },
+            );
+          }
+          await expectOnlyChanged(before, { api_keys: [target.id] });
+          const audit = await auditSince(before);
+          expect(audit).toHaveLength(1);
+          expect(audit[0]).toMatchObject({
+            action: op === "disable" ? "api_key.disabled" : op === "enable" ? "api_key.enabled" : "api_key.deleted",
+            actorUserId: actor.userId,
+            targetType: "api_key",
+            targetId: target.id,
+            targetLabel: name,
+          });
+          expect(audit[0]!.metadata).toEqual({ by_admin: true, key_owner: holder.email });
+          expect(await authenticateApiKey(secret, null)).toEqual(op === "enable" ? expect.objectContaining({ user: expect.objectContaining({ id: holder.userId }) }) : null);
+        });
+      }
+    }
+  }
 });
 
 // SPEC §10: "A key disabled by someone other than its holder can only be enabled again by an Owner
@@ -382,19 +465,23 @@ describe("the admin lock", () => {
   it("an Admin cannot enable their own key the Owner disabled, from their profile or the Access Manager; another Admin and the Owner can", async () => {
     const target = await key(admin, "admin lock: admin's key");
     await setApiKeyStatusAsAdmin(owner, target.id, "disabled");
-    const audit = await countRows("audit_log");
+    const before = await snapshot();
 
-    await expect(setOwnApiKeyStatus(admin, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
-    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    const locked = { code: "forbidden", message: KEY_LOCKED_MESSAGE };
+    await expect(setOwnApiKeyStatus(admin, target.id, "active")).rejects.toMatchObject(locked);
+    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).rejects.toMatchObject(locked);
     // Disabling it again themselves does not lift the Owner's lock either.
     await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
-    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).rejects.toMatchObject({ code: "forbidden" });
+    await expect(setApiKeyStatusAsAdmin(admin, target.id, "active")).rejects.toMatchObject(locked);
     expect(await statusOf(target.id)).toEqual({ status: "disabled", disabledByAdmin: true });
-    expect(await countRows("audit_log")).toBe(audit);
+    await expectUnchanged(before);
     expect(await authenticateApiKey(secrets.get("admin lock: admin's key")!, null)).toBeNull();
 
+    const unlock = await snapshot();
     await setApiKeyStatusAsAdmin(admin2, target.id, "active");
     expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
+    await expectOnlyChanged(unlock, { api_keys: [target.id] });
+    expect(await auditSince(unlock)).toMatchObject([{ action: "api_key.enabled", actorUserId: admin2.userId, targetId: target.id }]);
 
     await setApiKeyStatusAsAdmin(owner, target.id, "disabled");
     await setApiKeyStatusAsAdmin(owner, target.id, "active");
