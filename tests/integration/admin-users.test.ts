@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/runtime";
-import { apiKeys, auditLog, users, type Role } from "@/db/schema";
+import { apiKeys, auditLog, users, type AuditRow, type Role } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { authenticateApiKey, createApiKey } from "@/lib/keys/service";
@@ -10,7 +10,7 @@ import { findActiveSession } from "@/lib/auth/sessions";
 import { createInvite, listPendingInvites, listUsers } from "@/lib/users/service";
 import { changeRoleSchema, userIdSchema } from "@/lib/validation/admin";
 import { setupTestDatabase } from "../helpers/db";
-import { countRows, makeUser, withSession } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, expectUnchanged, makeUser, snapshot, userRow, withSession } from "../helpers/fixtures";
 
 vi.mock("@/lib/keys/revocation", async (importOriginal) => {
   const original = await importOriginal<typeof import("@/lib/keys/revocation")>();
@@ -55,6 +55,11 @@ async function auditFor(targetId: string) {
   return db().select().from(auditLog).where(eq(auditLog.targetId, targetId)).orderBy(auditLog.id);
 }
 
+/** The audit rows' action, actor and target, in order: what a change recorded, and as whom. */
+function actionsSince(rows: AuditRow[]): [string, string | null, string | null][] {
+  return rows.map((r) => [r.action, r.actorUserId, r.targetId]);
+}
+
 /** Makes the next audit row with `action` fail to insert, so the transaction writing it rolls back. */
 async function failingAudit<T>(action: string, fn: () => Promise<T>): Promise<void> {
   await db().execute(sql.raw(`alter table audit_log add constraint test_fail_midway check (action <> '${action}') not valid`));
@@ -91,9 +96,15 @@ describe("downgrade rules", () => {
     const { user, keys } = await userWithKeys("staff");
     const preview = await previewRoleChange(owner, user.userId, "lite");
     expect(preview.keysToDelete.map((k) => k.name).sort()).toEqual(keys.map((k) => k.name).sort());
+    const before = await snapshot();
     await changeRole(owner, { userId: user.userId, role: "lite" });
     expect(await roleOf(user.userId)).toBe("lite");
     expect(await keyNamesOf(user.userId)).toEqual([]);
+    await expectOnlyChanged(before, { users: [user.userId], api_keys: keys.map((k) => k.id) });
+    expect(actionsSince(await auditSince(before))).toEqual([
+      ...keys.map((k) => ["api_key.deleted", owner.userId, k.id]),
+      ["user.role_changed", owner.userId, user.userId],
+    ]);
     for (const key of keys) expect(await authenticateApiKey(key.secret, null)).toBeNull();
     expect((await auditFor(user.userId))[0]!.metadata).toMatchObject({ from: "staff", to: "lite" });
   });
@@ -107,10 +118,15 @@ describe("downgrade rules", () => {
   ] as const)("%s -> %s deletes nothing", async (from, to) => {
     const { user, keys } = await userWithKeys(from);
     expect((await previewRoleChange(owner, user.userId, to)).keysToDelete).toEqual([]);
+    const before = await snapshot();
     const result = await changeRole(owner, { userId: user.userId, role: to });
     expect(result.deletedKeys).toEqual([]);
     expect(await roleOf(user.userId)).toBe(to);
     expect(await keyNamesOf(user.userId)).toEqual(keys.map((k) => k.name).sort());
+    await expectOnlyChanged(before, { users: [user.userId] });
+    const audit = await auditSince(before);
+    expect(actionsSince(audit)).toEqual([["user.role_changed", owner.userId, user.userId]]);
+    expect(audit[0]!.metadata).toEqual({ from, to, deleted_keys: [] });
   });
 
   it("announces the change inside its transaction, for every key of the user", async () => {
@@ -130,19 +146,21 @@ describe("downgrade rules", () => {
 
   it("changing to the same role is a no-op, with no audit row", async () => {
     const { user } = await userWithKeys("staff");
-    const audit = await countRows("audit_log");
+    const before = await snapshot();
     await expect(changeRole(admin, { userId: user.userId, role: "staff" })).resolves.toMatchObject({ deletedKeys: [] });
-    expect(await countRows("audit_log")).toBe(audit);
+    await expectUnchanged(before);
   });
 
   it("refuses to delete a key the confirmation did not list (created since), and changes nothing", async () => {
     const { user, keys } = await userWithKeys("staff");
     const seen = (await previewRoleChange(admin, user.userId, "read_only")).keysToDelete.map((k) => k.id);
     await createApiKey(user, { name: "created meanwhile", access_level: "read_write" });
+    const before = await snapshot();
     await expect(changeRole(admin, { userId: user.userId, role: "read_only", confirmedKeyIds: seen })).rejects.toMatchObject({
       code: "conflict",
       message: expect.stringContaining("created meanwhile"),
     });
+    await expectUnchanged(before);
     expect(await roleOf(user.userId)).toBe("staff");
     expect(await keyNamesOf(user.userId)).toEqual([...keys.map((k) => k.name), "created meanwhile"].sort());
   });
@@ -151,27 +169,32 @@ describe("downgrade rules", () => {
 describe("one transaction: a failure midway leaves the role and the keys as they were", () => {
   it("role change", async () => {
     const { user, keys } = await userWithKeys("staff");
-    const auditBefore = await countRows("audit_log");
+    const before = await snapshot();
     // The role is updated and the keys deleted before the role_changed row fails to insert.
     await failingAudit("user.role_changed", () => changeRole(admin, { userId: user.userId, role: "lite" }));
     expect(await roleOf(user.userId)).toBe("staff");
     expect(await keyNamesOf(user.userId)).toEqual(keys.map((k) => k.name).sort());
-    expect(await countRows("audit_log")).toBe(auditBefore);
+    await expectUnchanged(before);
     for (const key of keys) expect(await authenticateApiKey(key.secret, null)).not.toBeNull();
   });
 
   it("removal", async () => {
     const { user, keys } = await userWithKeys("staff");
+    await withSession(user);
+    const before = await snapshot();
     await failingAudit("user.removed", () => removeUser(admin, user.userId));
     expect(await roleOf(user.userId)).toBe("staff");
     expect(await keyNamesOf(user.userId)).toEqual(keys.map((k) => k.name).sort());
+    await expectUnchanged(before);
   });
 
   it("ownership transfer", async () => {
     const target = await makeUser("admin");
+    const before = await snapshot();
     await failingAudit("user.ownership_transferred", () => transferOwnership(owner, target.userId));
     expect(await roleOf(owner.userId)).toBe("owner");
     expect(await roleOf(target.userId)).toBe("admin");
+    await expectUnchanged(before);
   });
 });
 
@@ -183,36 +206,66 @@ describe("who may change whom (every action against every role)", () => {
     const allowed = role === "owner" || role === "admin";
     it(`${role} ${allowed ? "may" : "may not"} preview, change the role of and remove a Staff user`, async () => {
       const actor = await actorFor(role);
-      const { user } = await userWithKeys("staff");
-      const before = { role: await roleOf(user.userId), keys: await keyNamesOf(user.userId), audit: await countRows("audit_log") };
+      const { user, keys } = await userWithKeys("staff");
+      const [rw, ro] = keys;
+      const { sessionId } = await withSession(user);
+      const before = await snapshot();
       if (allowed) {
-        await expect(previewRoleChange(actor, user.userId, "lite")).resolves.toBeDefined();
-        await expect(previewRemoval(actor, user.userId)).resolves.toBeDefined();
-        await expect(changeRole(actor, { userId: user.userId, role: "read_only" })).resolves.toBeDefined();
-        await expect(removeUser(actor, user.userId)).resolves.toBeDefined();
-        expect(await roleOf(user.userId)).toBeUndefined();
+        // The previews show what would happen and change nothing.
+        await expect(previewRoleChange(actor, user.userId, "lite")).resolves.toMatchObject({ keysToDelete: [{ id: rw!.id }, { id: ro!.id }] });
+        await expect(previewRemoval(actor, user.userId)).resolves.toMatchObject({ keysToDelete: [{ id: rw!.id }, { id: ro!.id }] });
+        await expectUnchanged(before);
+
+        await changeRole(actor, { userId: user.userId, role: "read_only" });
+        expect(await roleOf(user.userId)).toBe("read_only");
+        expect(await keyNamesOf(user.userId)).toEqual([ro!.name]);
+        await expectOnlyChanged(before, { users: [user.userId], api_keys: [rw!.id] });
+        expect(actionsSince(await auditSince(before))).toEqual([
+          ["api_key.deleted", actor.userId, rw!.id],
+          ["user.role_changed", actor.userId, user.userId],
+        ]);
+
+        const changed = await snapshot();
+        await removeUser(actor, user.userId);
+        expect(await userRow(user.userId)).toBeUndefined();
+        expect(await keyNamesOf(user.userId)).toEqual([]);
+        expect(await findActiveSession(sessionId)).toBeNull();
+        await expectOnlyChanged(changed, { users: [user.userId], api_keys: [ro!.id], sessions: [sessionId] });
+        expect(actionsSince(await auditSince(changed))).toEqual([
+          ["api_key.deleted", actor.userId, ro!.id],
+          ["user.removed", actor.userId, user.userId],
+        ]);
         return;
       }
-      await expect(previewRoleChange(actor, user.userId, "lite")).rejects.toMatchObject({ code: "forbidden" });
-      await expect(previewRemoval(actor, user.userId)).rejects.toMatchObject({ code: "forbidden" });
-      await expect(changeRole(actor, { userId: user.userId, role: "lite" })).rejects.toMatchObject({ code: "forbidden" });
-      await expect(removeUser(actor, user.userId)).rejects.toMatchObject({ code: "forbidden" });
-      await expect(transferOwnership(actor, user.userId)).rejects.toMatchObject({ code: "forbidden" });
-      expect({ role: await roleOf(user.userId), keys: await keyNamesOf(user.userId), audit: await countRows("audit_log") }).toEqual(before);
+      const refused = { code: "forbidden", message: "You do not have permission to do that." };
+      await expect(previewRoleChange(actor, user.userId, "lite")).rejects.toMatchObject(refused);
+      await expect(previewRemoval(actor, user.userId)).rejects.toMatchObject(refused);
+      await expect(changeRole(actor, { userId: user.userId, role: "lite" })).rejects.toMatchObject(refused);
+      await expect(removeUser(actor, user.userId)).rejects.toMatchObject(refused);
+      await expect(transferOwnership(actor, user.userId)).rejects.toMatchObject({ code: "forbidden", message: "Only the Owner can transfer ownership." });
+      await expectUnchanged(before);
     });
   }
 
   it.each(["admin", "staff", "read_only", "lite"] as const)("an Admin may not transfer ownership to a %s user", async (role) => {
     const target = await makeUser(role);
-    await expect(transferOwnership(admin, target.userId)).rejects.toMatchObject({ code: "forbidden" });
+    const before = await snapshot();
+    await expect(transferOwnership(admin, target.userId)).rejects.toMatchObject({ code: "forbidden", message: "Only the Owner can transfer ownership." });
     expect(await roleOf(target.userId)).toBe(role);
+    await expectUnchanged(before);
   });
 
   it.each(["admin", "staff", "read_only", "lite"] as const)("an Admin may not change the Owner's role to %s, nor remove the Owner", async (role) => {
-    await expect(changeRole(admin, { userId: owner.userId, role })).rejects.toMatchObject({ code: "forbidden" });
-    await expect(previewRoleChange(admin, owner.userId, role)).rejects.toMatchObject({ code: "forbidden" });
-    await expect(removeUser(admin, owner.userId)).rejects.toMatchObject({ code: "forbidden" });
+    const before = await snapshot();
+    const roleByTransfer = { code: "forbidden", message: "The Owner's role changes only by transferring ownership." };
+    await expect(changeRole(admin, { userId: owner.userId, role })).rejects.toMatchObject(roleByTransfer);
+    await expect(previewRoleChange(admin, owner.userId, role)).rejects.toMatchObject(roleByTransfer);
+    await expect(removeUser(admin, owner.userId)).rejects.toMatchObject({
+      code: "forbidden",
+      message: "The Owner cannot be removed. The Owner can transfer ownership first.",
+    });
     expect(await roleOf(owner.userId)).toBe("owner");
+    await expectUnchanged(before);
   });
 
   it.each([
@@ -220,47 +273,66 @@ describe("who may change whom (every action against every role)", () => {
     ["the Owner", () => owner],
   ])("%s may not make anyone Owner through a role change (ownership moves by transfer)", async (_who, actor) => {
     const target = await makeUser("admin");
+    const before = await snapshot();
     await expect(changeRole(actor(), { userId: target.userId, role: "owner" })).rejects.toMatchObject({
       code: "forbidden",
       message: expect.stringContaining("transfer"),
     });
     expect(await roleOf(target.userId)).toBe("admin");
+    await expectUnchanged(before);
   });
 
   it("nobody changes their own role or removes themselves; the Owner cannot be removed at all", async () => {
+    const before = await snapshot();
     await expect(changeRole(admin, { userId: admin.userId, role: "staff" })).rejects.toMatchObject({ code: "forbidden" });
     await expect(removeUser(admin, admin.userId)).rejects.toMatchObject({ code: "forbidden", message: "You cannot remove yourself." });
     await expect(changeRole(owner, { userId: owner.userId, role: "admin" })).rejects.toMatchObject({ code: "forbidden" });
     await expect(removeUser(owner, owner.userId)).rejects.toMatchObject({ code: "forbidden" });
     expect(await roleOf(owner.userId)).toBe("owner");
     expect(await roleOf(admin.userId)).toBe("admin");
+    await expectUnchanged(before);
   });
 
   it("an Admin may change and remove another Admin", async () => {
-    const other = await makeUser("admin");
+    const { user: other, keys } = await userWithKeys("admin");
+    const before = await snapshot();
     await changeRole(admin, { userId: other.userId, role: "staff" });
     expect(await roleOf(other.userId)).toBe("staff");
+    await expectOnlyChanged(before, { users: [other.userId] });
+    expect(actionsSince(await auditSince(before))).toEqual([["user.role_changed", admin.userId, other.userId]]);
+
+    const changed = await snapshot();
+    await removeUser(admin, other.userId);
+    expect(await userRow(other.userId)).toBeUndefined();
+    await expectOnlyChanged(changed, { users: [other.userId], api_keys: keys.map((k) => k.id) });
+    expect(actionsSince(await auditSince(changed))).toEqual([
+      ...keys.map((k) => ["api_key.deleted", admin.userId, k.id]),
+      ["user.removed", admin.userId, other.userId],
+    ]);
   });
 
-  it.each(["not-a-uuid", "00000000-0000-4000-8000-000000000000"])("answers not found for an unknown user %j", async (id) => {
-    await expect(changeRole(admin, { userId: id, role: "staff" })).rejects.toMatchObject({ code: "not_found" });
-    await expect(removeUser(admin, id)).rejects.toMatchObject({ code: "not_found" });
-    await expect(previewRoleChange(admin, id, "staff")).rejects.toMatchObject({ code: "not_found" });
-    await expect(transferOwnership(owner, id)).rejects.toMatchObject({ code: "not_found" });
+  it.each(["not-a-uuid", "00000000-0000-4000-8000-000000000000"])("answers not found for an unknown user %j, changing nothing", async (id) => {
+    const before = await snapshot();
+    const notFound = { code: "not_found", message: "User not found." };
+    await expect(changeRole(admin, { userId: id, role: "staff" })).rejects.toMatchObject(notFound);
+    await expect(removeUser(admin, id)).rejects.toMatchObject(notFound);
+    await expect(previewRoleChange(admin, id, "staff")).rejects.toMatchObject(notFound);
+    await expect(transferOwnership(owner, id)).rejects.toMatchObject(notFound);
+    await expectUnchanged(before);
   });
 
   it("refuses an admin acting through an API key, for every user-management service", async () => {
     const { user } = await userWithKeys("staff");
     const viaKey = { ...admin, apiKey: { id: "00000000-0000-4000-8000-000000000001", name: "k", accessLevel: "read_write" as const } };
-    const invitesBefore = await countRows("invites");
+    const before = await snapshot();
     await expect(changeRole(viaKey, { userId: user.userId, role: "lite" })).rejects.toMatchObject({ code: "forbidden" });
     await expect(removeUser(viaKey, user.userId)).rejects.toMatchObject({ code: "forbidden" });
+    await expect(transferOwnership({ ...owner, apiKey: viaKey.apiKey }, user.userId)).rejects.toMatchObject({ code: "forbidden" });
     // These three skipped the browser-only rule before authorize() was the one check.
     await expect(listUsers(viaKey)).rejects.toMatchObject({ code: "forbidden", message: "Users are only managed in the browser." });
     await expect(listPendingInvites(viaKey)).rejects.toMatchObject({ code: "forbidden" });
     await expect(createInvite(viaKey, { email: "via-key@example.test", role: "staff" })).rejects.toMatchObject({ code: "forbidden" });
-    expect(await countRows("invites")).toBe(invitesBefore);
-    expect((await db().select({ role: users.role }).from(users).where(eq(users.id, user.userId)))[0]?.role).toBe("staff");
+    await expectUnchanged(before);
   });
 });
 
@@ -288,7 +360,9 @@ describe("removing a user", () => {
     const { user, keys } = await userWithKeys("staff");
     const { sessionId } = await withSession(user);
     vi.mocked(announceKeyChange).mockClear();
+    const before = await snapshot();
     const result = await removeUser(admin, user.userId);
+    await expectOnlyChanged(before, { users: [user.userId], api_keys: keys.map((k) => k.id), sessions: [sessionId] });
     expect(result.deletedKeys.sort()).toEqual(keys.map((k) => k.name).sort());
     expect(await roleOf(user.userId)).toBeUndefined();
     expect(await db().select().from(apiKeys).where(eq(apiKeys.userId, user.userId))).toEqual([]);
@@ -308,9 +382,10 @@ describe("removing a user", () => {
 
   it("lists the keys it will delete before anything happens", async () => {
     const { user, keys } = await userWithKeys("read_only");
+    const before = await snapshot();
     const preview = await previewRemoval(owner, user.userId);
     expect(preview.keysToDelete.map((k) => k.name)).toEqual(keys.map((k) => k.name));
-    expect(await keyNamesOf(user.userId)).toHaveLength(keys.length);
+    await expectUnchanged(before);
   });
 });
 
@@ -318,7 +393,10 @@ describe("transferring ownership", () => {
   it("makes the target the Owner and the old Owner an Admin, in one step, audited; there is still exactly one Owner", async () => {
     const heir = await makeUser("staff", { name: "Harriet Heir" });
     vi.mocked(announceKeyChange).mockClear();
+    const before = await snapshot();
     await expect(transferOwnership(owner, heir.userId)).resolves.toMatchObject({ name: "Harriet Heir" });
+    await expectOnlyChanged(before, { users: [owner.userId, heir.userId] });
+    expect(actionsSince(await auditSince(before))).toEqual([["user.ownership_transferred", owner.userId, heir.userId]]);
     expect(await roleOf(heir.userId)).toBe("owner");
     expect(await roleOf(owner.userId)).toBe("admin");
     expect(await db().select().from(users).where(eq(users.role, "owner"))).toHaveLength(1);
@@ -328,8 +406,10 @@ describe("transferring ownership", () => {
     expect(row!.metadata).toMatchObject({ from: owner.email, to: heir.email, previous_role: "staff" });
 
     // The old Owner's session still says Owner until its next request; the row decides.
-    await expect(transferOwnership(owner, admin.userId)).rejects.toMatchObject({ code: "forbidden" });
+    const transferred = await snapshot();
+    await expect(transferOwnership(owner, admin.userId)).rejects.toMatchObject({ code: "forbidden", message: "Only the Owner can transfer ownership." });
     expect(await roleOf(admin.userId)).toBe("admin");
+    await expectUnchanged(transferred);
 
     // And back, by the new Owner.
     const heirActor = { ...heir, role: "owner" as const };
@@ -339,8 +419,10 @@ describe("transferring ownership", () => {
   });
 
   it("refuses a transfer to oneself", async () => {
-    await expect(transferOwnership(owner, owner.userId)).rejects.toMatchObject({ code: "invalid" });
+    const before = await snapshot();
+    await expect(transferOwnership(owner, owner.userId)).rejects.toMatchObject({ code: "invalid", message: "You are already the Owner." });
     expect(await roleOf(owner.userId)).toBe("owner");
+    await expectUnchanged(before);
   });
 });
 
