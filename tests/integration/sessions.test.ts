@@ -18,7 +18,7 @@ import {
 import { changeOwnPassword } from "@/lib/users/password";
 import { removeUser, signOutEverywhere } from "@/lib/users/roles";
 import { setupTestDatabase } from "../helpers/db";
-import { makeUser, withSession } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, expectUnchanged, makeUser, snapshot, withSession } from "../helpers/fixtures";
 
 // getActor reads the next-auth session and the request headers; here they come from a cookie
 // the test holds, exactly as a browser (or someone who copied its cookie) would send it.
@@ -95,8 +95,13 @@ describe("the cookie names a server-side session", () => {
     const phone = await signInCookie(person.email, "right password 1");
     const copied = laptop; // taken before Sign out
     expect(await actorFor(copied)).not.toBeNull();
+    const laptopSession = (await decode({ token: laptop, secret: authOptions().secret! }))!.sid as string;
 
+    const before = await snapshot();
     await signOutWith(laptop);
+    await expectOnlyChanged(before, { sessions: [laptopSession] });
+    expect(await db().select().from(sessions).where(eq(sessions.id, laptopSession))).toEqual([]);
+    expect(await auditSince(before)).toMatchObject([{ action: "auth.signed_out", targetId: person.userId, actorLabel: person.email }]);
 
     // The copied cookie still decrypts (next-auth cannot take it back)...
     expect(await decode({ token: copied, secret: authOptions().secret! })).toHaveProperty("sid");
@@ -203,11 +208,21 @@ describe("Profile: Sessions", () => {
     const person = await withSession(await makeUser("staff"));
     const other = await withSession(person);
     const stranger = await withSession(await makeUser("staff"));
-    await expect(endOwnSession(person, stranger.sessionId)).rejects.toMatchObject({ code: "not_found" });
+    const before = await snapshot();
+    await expect(endOwnSession(person, stranger.sessionId)).rejects.toMatchObject({
+      code: "not_found",
+      message: "Session not found. It may have ended already.",
+    });
+    await expect(endOwnSession(person, "not-a-session")).rejects.toMatchObject({ code: "not_found", message: "Session not found." });
+    await expectUnchanged(before);
     expect(await findActiveSession(stranger.sessionId)).not.toBeNull();
+
+    const ending = await snapshot();
     await expect(endOwnSession(person, other.sessionId)).resolves.toEqual({ current: false });
+    await expectOnlyChanged(ending, { sessions: [other.sessionId] });
     expect(await findActiveSession(other.sessionId)).toBeNull();
     expect(await findActiveSession(person.sessionId)).not.toBeNull();
+    expect(await auditSince(ending)).toMatchObject([{ action: "session.ended", actorUserId: person.userId, targetId: person.userId }]);
     const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "session.ended"), eq(auditLog.actorUserId, person.userId)));
     expect(audit).toHaveLength(1);
   });
@@ -215,7 +230,13 @@ describe("Profile: Sessions", () => {
   it("Sign out other sessions keeps this one", async () => {
     const person = await withSession(await makeUser("staff"));
     const others = [await withSession(person), await withSession(person)];
+    await withSession(await makeUser("staff")); // someone else's, which stays
+    const before = await snapshot();
     expect(await endOtherSessions(person)).toBe(2);
+    await expectOnlyChanged(before, { sessions: others.map((o) => o.sessionId) });
+    expect(await auditSince(before)).toMatchObject([
+      { action: "session.others_ended", actorUserId: person.userId, targetId: person.userId, metadata: { sessions: 2 } },
+    ]);
     for (const other of others) expect(await findActiveSession(other.sessionId)).toBeNull();
     expect(await findActiveSession(person.sessionId)).not.toBeNull();
   });
@@ -240,17 +261,24 @@ describe("Sign out everywhere (Users page)", () => {
     const actor = actorRole === "owner" ? owner : await makeUser(actorRole);
     const person = target === "self" ? actor : target === "owner" ? owner : await makeUser(target);
     const session = await withSession(person);
+    const before = await snapshot();
     const call = signOutEverywhere(actor, person.userId);
     if (ok) {
       await expect(call).resolves.toMatchObject({ sessions: 1 });
+      // That person's session only: everyone else's stay.
+      await expectOnlyChanged(before, { sessions: [session.sessionId] });
       expect(await findActiveSession(session.sessionId)).toBeNull();
-      const audit = await db()
-        .select()
-        .from(auditLog)
-        .where(and(eq(auditLog.action, "user.signed_out_everywhere"), eq(auditLog.targetId, person.userId)));
-      expect(audit).toHaveLength(1);
+      expect(await auditSince(before)).toMatchObject([
+        { action: "user.signed_out_everywhere", actorUserId: actor.userId, targetId: person.userId, metadata: { sessions: 1 } },
+      ]);
     } else {
-      await expect(call).rejects.toMatchObject({ code: "forbidden" });
+      const message = !["owner", "admin"].includes(actorRole)
+        ? "You do not have permission to do that."
+        : person.userId === actor.userId
+          ? "You cannot sign yourself out everywhere here. Use Sessions on your Profile."
+          : "Only the Owner can sign the Owner out.";
+      await expect(call).rejects.toMatchObject({ code: "forbidden", message });
+      await expectUnchanged(before);
       expect(await findActiveSession(session.sessionId)).not.toBeNull();
     }
     await db().delete(sessions).where(eq(sessions.id, session.sessionId));
@@ -258,10 +286,14 @@ describe("Sign out everywhere (Users page)", () => {
 
   it("is refused through an API key", async () => {
     const admin = await makeUser("admin");
-    const staff = await makeUser("staff");
+    const staff = await withSession(await makeUser("staff"));
+    const before = await snapshot();
     await expect(signOutEverywhere({ ...admin, apiKey: { id: "k", name: "k", accessLevel: "read_write" } }, staff.userId)).rejects.toMatchObject({
       code: "forbidden",
+      message: "Users are only managed in the browser.",
     });
+    await expectUnchanged(before);
+    expect(await findActiveSession(staff.sessionId)).not.toBeNull();
   });
 
   it("createSession truncates a long user agent", async () => {
