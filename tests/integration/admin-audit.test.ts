@@ -7,7 +7,7 @@ import { listAuditLog } from "@/lib/audit/query";
 import type { Actor } from "@/lib/auth/actor";
 import { parseAuditLogQuery, type AuditLogQuery } from "@/lib/validation/admin";
 import { setupTestDatabase } from "../helpers/db";
-import { makeUser } from "../helpers/fixtures";
+import { expectUnchanged, makeUser, snapshot } from "../helpers/fixtures";
 
 let teardown: () => Promise<void>;
 let admin: Actor;
@@ -33,9 +33,18 @@ afterAll(() => teardown());
 const q = (params: Record<string, string> = {}): AuditLogQuery => parseAuditLogQuery(params);
 
 describe("the audit log", () => {
-  it.each(["staff", "read_only", "lite"] as const)("is refused to %s", async (role) => {
+  it.each(["staff", "read_only", "lite"] as const)("is refused to %s, and the refusal changes nothing", async (role) => {
     const actor = await makeUser(role);
-    await expect(listAuditLog(actor, q())).rejects.toMatchObject({ code: "forbidden" });
+    const before = await snapshot();
+    await expect(listAuditLog(actor, q())).rejects.toMatchObject({ code: "forbidden", message: "You do not have permission to do that." });
+    await expectUnchanged(before);
+  });
+
+  it.each(["owner", "admin"] as const)("is read by %s without writing to it", async (role) => {
+    const actor = role === "admin" ? admin : await makeUser("owner");
+    const before = await snapshot();
+    await expect(listAuditLog(actor, q({ size: "100" }))).resolves.toMatchObject({ entries: expect.any(Array) });
+    await expectUnchanged(before);
   });
 
   it("lists newest first with actor, action, target, time and IP", async () => {

@@ -9,7 +9,7 @@ import { ServiceError } from "@/lib/errors";
 import { changeOwnPassword } from "@/lib/users/password";
 import { verifyCredentials } from "@/lib/users/service";
 import { setupTestDatabase } from "../helpers/db";
-import { makeUser, withSession } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, makeUser, snapshot, userRow, withSession } from "../helpers/fixtures";
 
 /**
  * Limits that cannot be turned against users: failures slow down per (email, address) and per
@@ -146,8 +146,11 @@ describe("sign-in throttle", () => {
     const last = await failUntilCounted(email, ip, 12, start); // the wait is now 60 s
     const failedBefore = (await rows("auth.sign_in_failed", email, start)).length;
 
+    const before = await snapshot();
     const flood = await Promise.all(Array.from({ length: 40 }, () => attempt(email, PASSWORD, ip, at(last, 1))));
     expect(flood.every((o) => typeof o === "object" && "limited" in o)).toBe(true);
+    // Refused: no row changed (the audit log is counted below).
+    await expectOnlyChanged(before, {});
     expect(await rows("auth.sign_in_rate_limited", email, start)).toHaveLength(1);
     expect(await rows("auth.sign_in_failed", email, start)).toHaveLength(failedBefore);
 
@@ -199,7 +202,11 @@ describe("password change throttle", () => {
     const start = new Date("2030-05-01T00:00:00Z");
     for (let i = 0; i < 5; i++) expect(await change(actor, `wrong ${i}`, at(start, i))).toBe("wrong");
     const last = at(start, 4);
+    const before = await snapshot();
     expect(await change(actor, PASSWORD, last)).toEqual({ limited: 1 });
+    // The right password, refused for now: the password and the sessions stay as they were.
+    await expectOnlyChanged(before, {});
+    expect(await auditSince(before)).toMatchObject([{ action: "user.password_change_rate_limited", actorUserId: actor.userId, targetId: actor.userId }]);
     const failed = await db()
       .select()
       .from(auditLog)
@@ -207,7 +214,12 @@ describe("password change throttle", () => {
     expect(failed.filter((r) => r.action === "user.password_change_failed")).toHaveLength(5);
     expect(failed.filter((r) => r.action === "user.password_change_rate_limited")).toHaveLength(1);
     // From another address the pair is another pair.
+    const hashBefore = (await userRow(actor.userId))!.passwordHash;
+    const elsewhere = await snapshot();
     expect(await change({ ...actor, ip: address() }, PASSWORD, last, "changed elsewhere 1")).toBe("in");
+    await expectOnlyChanged(elsewhere, { users: [actor.userId] });
+    expect((await userRow(actor.userId))!.passwordHash).not.toBe(hashBefore);
+    expect(await auditSince(elsewhere)).toMatchObject([{ action: "user.password_changed", actorUserId: actor.userId, targetId: actor.userId }]);
     expect(await change(actor, "changed elsewhere 1", at(last, 1), "changed again 2")).toBe("in");
   });
 
@@ -216,8 +228,10 @@ describe("password change throttle", () => {
     const start = new Date("2030-06-01T00:00:00Z");
     for (let i = 0; i < 8; i++) await change(actor, `wrong ${i}`, at(start, i * 60));
     const last = at(start, 7 * 60);
+    const before = await snapshot();
     const flood = await Promise.all(Array.from({ length: 20 }, () => change(actor, PASSWORD, at(last, 1))));
     expect(flood.every((o) => typeof o === "object")).toBe(true);
+    await expectOnlyChanged(before, {});
     const limited = await db()
       .select()
       .from(auditLog)
