@@ -13,10 +13,11 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES } from "./enums";
 
-export const roleEnum = pgEnum("role", ["owner", "admin", "staff", "read_only", "lite"]);
-export const accessLevelEnum = pgEnum("access_level", ["read_only", "read_write"]);
-export const keyStatusEnum = pgEnum("key_status", ["active", "disabled"]);
+export const roleEnum = pgEnum("role", ROLE_VALUES);
+export const accessLevelEnum = pgEnum("access_level", ACCESS_LEVEL_VALUES);
+export const keyStatusEnum = pgEnum("key_status", KEY_STATUS_VALUES);
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 

@@ -1,18 +1,14 @@
-import type { AccessLevel, accessLevelEnum, keyStatusEnum, Role, roleEnum } from "@/db/schema";
+import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES } from "@/db/enums";
+import type { AccessLevel, Role } from "@/db/schema";
 
-/*
- * The database's enum lists, for forms, filters and schemas. Each must be exactly its pgEnum's
- * enumValues, same values in the same order, or this file does not compile. They are spelled out
- * rather than read from db/schema at run time because the browser uses them too (the filters, the
- * role and access-level pickers, the sign-in form's schemas), and importing db/schema there would
- * ship every table definition and drizzle's column builders to every page (9 KB gzipped).
- */
+// The database's enum lists (db/enums.ts, which db/schema.ts builds its pgEnums from), for forms,
+// filters and schemas; safe to use in the browser.
 /** Every role, Owner first. */
-export const ROLES = ["owner", "admin", "staff", "read_only", "lite"] as const satisfies Readonly<typeof roleEnum.enumValues>;
+export const ROLES = ROLE_VALUES;
 /** Every access level, Read-only first. */
-export const ACCESS_LEVELS = ["read_only", "read_write"] as const satisfies Readonly<typeof accessLevelEnum.enumValues>;
+export const ACCESS_LEVELS = ACCESS_LEVEL_VALUES;
 /** Every key status. */
-export const KEY_STATUSES = ["active", "disabled"] as const satisfies Readonly<typeof keyStatusEnum.enumValues>;
+export const KEY_STATUSES = KEY_STATUS_VALUES;
 
 export const ROLE_LABELS: Record<Role, string> = {
   owner: "Owner",
