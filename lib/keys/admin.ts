@@ -292,7 +292,7 @@ export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: K
       .where(eq(apiKeys.id, row.id));
     await announceKeyChange(tx, { keyIds: [row.id] });
     await recordAudit(tx, actor, {
-      action: byAdmin ? "api_key.disabled" : "api_key.enabled",
+      action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
       targetType: "api_key",
       targetId: row.id,
       targetLabel: row.name,

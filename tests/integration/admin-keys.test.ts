@@ -488,6 +488,21 @@ describe("the admin lock", () => {
     expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
   });
 
+  it("an Admin disabling and enabling their own key from the Access Manager is audited as what it did", async () => {
+    const target = await key(admin, "own key via the Access Manager");
+    const before = await snapshot();
+    await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
+    // Their own choice: no admin lock, so they may enable it again.
+    expect(await statusOf(target.id)).toEqual({ status: "disabled", disabledByAdmin: false });
+    await setApiKeyStatusAsAdmin(admin, target.id, "active");
+    expect(await statusOf(target.id)).toEqual({ status: "active", disabledByAdmin: false });
+    await expectOnlyChanged(before, { api_keys: [target.id] });
+    expect(await auditSince(before)).toMatchObject([
+      { action: "api_key.disabled", actorUserId: admin.userId, targetId: target.id },
+      { action: "api_key.enabled", actorUserId: admin.userId, targetId: target.id },
+    ]);
+  });
+
   it("the Owner may always: an Admin disables the Owner's key, the Owner enables it (profile or Access Manager)", async () => {
     const target = await key(owner, "admin lock: owner's key");
     await setApiKeyStatusAsAdmin(admin, target.id, "disabled");
