@@ -26,11 +26,25 @@ export default defineConfig([
           zones: [
             { target: "./db", from: ["./lib", "./server", "./app", "./components"], message: "db/ is the lowest layer." },
             { target: "./lib", from: ["./server", "./app", "./components"], message: "lib/ is the domain: no transport or UI." },
-            { target: ["./app", "./components"], from: ["./server"], message: "server/ is the process and the REST transport; pages reach the domain through lib/." },
+            {
+              target: ["./app", "./components"],
+              from: ["./server"],
+              message: "server/ is the process and the REST transport; pages reach the domain through lib/.",
+            },
           ],
         },
       ],
     },
   },
-  globalIgnores([".next/**", ".next-*/**", "e2e/.auth/**", "node_modules/**", "data/**", "db/migrations/**", "test-results/**", "playwright-report/**", "next-env.d.ts"]),
+  globalIgnores([
+    ".next/**",
+    ".next-*/**",
+    "e2e/.auth/**",
+    "node_modules/**",
+    "data/**",
+    "db/migrations/**",
+    "test-results/**",
+    "playwright-report/**",
+    "next-env.d.ts",
+  ]),
 ]);

@@ -38,7 +38,10 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        { resolve: { alias }, test: { name: "unit", include: ["lib/**/__tests__/**/*.test.ts", "server/**/__tests__/**/*.test.ts"], environment: "node" } },
+        {
+          resolve: { alias },
+          test: { name: "unit", include: ["lib/**/__tests__/**/*.test.ts", "server/**/__tests__/**/*.test.ts"], environment: "node" },
+        },
         integration("pglite"),
         ...(withPostgres ? [integration("postgres")] : []),
       ],

@@ -1,18 +1,5 @@
 import { sql } from "drizzle-orm";
-import {
-  bigserial,
-  boolean,
-  index,
-  inet,
-  integer,
-  jsonb,
-  pgEnum,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { bigserial, boolean, index, inet, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES } from "./enums";
 
 export const roleEnum = pgEnum("role", ROLE_VALUES);
@@ -35,7 +22,9 @@ export const users = pgTable(
   (t) => [
     uniqueIndex("users_email_lower_idx").on(sql`lower(${t.email})`),
     // Exactly one Owner: a partial unique index makes a second one impossible.
-    uniqueIndex("users_single_owner_idx").on(t.role).where(sql`${t.role} = 'owner'`),
+    uniqueIndex("users_single_owner_idx")
+      .on(t.role)
+      .where(sql`${t.role} = 'owner'`),
     index("users_created_at_idx").on(t.createdAt),
     // The Access Manager sorts keys by their user (name, then email) and by role (then user): a
     // nested loop over these, with api_keys_user_created_idx inside, returns rows already ordered.
@@ -58,10 +47,7 @@ export const invites = pgTable(
     acceptedAt: timestamp({ withTimezone: true }),
     acceptedUserId: uuid().references(() => users.id, { onDelete: "set null" }),
   },
-  (t) => [
-    uniqueIndex("invites_token_digest_idx").on(t.tokenDigest),
-    index("invites_email_idx").on(sql`lower(${t.email})`),
-  ],
+  (t) => [uniqueIndex("invites_token_digest_idx").on(t.tokenDigest), index("invites_email_idx").on(sql`lower(${t.email})`)],
 );
 
 // Sign-in sessions: the browser's cookie names a row here, and a request is signed in only while

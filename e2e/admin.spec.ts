@@ -30,7 +30,10 @@ async function addKey(page: Page, name: string, level: "Read-only" | "Read & Wri
 }
 
 test.describe("API Access Manager", () => {
-  test("an admin searches, filters, sorts and pages; disables a key (its owner cannot enable it), enables it, deletes another", async ({ browser, page }) => {
+  test("an admin searches, filters, sorts and pages; disables a key (its owner cannot enable it), enables it, deletes another", async ({
+    browser,
+    page,
+  }) => {
     test.slow();
     const ownerName = `Kim Keyholder ${stamp}`;
     const holder = await invite(browser, "staff", ownerName, `kim.${stamp}@latchkey.test`);
@@ -174,7 +177,10 @@ test.describe("API Access Manager", () => {
 });
 
 test.describe("Users: role changes", () => {
-  test("an admin downgrades a Staff user to Read-only (their Read & Write key stops at once), then to Lite (every key goes)", async ({ browser, page }) => {
+  test("an admin downgrades a Staff user to Read-only (their Read & Write key stops at once), then to Lite (every key goes)", async ({
+    browser,
+    page,
+  }) => {
     test.slow();
     const name = `Dana Downgrade ${stamp}`;
     const email = `dana.${stamp}@latchkey.test`;
@@ -298,7 +304,8 @@ test.describe("Audit log", () => {
     const page = await context.newPage();
     await page.goto("/admin/audit-log");
     await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
-    for (const header of ["Time", "Actor", "Action", "Target", "IP"]) await expect(page.getByRole("columnheader", { name: header })).toBeVisible();
+    for (const header of ["Time", "Actor", "Action", "Target", "IP"])
+      await expect(page.getByRole("columnheader", { name: header })).toBeVisible();
 
     await page.getByLabel("Action").selectOption({ label: "Signed in" });
     await page.getByRole("button", { name: "Apply filters" }).click();
@@ -326,7 +333,13 @@ test.describe("everyone else", () => {
     test(`${role} gets the 404 page for every admin URL`, async ({ browser }) => {
       const context = await browser.newContext({ storageState: storageStateOf(role) });
       const page = await context.newPage();
-      for (const url of ["/admin/api-access", "/admin/api-access?sort=name&q=a", "/admin/users", "/admin/audit-log", "/admin/audit-log?action=auth.sign_in"]) {
+      for (const url of [
+        "/admin/api-access",
+        "/admin/api-access?sort=name&q=a",
+        "/admin/users",
+        "/admin/audit-log",
+        "/admin/audit-log?action=auth.sign_in",
+      ]) {
         const response = await page.goto(url);
         expect(response?.status(), url).toBe(404);
         await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();

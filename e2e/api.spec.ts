@@ -9,13 +9,20 @@ async function api(request: APIRequestContext, key: string, method: string, path
     data: data === undefined ? undefined : JSON.stringify(data),
   });
   const text = await response.text();
-  return { status: response.status(), json: (text ? JSON.parse(text) : null) as Record<string, unknown> & { entries?: Array<Record<string, unknown>> } };
+  return {
+    status: response.status(),
+    json: (text ? JSON.parse(text) : null) as Record<string, unknown> & { entries?: Array<Record<string, unknown>> },
+  };
 }
 
 test.describe("the REST API and the app see the same keys", () => {
   test.use({ storageState: storageStateOf("owner") });
 
-  test("a key made in the UI lists itself through the API; API changes show on the profile and in the audit log", async ({ page, playwright, baseURL }) => {
+  test("a key made in the UI lists itself through the API; API changes show on the profile and in the audit log", async ({
+    page,
+    playwright,
+    baseURL,
+  }) => {
     // A separate request context: no session cookie, only the key, as a real client.
     const request = await playwright.request.newContext({ baseURL });
     const stamp = Date.now();
@@ -35,7 +42,11 @@ test.describe("the REST API and the app see the same keys", () => {
     const list = await api(request, secret, "GET", "/api_keys?per_page=200");
     expect(list.status).toBe(200);
     const self = list.json.entries!.find((entry) => entry.name === uiName);
-    expect(self).toMatchObject({ access_level: "read_write", status: "active", masked_key: `${secret.slice(0, 7)}••••••••${secret.slice(-4)}` });
+    expect(self).toMatchObject({
+      access_level: "read_write",
+      status: "active",
+      masked_key: `${secret.slice(0, 7)}••••••••${secret.slice(-4)}`,
+    });
     expect(JSON.stringify(list.json)).not.toContain(secret);
     const whoami = await api(request, secret, "GET", "/whoami");
     expect(whoami.json).toMatchObject({ id: self!.id, name: uiName, user: { email: ACCOUNTS.owner.email, role: "owner" } });

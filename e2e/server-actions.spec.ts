@@ -18,7 +18,8 @@ function actionIdOf(page: string, exportedName?: string): string {
     node: Record<string, { workers: Record<string, unknown>; exportedName?: string }>;
   };
   const found = Object.entries(manifest.node).find(
-    ([, entry]) => Object.keys(entry.workers).some((worker) => worker.includes(page)) && (!exportedName || entry.exportedName === exportedName),
+    ([, entry]) =>
+      Object.keys(entry.workers).some((worker) => worker.includes(page)) && (!exportedName || entry.exportedName === exportedName),
   );
   if (!found) throw new Error(`no server action ${exportedName ?? ""} for ${page} in the build`);
   return found[0];
@@ -136,7 +137,10 @@ test("a typed call (one object, a text body) reaches its action, whose wrapper c
   const formToTyped = await typed(form([["0", '[null,"$K1"]']]));
   expect(formToTyped.status).toBe(200);
   expect(formToTyped.text).toContain("Bad request: this action was called with arguments it does not take.");
-  const objectToForm = await post(request, { headers: text, data: JSON.stringify([{ name: "Owner", email: "owner@example.test", password: "long enough 1" }]) });
+  const objectToForm = await post(request, {
+    headers: text,
+    data: JSON.stringify([{ name: "Owner", email: "owner@example.test", password: "long enough 1" }]),
+  });
   expect(objectToForm.status).toBe(200);
   expect(objectToForm.text).toContain("Bad request: this action was called with arguments it does not take.");
   expect(logSince(mark)).toBe("");
@@ -164,7 +168,11 @@ test("malformed bodies get 400 and one log line each, never a 500 or a stack", a
   });
   expect(noJs.status()).toBe(400);
   // A multipart post that names no action at all.
-  const plain = await request.post(`${base}/setup`, { headers: { Origin: base }, multipart: form([["name", "x"]]), failOnStatusCode: false });
+  const plain = await request.post(`${base}/setup`, {
+    headers: { Origin: base },
+    multipart: form([["name", "x"]]),
+    failOnStatusCode: false,
+  });
   expect(plain.status()).toBe(400);
   expectRefusalLines(logSince(mark), 12);
 });
@@ -175,10 +183,18 @@ test("an action id the build does not have gets Next.js's answer (409, or 400 wh
     ["_1_name", "x"],
     ["0", '[null,"$K1"]'],
   ]);
-  const unknown = await request.post(`${base}/setup`, { headers: { "Next-Action": "7f" + "0".repeat(40), Origin: base }, multipart: call, failOnStatusCode: false });
+  const unknown = await request.post(`${base}/setup`, {
+    headers: { "Next-Action": "7f" + "0".repeat(40), Origin: base },
+    multipart: call,
+    failOnStatusCode: false,
+  });
   expect(unknown.status()).toBe(409);
   expect(unknown.headers()["x-nextjs-action-not-found"]).toBe("1");
-  const malformed = await request.post(`${base}/setup`, { headers: { "Next-Action": "zzz", Origin: base }, multipart: call, failOnStatusCode: false });
+  const malformed = await request.post(`${base}/setup`, {
+    headers: { "Next-Action": "zzz", Origin: base },
+    multipart: call,
+    failOnStatusCode: false,
+  });
   expect(malformed.status()).toBe(400);
   expectRefusalLines(logSince(mark), 2);
 });
@@ -198,7 +214,13 @@ test("a 3 MB body gets 413 with Connection: close", async ({ request }) => {
 test("cross-origin action posts get 403", async ({ request }) => {
   const mark = output.length;
   for (const origin of ["http://evil.test", "null"]) {
-    const result = await post(request, { headers: { Origin: origin }, multipart: form([["_1_name", "x"], ["0", '[null,"$K1"]']]) });
+    const result = await post(request, {
+      headers: { Origin: origin },
+      multipart: form([
+        ["_1_name", "x"],
+        ["0", '[null,"$K1"]'],
+      ]),
+    });
     expect(result.status).toBe(403);
   }
   expectRefusalLines(logSince(mark), 2);

@@ -23,8 +23,7 @@ export const ROLE_OPTION: Record<Exclude<E2ERole, "owner">, string> = {
 
 /** The signed-in browser state of each role, written by auth.setup.ts. */
 // One folder per server port, so two runs on different ports never share sessions.
-export const storageStateOf = (role: E2ERole) =>
-  path.join(import.meta.dirname, ".auth", process.env.E2E_PORT ?? "3100", `${role}.json`);
+export const storageStateOf = (role: E2ERole) => path.join(import.meta.dirname, ".auth", process.env.E2E_PORT ?? "3100", `${role}.json`);
 
 // A test run leaves the work tree clean: screenshots go to an ignored folder, and replace the
 // committed ones in docs/screenshots only when asked (UPDATE_SCREENSHOTS=1).

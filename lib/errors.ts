@@ -1,11 +1,5 @@
 /** Errors services throw; both transports (server actions and the REST API) map them the same way. */
-export type ServiceErrorCode =
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "invalid"
-  | "rate_limited";
+export type ServiceErrorCode = "unauthorized" | "forbidden" | "not_found" | "conflict" | "invalid" | "rate_limited";
 
 export class ServiceError extends Error {
   constructor(
@@ -20,12 +14,9 @@ export class ServiceError extends Error {
   }
 }
 
-export const forbidden = (message = "You do not have permission to do that.") =>
-  new ServiceError("forbidden", message);
+export const forbidden = (message = "You do not have permission to do that.") => new ServiceError("forbidden", message);
 export const notFound = (message = "Not found.") => new ServiceError("not_found", message);
-export const conflict = (message: string, field: string | null = null) =>
-  new ServiceError("conflict", message, field);
-export const invalid = (message: string, field: string | null = null) =>
-  new ServiceError("invalid", message, field);
+export const conflict = (message: string, field: string | null = null) => new ServiceError("conflict", message, field);
+export const invalid = (message: string, field: string | null = null) => new ServiceError("invalid", message, field);
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
   new ServiceError("rate_limited", message, null, retryAfterSeconds);

@@ -34,7 +34,13 @@ export function describeError(error: unknown): string {
     parts.push(describeOne(current));
     current = current instanceof Error ? current.cause : undefined;
   }
-  const frame = error instanceof Error ? error.stack?.split("\n").find((line) => /^\s+at /.test(line))?.trim() : undefined;
+  const frame =
+    error instanceof Error
+      ? error.stack
+          ?.split("\n")
+          .find((line) => /^\s+at /.test(line))
+          ?.trim()
+      : undefined;
   // A stack frame is code, not data: a file path is a long run of the characters SECRET_LIKE looks
   // for, so the frame is left as it is (only a key, which no path holds, would be blanked).
   return `${parts.join(" <- ")}${frame ? ` (${frame.replace(KEY_LIKE, "lk_[redacted]")})` : ""}`;

@@ -8,9 +8,7 @@ import { fieldErrorsOf, type FieldErrors } from "@/lib/validation/common";
 
 /** What every server action returns to its form. */
 export type ActionState<T = undefined> =
-  | { ok: true; message?: string; data?: T }
-  | { ok: false; message: string; fieldErrors?: FieldErrors }
-  | null;
+  { ok: true; message?: string; data?: T } | { ok: false; message: string; fieldErrors?: FieldErrors } | null;
 
 function formDataToObject(formData: FormData): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -99,10 +97,7 @@ export function validatedActionWithActor<S extends z.ZodType, T = undefined>(
 }
 
 /** For the few form actions that run before anyone is signed in (setup, accepting an invite). */
-export function validatedAction<S extends z.ZodType, T = undefined>(
-  schema: S,
-  fn: (input: z.infer<S>) => Promise<ActionState<T>>,
-) {
+export function validatedAction<S extends z.ZodType, T = undefined>(schema: S, fn: (input: z.infer<S>) => Promise<ActionState<T>>) {
   return async (...args: [previousState: ActionState<T>, formData: FormData]): Promise<ActionState<T>> => {
     const form = formOf(args);
     if (!form) return BAD_REQUEST_STATE;

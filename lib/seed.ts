@@ -106,19 +106,35 @@ interface SeedUser {
 }
 
 /** Inserts users who do not exist yet (by email); returns every one of them with its id. */
-async function ensureUsers(sql: Sql, list: SeedUser[], passwordHash: string): Promise<{ id: string; email: string; role: Role; created: boolean }[]> {
+async function ensureUsers(
+  sql: Sql,
+  list: SeedUser[],
+  passwordHash: string,
+): Promise<{ id: string; email: string; role: Role; created: boolean }[]> {
   const out: { id: string; email: string; role: Role; created: boolean }[] = [];
   for (let start = 0; start < list.length; start += BATCH) {
     const batch = list.slice(start, start + BATCH);
     const inserted = await sql<{ id: string; email: string; role: Role }[]>`
       insert into users (email, name, role, password_hash)
       select email, name, role::role, ${passwordHash}
-      from unnest(${textArray(sql, batch.map((u) => u.email))}, ${textArray(sql, batch.map((u) => u.name))}, ${textArray(sql, batch.map((u) => u.role))}) as t(email, name, role)
+      from unnest(${textArray(
+        sql,
+        batch.map((u) => u.email),
+      )}, ${textArray(
+        sql,
+        batch.map((u) => u.name),
+      )}, ${textArray(
+        sql,
+        batch.map((u) => u.role),
+      )}) as t(email, name, role)
       where not exists (select 1 from users where lower(users.email) = lower(t.email))
       returning id, email, role`;
     const created = new Set(inserted.map((u) => u.email));
     const all = await sql<{ id: string; email: string; role: Role }[]>`
-      select id, email, role from users where lower(email) = any(${textArray(sql, batch.map((u) => u.email.toLowerCase()))})`;
+      select id, email, role from users where lower(email) = any(${textArray(
+        sql,
+        batch.map((u) => u.email.toLowerCase()),
+      )})`;
     for (const u of all) out.push({ ...u, created: created.has(u.email) });
   }
   return out;
@@ -145,13 +161,73 @@ export const DEMO_USERS: (SeedUser & { keys: { name: string; accessLevel: Access
       { name: "CRM import", accessLevel: "read_write" },
     ],
   },
-  { role: "read_only", email: "reader@demo.latchkey.example", name: "Ravi Reader", keys: [{ name: "Weekly report", accessLevel: "read_only" }] },
+  {
+    role: "read_only",
+    email: "reader@demo.latchkey.example",
+    name: "Ravi Reader",
+    keys: [{ name: "Weekly report", accessLevel: "read_only" }],
+  },
   { role: "lite", email: "lite@demo.latchkey.example", name: "Lena Lite", keys: [] },
 ];
 
-const FIRST = ["Ada", "Grace", "Alan", "Linus", "Barbara", "Ken", "Dennis", "Margaret", "Katherine", "Edsger", "Frances", "Donald", "Radia", "Tim", "Hedy", "John", "Sophie", "Guido", "Anita", "Bjarne"];
-const LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Liskov", "Thompson", "Ritchie", "Hamilton", "Johnson", "Dijkstra", "Allen", "Knuth", "Perlman", "Berners-Lee", "Lamarr", "McCarthy", "Wilson", "van Rossum", "Borg", "Stroustrup"];
-const SERVICES = ["billing", "crm-sync", "warehouse", "analytics", "zapier", "metabase", "hubspot", "slack-bot", "reporting", "etl", "invoicing", "churn-model"];
+const FIRST = [
+  "Ada",
+  "Grace",
+  "Alan",
+  "Linus",
+  "Barbara",
+  "Ken",
+  "Dennis",
+  "Margaret",
+  "Katherine",
+  "Edsger",
+  "Frances",
+  "Donald",
+  "Radia",
+  "Tim",
+  "Hedy",
+  "John",
+  "Sophie",
+  "Guido",
+  "Anita",
+  "Bjarne",
+];
+const LAST = [
+  "Lovelace",
+  "Hopper",
+  "Turing",
+  "Torvalds",
+  "Liskov",
+  "Thompson",
+  "Ritchie",
+  "Hamilton",
+  "Johnson",
+  "Dijkstra",
+  "Allen",
+  "Knuth",
+  "Perlman",
+  "Berners-Lee",
+  "Lamarr",
+  "McCarthy",
+  "Wilson",
+  "van Rossum",
+  "Borg",
+  "Stroustrup",
+];
+const SERVICES = [
+  "billing",
+  "crm-sync",
+  "warehouse",
+  "analytics",
+  "zapier",
+  "metabase",
+  "hubspot",
+  "slack-bot",
+  "reporting",
+  "etl",
+  "invoicing",
+  "churn-model",
+];
 const ENVIRONMENTS = ["prod", "staging", "dev", "ci"];
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "lint";             npx eslint --max-warnings=0 .
+step "lint";             npm run --silent lint
 step "typecheck";        npx tsc --noEmit
 step "unit tests";       npx vitest run --project unit
 step "integration tests"; npx vitest run --project 'integration:*'

@@ -60,12 +60,14 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     else {
       keyCache().configure("off", cacheSettings);
       keyListener = startKeyChangeListener(database.url!);
-      if (!(await keyListener.ready(5_000))) console.warn("[latchkey] key-change listener not connected yet; the key cache stays off until it is");
+      if (!(await keyListener.ready(5_000)))
+        console.warn("[latchkey] key-change listener not connected yet; the key cache stays off until it is");
       // The database circuit breaker: checked every second (four times a second while it is down),
       // and while it does not answer every request gets 503 at once instead of waiting on it.
       healthProbe = postgresProbe(database.url!);
       databaseHealth().startMonitor(healthProbe.probe, {
-        onChange: (up) => console.warn(up ? "[latchkey] database reachable again" : "[latchkey] database unreachable: answering 503 until it returns"),
+        onChange: (up) =>
+          console.warn(up ? "[latchkey] database reachable again" : "[latchkey] database unreachable: answering 503 until it returns"),
       });
     }
 
@@ -76,9 +78,16 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     const app = options.apiOnly ? undefined : next({ dev: options.dev, hostname: env.HOST, port: env.PORT });
     const handle = app?.getRequestHandler();
     await app?.prepare();
-    const apiListener = createApiRequestListener({ deadlineMs: api.deadlineMs, keyRateLimit: api.keyRateLimit, authFailureLimit: api.authFailureLimit });
+    const apiListener = createApiRequestListener({
+      deadlineMs: api.deadlineMs,
+      keyRateLimit: api.keyRateLimit,
+      authFailureLimit: api.authFailureLimit,
+    });
     // Malformed, oversized or cross-origin server actions get 400/413/403 here, not a 500 from Next.js.
-    const guardServerAction = createServerActionGuard({ publicUrl: process.env.NEXTAUTH_URL, actionIds: options.dev ? undefined : loadServerActionIds() });
+    const guardServerAction = createServerActionGuard({
+      publicUrl: process.env.NEXTAUTH_URL,
+      actionIds: options.dev ? undefined : loadServerActionIds(),
+    });
     const trust = proxyTrust(env);
 
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {

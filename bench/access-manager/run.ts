@@ -273,12 +273,20 @@ async function main() {
         const [owner] = await sql<{ id: string; email: string; name: string }[]>`select id, email, name from users where role = 'owner'`;
         actor = { userId: owner!.id, email: owner!.email, name: owner!.name, role: "owner", ip: null };
       } else if (size > have) {
-        await seedBulk(sql, ring, size - have, (await sql<{ h: string }[]>`select password_hash as h from users where role = 'owner'`)[0]!.h);
+        await seedBulk(
+          sql,
+          ring,
+          size - have,
+          (await sql<{ h: string }[]>`select password_hash as h from users where role = 'owner'`)[0]!.h,
+        );
         await sql`vacuum (analyze) users, api_keys`;
       }
       const total = await scalar(sql<{ n: number }[]>`select count(*)::int as n from api_keys`);
       const people = await scalar(sql<{ n: number }[]>`select count(*)::int as n from users`);
-      console.log(`== ${total.toLocaleString("en")} keys, ${people.toLocaleString("en")} users (seeded in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `== ${total.toLocaleString("en")} keys, ${people.toLocaleString("en")} users ` +
+          `(seeded in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
       console.log(`${"scenario".padEnd(32)}   ours p50    p95 | baseline p50    p95`);
 
       const ours = new Map<string, { p50: number; p95: number }>();

@@ -36,7 +36,11 @@ const server = createServer(async (req, res) => {
     ok = row?.status === "active";
   }
   const body = ok ? PONG : REFUSED;
-  res.writeHead(ok ? 200 : 401, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+  res.writeHead(ok ? 200 : 401, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(body),
+  });
   res.end(body);
 });
 

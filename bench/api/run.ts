@@ -162,7 +162,10 @@ async function main(): Promise<void> {
   const database = await openDatabase({ url: databaseUrl, dataDir: "memory://", poolMax: 2 }, { migrate: false });
   setConnection(database.connection);
   setServerSecret(secret);
-  const [user] = await db().insert(users).values({ email: "bench@example.test", name: "Bench", role: "staff", passwordHash: "x" }).returning();
+  const [user] = await db()
+    .insert(users)
+    .values({ email: "bench@example.test", name: "Bench", role: "staff", passwordHash: "x" })
+    .returning();
   const actor = { userId: user!.id, email: user!.email, name: user!.name, role: user!.role, ip: null };
   const { secret: key } = await createApiKey(actor, { name: "bench", access_level: "read_only" });
   setConnection(undefined);
@@ -170,7 +173,11 @@ async function main(): Promise<void> {
   const authorization = `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
 
   console.log(`[bench] starting the baseline (bare node:http) on ${basePort}`);
-  const baselineProcess = await start("baseline", "bench/api/baseline.ts", { DATABASE_URL: databaseUrl, LATCHKEY_SECRET: secret, PORT: String(basePort) });
+  const baselineProcess = await start("baseline", "bench/api/baseline.ts", {
+    DATABASE_URL: databaseUrl,
+    LATCHKEY_SECRET: secret,
+    PORT: String(basePort),
+  });
 
   const targets = {
     baseline: `http://127.0.0.1:${basePort}/api/v1/ping`,
@@ -192,10 +199,30 @@ async function main(): Promise<void> {
   const best = (label: string) => results.filter((r) => r.name === label).sort((a, b) => b.rps - a.rps)[0]!;
   const [base, ours] = [best("baseline"), best("ours")];
   const row = (f: Figures) =>
-    `${f.name.padEnd(30)} ${Math.round(f.rps).toString().padStart(8)} ${f.p50.toFixed(0).padStart(7)} ${f.p99.toFixed(0).padStart(7)} ${String(f.non2xx).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.total).padStart(9)} ${(f.cpuPerK === null ? "-" : f.cpuPerK.toFixed(0)).padStart(14)}`;
+    [
+      f.name.padEnd(30),
+      Math.round(f.rps).toString().padStart(8),
+      f.p50.toFixed(0).padStart(7),
+      f.p99.toFixed(0).padStart(7),
+      String(f.non2xx).padStart(8),
+      String(f.errors).padStart(7),
+      String(f.total).padStart(9),
+      (f.cpuPerK === null ? "-" : f.cpuPerK.toFixed(0)).padStart(14),
+    ].join(" ");
   console.log("");
   if (rounds > 1) console.log(`best of ${rounds} rounds for each target (by req/s):`);
-  console.log(`${"target".padEnd(30)} ${"req/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)} ${"requests".padStart(9)} ${"server CPU ms/1k".padStart(14)}`);
+  console.log(
+    [
+      "target".padEnd(30),
+      "req/s".padStart(8),
+      "p50 ms".padStart(7),
+      "p99 ms".padStart(7),
+      "non-2xx".padStart(8),
+      "errors".padStart(7),
+      "requests".padStart(9),
+      "server CPU ms/1k".padStart(14),
+    ].join(" "),
+  );
   console.log(row({ ...base, name: "baseline (bare node:http)" }));
   console.log(row({ ...ours, name: "ours (npm start, server/main.ts)" }));
   console.log("");
@@ -203,7 +230,9 @@ async function main(): Promise<void> {
   const loadavg = fs.existsSync("/proc/loadavg") ? fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "n/a";
   console.log(`(server CPU excludes PostgreSQL's, which the baseline spends on every request; load average ${loadavg})`);
   const ok = ours.rps >= base.rps && ours.p99 < 15 && ours.non2xx === 0 && ours.errors === 0;
-  console.log(ok ? "target met: >= 1.0x baseline, p99 < 15 ms, zero non-2xx" : "target NOT met (>= 1.0x baseline, p99 < 15 ms, zero non-2xx)");
+  console.log(
+    ok ? "target met: >= 1.0x baseline, p99 < 15 ms, zero non-2xx" : "target NOT met (>= 1.0x baseline, p99 < 15 ms, zero non-2xx)",
+  );
 }
 
 // Interrupted: still stop the servers and drop the database.

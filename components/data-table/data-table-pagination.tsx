@@ -112,7 +112,12 @@ export function PageLink({
 }) {
   if (disabled) {
     return (
-      <span role="link" aria-disabled="true" aria-label={label} className={cn(pageLinkClass, "cursor-not-allowed text-slate-400 hover:bg-white")}>
+      <span
+        role="link"
+        aria-disabled="true"
+        aria-label={label}
+        className={cn(pageLinkClass, "cursor-not-allowed text-slate-400 hover:bg-white")}
+      >
         {children}
       </span>
     );

@@ -82,7 +82,10 @@ export function DataTableSearch({
           <button
             type="button"
             aria-label="Clear search"
-            className="absolute top-1/2 right-2 -translate-y-1/2 rounded p-1 text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600"
+            className={cn(
+              "absolute top-1/2 right-2 -translate-y-1/2 rounded p-1 text-slate-500",
+              "hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600",
+            )}
             onClick={() => {
               setText("");
               setReported("");

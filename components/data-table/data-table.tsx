@@ -37,7 +37,10 @@ export function DataTable<T>({
   const rows = table.getRowModel().rows;
   return (
     <ScrollRegion label={caption}>
-      <table aria-busy={busy || undefined} className={cn("w-full border-collapse text-left text-sm transition-opacity", busy && "opacity-60")}>
+      <table
+        aria-busy={busy || undefined}
+        className={cn("w-full border-collapse text-left text-sm transition-opacity", busy && "opacity-60")}
+      >
         <caption className="sr-only">{caption}</caption>
         <thead>
           {table.getHeaderGroups().map((group) => (
@@ -52,7 +55,8 @@ export function DataTable<T>({
                     scope="col"
                     aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : undefined}
                     className={cn(
-                      "border-b border-slate-200 bg-slate-50 px-4 py-2.5 text-xs font-semibold tracking-wide whitespace-nowrap text-slate-600 uppercase",
+                      "border-b border-slate-200 bg-slate-50 px-4 py-2.5",
+                      "text-xs font-semibold tracking-wide whitespace-nowrap text-slate-600 uppercase",
                       meta?.headerClassName,
                     )}
                   >
@@ -62,7 +66,10 @@ export function DataTable<T>({
                       <button
                         type="button"
                         onClick={header.column.getToggleSortingHandler()}
-                        className="-mx-1 inline-flex items-center gap-1 rounded px-1 uppercase hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-indigo-600"
+                        className={cn(
+                          "-mx-1 inline-flex items-center gap-1 rounded px-1 uppercase",
+                          "hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-indigo-600",
+                        )}
                       >
                         {content}
                         {sorted === "asc" ? (
@@ -95,7 +102,10 @@ export function DataTable<T>({
                 {row.getVisibleCells().map((cell) => (
                   <td
                     key={cell.id}
-                    className={cn("border-b border-slate-100 px-4 py-3 align-middle text-slate-800", cell.column.columnDef.meta?.cellClassName)}
+                    className={cn(
+                      "border-b border-slate-100 px-4 py-3 align-middle text-slate-800",
+                      cell.column.columnDef.meta?.cellClassName,
+                    )}
                   >
                     {flexRender(cell.column.columnDef.cell, cell.getContext())}
                   </td>

@@ -25,7 +25,8 @@ export function ScrollRegion({ label, className, children }: { label: string; cl
     <div
       ref={ref}
       className={cn(
-        "relative overflow-x-auto rounded-lg border border-slate-200 bg-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600",
+        "relative overflow-x-auto rounded-lg border border-slate-200 bg-white",
+        "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600",
         className,
       )}
       {...(overflowing ? { tabIndex: 0, role: "region", "aria-label": label } : {})}

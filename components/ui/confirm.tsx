@@ -23,7 +23,17 @@ export interface ConfirmProps {
 }
 
 /** A question and its two answers, Cancel and the action it confirms: the one confirmation of the app. */
-export function Confirm({ children, confirmLabel, pendingLabel, tone = "danger", pending, confirmDisabled, autoFocus, onCancel, onConfirm }: ConfirmProps) {
+export function Confirm({
+  children,
+  confirmLabel,
+  pendingLabel,
+  tone = "danger",
+  pending,
+  confirmDisabled,
+  autoFocus,
+  onCancel,
+  onConfirm,
+}: ConfirmProps) {
   return (
     <div className="space-y-4" role="group" aria-label={`Confirm ${confirmLabel.toLowerCase()}`}>
       {children}

@@ -55,7 +55,9 @@ export function FieldErrors({ id, errors }: { id?: string; errors?: string[] }) 
  * The message to show above a form for an action's result: only when no field error already
  * says it beside its input.
  */
-export function formLevelMessage(state: { ok: boolean; message?: string; fieldErrors?: Record<string, string[] | undefined> } | null): string | null {
+export function formLevelMessage(
+  state: { ok: boolean; message?: string; fieldErrors?: Record<string, string[] | undefined> } | null,
+): string | null {
   if (!state || state.ok) return null;
   return state.fieldErrors && Object.keys(state.fieldErrors).length > 0 ? null : (state.message ?? null);
 }
@@ -71,10 +73,7 @@ export function FormMessage({ message, tone = "error" }: { message?: string | nu
   return (
     <p
       role={tone === "error" ? "alert" : "status"}
-      className={cn(
-        "rounded-md px-3 py-2 text-sm",
-        tone === "error" ? "bg-red-50 text-red-800" : "bg-slate-100 text-slate-800",
-      )}
+      className={cn("rounded-md px-3 py-2 text-sm", tone === "error" ? "bg-red-50 text-red-800" : "bg-slate-100 text-slate-800")}
     >
       {message}
     </p>

@@ -48,9 +48,19 @@ export function ShownOnce({
       ) : null}
       <div className={field ? "flex gap-2" : "flex items-center gap-2"}>
         {field ? (
-          <input id={id} readOnly value={value} className={`${inputClass} font-mono text-xs`} onFocus={(e) => e.currentTarget.select()} data-testid={testId} />
+          <input
+            id={id}
+            readOnly
+            value={value}
+            className={`${inputClass} font-mono text-xs`}
+            onFocus={(e) => e.currentTarget.select()}
+            data-testid={testId}
+          />
         ) : (
-          <code data-testid={testId} className="min-w-0 flex-1 rounded-md bg-slate-100 px-3 py-2 font-mono text-xs break-all text-slate-900">
+          <code
+            data-testid={testId}
+            className="min-w-0 flex-1 rounded-md bg-slate-100 px-3 py-2 font-mono text-xs break-all text-slate-900"
+          >
             {value}
           </code>
         )}
@@ -61,7 +71,15 @@ export function ShownOnce({
       </div>
       {qrName !== undefined && showQr ? (
         <figure className="flex flex-col items-center gap-2 pt-2">
-          <QRCodeSVG value={value} size={200} marginSize={4} level="M" role="img" aria-label={`QR code of the ${what} ${qrName}`} data-testid="api-key-qr" />
+          <QRCodeSVG
+            value={value}
+            size={200}
+            marginSize={4}
+            level="M"
+            role="img"
+            aria-label={`QR code of the ${what} ${qrName}`}
+            data-testid="api-key-qr"
+          />
           <figcaption className="text-sm font-medium">{qrName}</figcaption>
         </figure>
       ) : null}

@@ -8,7 +8,9 @@ describe("describeError", () => {
   it("gives a failed query's class and its cause, never the SQL or its parameters", () => {
     const cause = Object.assign(new Error("refused by a trigger"), { code: "P0001" });
     cause.constructor = class PostgresError extends Error {};
-    const failed = new Error(`Failed query: update "api_keys" set "last_used_at" = $1 where "digest" = $2\nparams: 2026-01-01,${digest}`, { cause });
+    const failed = new Error(`Failed query: update "api_keys" set "last_used_at" = $1 where "digest" = $2\nparams: 2026-01-01,${digest}`, {
+      cause,
+    });
     const line = describeError(failed);
     expect(line).toContain("P0001 refused by a trigger");
     expect(line).not.toContain(digest);

@@ -62,11 +62,7 @@ export const INVITABLE_ROLES = ["admin", "staff", "read_only", "lite"] as const 
  * Admins never touch the Owner and never grant Owner; nobody changes their own role here
  * (the Owner leaves the role only by transferring ownership).
  */
-export function canManageUser(
-  actor: { id: string; role: Role },
-  target: { id: string; role: Role },
-  next: Role | null,
-): boolean {
+export function canManageUser(actor: { id: string; role: Role }, target: { id: string; role: Role }, next: Role | null): boolean {
   if (!can(actor.role, "users.manage")) return false;
   if (actor.id === target.id) return false;
   if (target.role === "owner") return false;

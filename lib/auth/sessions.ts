@@ -21,7 +21,6 @@ export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
 /** last_active_at is written at most this often per session (not on every request). */
 export const SESSION_TOUCH_INTERVAL_MS = 60 * 1000;
 
-
 export interface SessionUser {
   sessionId: string;
   id: string;
@@ -86,13 +85,17 @@ export async function endSessionOnSignOut(sessionId: string, ip: string | null):
     if (!ended) return;
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, ended.userId)).limit(1);
     if (!user) return;
-    await recordAudit(tx, { ip, label: user.email }, {
-      action: "auth.signed_out",
-      targetType: "user",
-      targetId: ended.userId,
-      targetLabel: user.email,
-      metadata: { device: deviceName(ended.userAgent) },
-    });
+    await recordAudit(
+      tx,
+      { ip, label: user.email },
+      {
+        action: "auth.signed_out",
+        targetType: "user",
+        targetId: ended.userId,
+        targetLabel: user.email,
+        metadata: { device: deviceName(ended.userAgent) },
+      },
+    );
   });
 }
 

@@ -177,7 +177,9 @@ export async function recordSuccess(
         .update(authThrottle)
         .set({
           failures: sql`greatest(${authThrottle.failures} - 1, 0)`,
-          lastFailureAt: sql`case when ${authThrottle.lastFailureAt} = ${now.toISOString()}::timestamptz then ${admission.addressFailureBefore?.toISOString() ?? null}::timestamptz else ${authThrottle.lastFailureAt} end`,
+          lastFailureAt: sql`case when ${authThrottle.lastFailureAt} = ${now.toISOString()}::timestamptz
+            then ${admission.addressFailureBefore?.toISOString() ?? null}::timestamptz
+            else ${authThrottle.lastFailureAt} end`,
           updatedAt: now,
         })
         .where(sql`${authThrottle.key} = ${keys.address}`);

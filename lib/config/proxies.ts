@@ -21,7 +21,10 @@ export interface ProxyTrust {
  */
 export function parseTrustedProxies(value: string): BlockList {
   const list = new BlockList();
-  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (!entries.length) throw new Error("list at least one CIDR range, e.g. 10.0.0.0/8");
   for (const entry of entries.flatMap((entry) => NAMED_RANGES[entry.toLowerCase()] ?? [entry])) {
     const [address = "", prefix, ...rest] = entry.split("/");

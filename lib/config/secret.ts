@@ -24,9 +24,7 @@ export function resolveServerSecret(opts: SecretOptions): string {
     try {
       content = fs.readFileSync(opts.secretFile, "utf8").trim();
     } catch (error) {
-      throw new ConfigError(
-        `LATCHKEY_SECRET_FILE names ${opts.secretFile}, which cannot be read: ${(error as Error).message}`,
-      );
+      throw new ConfigError(`LATCHKEY_SECRET_FILE names ${opts.secretFile}, which cannot be read: ${(error as Error).message}`);
     }
     if (content.length < 32) {
       throw new ConfigError(`The secret in LATCHKEY_SECRET_FILE must be at least 32 characters.`);

@@ -38,12 +38,10 @@ export interface AdminKeyPage {
   query: AccessManagerQuery;
 }
 
-
 function requireManageAll(actor: Actor): void {
   // The Access Manager is a browser tool; an API key never acts on other people's keys.
   authorize(actor, "keys.manageAll", { browserOnly: "The API Access Manager is only available in the browser." });
 }
-
 
 const displayColumns = {
   id: apiKeys.id,

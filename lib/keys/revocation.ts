@@ -133,7 +133,9 @@ export function startKeyChangeListener(url: string, options: ListenerOptions = {
       connection: { application_name: "latchkey-key-listener" },
       onclose: () => closed(),
       // postgres.js calls this for every NotificationResponse on the connection.
-      ...({ onnotify: (channel: string, payload: string) => channel === KEY_CHANGE_CHANNEL && applyKeyChangeMessage(cache, payload, origin) } as object),
+      ...({
+        onnotify: (channel: string, payload: string) => channel === KEY_CHANGE_CHANNEL && applyKeyChangeMessage(cache, payload, origin),
+      } as object),
     });
     current = sql;
     try {
@@ -150,7 +152,10 @@ export function startKeyChangeListener(url: string, options: ListenerOptions = {
         if ((await Promise.race([tick, closedPromise.then(() => "closed" as const)])) === "closed") break;
         if (stopped) break;
         const beat = await Promise.race([
-          sql`select 1`.then(() => "ok" as const, () => "failed" as const),
+          sql`select 1`.then(
+            () => "ok" as const,
+            () => "failed" as const,
+          ),
           new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), Math.max(1_000, heartbeatMs)).unref()),
         ]);
         if (beat !== "ok") break;

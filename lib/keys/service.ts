@@ -102,7 +102,10 @@ export async function listOwnApiKeysPage(actor: Actor, opts: { cursor?: string; 
         after
           ? // PostgreSQL keeps microseconds, the cursor milliseconds: take the exact time from the
             // cursor's row while it exists.
-            sql`(${apiKeys.createdAt}, ${apiKeys.id}) > (coalesce((select k.created_at from api_keys k where k.id = ${after.id}::uuid), ${after.createdAt.toISOString()}::timestamptz), ${after.id}::uuid)`
+            sql`(${apiKeys.createdAt}, ${apiKeys.id}) > (
+              coalesce((select k.created_at from api_keys k where k.id = ${after.id}::uuid), ${after.createdAt.toISOString()}::timestamptz),
+              ${after.id}::uuid
+            )`
           : undefined,
       ),
     )

@@ -47,7 +47,12 @@ export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput
     return true;
   });
   if (!changed) {
-    await recordAudit(db(), actor, { action: "user.password_change_failed", targetType: "user", targetId: actor.userId, targetLabel: actor.email });
+    await recordAudit(db(), actor, {
+      action: "user.password_change_failed",
+      targetType: "user",
+      targetId: actor.userId,
+      targetLabel: actor.email,
+    });
     throw invalid("The current password is not correct.", "current_password");
   }
   await recordSuccess(keys, admission, now);

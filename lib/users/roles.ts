@@ -98,7 +98,12 @@ export async function previewRemoval(actor: Actor, userId: string): Promise<Omit
 /** Deletes keys as part of a user change, with one audit row each. */
 async function deleteKeys(tx: Tx, actor: Actor, keys: KeyToDelete[], reason: "role_change" | "user_removed", ownerEmail: string) {
   if (!keys.length) return;
-  await tx.delete(apiKeys).where(inArray(apiKeys.id, keys.map((k) => k.id)));
+  await tx.delete(apiKeys).where(
+    inArray(
+      apiKeys.id,
+      keys.map((k) => k.id),
+    ),
+  );
   for (const key of keys) {
     await recordAudit(tx, actor, {
       action: "api_key.deleted",
@@ -135,7 +140,8 @@ export async function changeRole(actor: Actor, input: ChangeRoleInput): Promise<
       const unseen = doomed.filter((k) => !confirmed.has(k.id));
       if (unseen.length) {
         throw conflict(
-          `${user.name} has keys that were not on the list you confirmed (${unseen.map((k) => `"${k.name}"`).join(", ")}). Review the change again.`,
+          `${user.name} has keys that were not on the list you confirmed ` +
+            `(${unseen.map((k) => `"${k.name}"`).join(", ")}). Review the change again.`,
         );
       }
     }

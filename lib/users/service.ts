@@ -37,17 +37,18 @@ export async function createOwner(input: SetupInput, who: Anonymous): Promise<Us
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('latchkey.setup'))`);
     const [existing] = await tx.select({ id: users.id }).from(users).limit(1);
     if (existing) throw conflict("Setup is already complete. Sign in instead.");
-    const [owner] = await tx
-      .insert(users)
-      .values({ email: input.email, name: input.name, passwordHash, role: "owner" })
-      .returning();
+    const [owner] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash, role: "owner" }).returning();
     if (!owner) throw new Error("insert returned no row");
-    await recordAudit(tx, { ...who, label: input.email }, {
-      action: "setup.owner_created",
-      targetType: "user",
-      targetId: owner.id,
-      targetLabel: owner.email,
-    });
+    await recordAudit(
+      tx,
+      { ...who, label: input.email },
+      {
+        action: "setup.owner_created",
+        targetType: "user",
+        targetId: owner.id,
+        targetLabel: owner.email,
+      },
+    );
     return toDto(owner);
   });
 }
@@ -89,12 +90,16 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
   }
   await recordSuccess(keys, admission, now);
   await pruneThrottle(now);
-  await recordAudit(db(), { ...who, label: user.email }, {
-    action: "auth.sign_in",
-    targetType: "user",
-    targetId: user.id,
-    targetLabel: user.email,
-  });
+  await recordAudit(
+    db(),
+    { ...who, label: user.email },
+    {
+      action: "auth.sign_in",
+      targetType: "user",
+      targetId: user.id,
+      targetLabel: user.email,
+    },
+  );
   return { user: toDto(user) };
 }
 
@@ -169,13 +174,15 @@ export async function createInvite(actor: Actor, input: InviteInput): Promise<{ 
   return { token, expiresAt };
 }
 
-export type InviteLookup =
-  | { status: "valid"; email: string; role: Role; expiresAt: Date }
-  | { status: "expired" | "used" | "unknown" };
+export type InviteLookup = { status: "valid"; email: string; role: Role; expiresAt: Date } | { status: "expired" | "used" | "unknown" };
 
 export async function lookupInvite(token: string): Promise<InviteLookup> {
   if (!token || token.length > 200) return { status: "unknown" };
-  const [invite] = await db().select().from(invites).where(eq(invites.tokenDigest, inviteDigest(token))).limit(1);
+  const [invite] = await db()
+    .select()
+    .from(invites)
+    .where(eq(invites.tokenDigest, inviteDigest(token)))
+    .limit(1);
   if (!invite) return { status: "unknown" };
   if (invite.acceptedAt) return { status: "used" };
   if (invite.expiresAt.getTime() <= Date.now()) return { status: "expired" };
@@ -211,19 +218,20 @@ export async function acceptInvite(input: AcceptInviteInput, ip: string | null):
       .where(sql`lower(${users.email}) = ${invite.email}`)
       .limit(1);
     if (taken) throw conflict("An account with this email already exists. Sign in instead.");
-    const [user] = await tx
-      .insert(users)
-      .values({ email: invite.email, name: input.name, passwordHash, role: invite.role })
-      .returning();
+    const [user] = await tx.insert(users).values({ email: invite.email, name: input.name, passwordHash, role: invite.role }).returning();
     if (!user) throw new Error("insert returned no row");
     await tx.update(invites).set({ acceptedAt: new Date(), acceptedUserId: user.id }).where(eq(invites.id, invite.id));
-    await recordAudit(tx, { ip, label: user.email }, {
-      action: "user.invite_accepted",
-      targetType: "user",
-      targetId: user.id,
-      targetLabel: user.email,
-      metadata: { role: user.role },
-    });
+    await recordAudit(
+      tx,
+      { ip, label: user.email },
+      {
+        action: "user.invite_accepted",
+        targetType: "user",
+        targetId: user.id,
+        targetLabel: user.email,
+        metadata: { role: user.role },
+      },
+    );
     return toDto(user);
   });
 }

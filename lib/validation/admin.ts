@@ -19,16 +19,12 @@ const EVERY_CONTROL_CHAR = new RegExp(CONTROL_CHARS.source, "g");
 
 /** Free text from a URL: one line, trimmed, at most `max` characters; anything else is "". */
 const searchText = (max: number) =>
-  z.preprocess(
-    (value) => {
-      const text = single(value);
-      return typeof text === "string" ? text.replace(EVERY_CONTROL_CHAR, " ").trim().slice(0, max) : "";
-    },
-    z.string(),
-  );
+  z.preprocess((value) => {
+    const text = single(value);
+    return typeof text === "string" ? text.replace(EVERY_CONTROL_CHAR, " ").trim().slice(0, max) : "";
+  }, z.string());
 
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess(single, z.enum(values).optional()).catch(undefined);
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.preprocess(single, z.enum(values).optional()).catch(undefined);
 
 const positiveInt = (max: number) => z.preprocess(single, z.coerce.number().int().min(1).max(max));
 

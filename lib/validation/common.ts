@@ -26,7 +26,10 @@ export const displayName = (what: string) =>
     .min(1, `Enter a ${what}.`)
     .max(100, `The ${what} must be at most 100 characters.`)
     .refine((v) => !CONTROL_CHARS.test(v), `The ${what} cannot contain control characters.`)
-    .refine((v) => !INVISIBLE_CHARS.test(v), `The ${what} cannot contain invisible or direction-changing characters (such as U+200B or U+202E).`)
+    .refine(
+      (v) => !INVISIBLE_CHARS.test(v),
+      `The ${what} cannot contain invisible or direction-changing characters (such as U+200B or U+202E).`,
+    )
     .refine((v) => v.length === 0 || VISIBLE_CHAR.test(v), `The ${what} must contain a visible character.`);
 
 export const email = z

@@ -6,14 +6,7 @@ import { ServiceError } from "@/lib/errors";
 import type { ApiKeyDto } from "@/lib/keys/dto";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/server/http/database-health";
-import {
-  createApiKey,
-  deleteApiKey,
-  getOwnApiKey,
-  listOwnApiKeysPage,
-  regenerateApiKey,
-  updateOwnApiKey,
-} from "@/lib/keys/service";
+import { createApiKey, deleteApiKey, getOwnApiKey, listOwnApiKeysPage, regenerateApiKey, updateOwnApiKey } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable, SERVICE_STATUS } from "./errors";

@@ -21,7 +21,11 @@ function refuseKeyInQuery(query: string): void {
     const keyAsName = KEY_SHAPED.test(name);
     if (keyAsName || QUERY_KEY_NAMES.has(name.toLowerCase()) || KEY_SHAPED.test(value)) {
       // The parameter's name is echoed as `param`, unless it is itself the key.
-      throw new ApiError(400, "API keys must not be sent in the URL. Use HTTP Basic auth (key as username) or a Bearer token.", keyAsName ? null : name);
+      throw new ApiError(
+        400,
+        "API keys must not be sent in the URL. Use HTTP Basic auth (key as username) or a Bearer token.",
+        keyAsName ? null : name,
+      );
     }
   }
 }
@@ -38,7 +42,7 @@ function keyFromAuthorization(authorization: string | null | undefined): string 
   }
   if (scheme === "basic") {
     if (!value || value.length % 4 !== 0 || !BASE64.test(value)) {
-      throw new ApiError(400, "The Authorization header is not valid HTTP Basic: its credentials must be base64 of \"KEY:\".");
+      throw new ApiError(400, 'The Authorization header is not valid HTTP Basic: its credentials must be base64 of "KEY:".');
     }
     const decoded = Buffer.from(value, "base64").toString("utf8");
     const colon = decoded.indexOf(":");

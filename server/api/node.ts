@@ -55,7 +55,11 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
       send(res, 200, PONG);
     } catch (error) {
       const refusal =
-        error instanceof ApiError ? error : error instanceof DeadlineExceededError || health.report(error) ? databaseUnavailable() : undefined;
+        error instanceof ApiError
+          ? error
+          : error instanceof DeadlineExceededError || health.report(error)
+            ? databaseUnavailable()
+            : undefined;
       if (refusal) send(res, refusal.status, JSON.stringify(refusal.body()), refusal.headers);
       else {
         logError("API error", error);

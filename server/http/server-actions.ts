@@ -68,7 +68,10 @@ export function loadServerActionIds(distDir = process.env.LATCHKEY_DIST_DIR ?? "
 }
 
 function unknownAction(id: string): Refusal {
-  const refusal = id.length === SERVER_REFERENCE_ID_LENGTH ? { status: 409 as const, reason: "unknown action id" } : { status: 400 as const, reason: "malformed action id" };
+  const refusal =
+    id.length === SERVER_REFERENCE_ID_LENGTH
+      ? { status: 409 as const, reason: "unknown action id" }
+      : { status: 400 as const, reason: "malformed action id" };
   return { ...refusal, unknownAction: true };
 }
 
@@ -175,7 +178,8 @@ function checkFormPost(form: FormData, actionIds: ReadonlySet<string> | undefine
   const actionKeys = keys.filter((key) => key.startsWith("$ACTION_REF_") || key.startsWith("$ACTION_ID_"));
   // A multipart post to a page that names no action: Next.js refuses it too (400).
   if (actionKeys.length === 0) return { status: 400, reason: "multipart post without an action" };
-  if (actionKeys.length > 1 || !actionKeys[0]!.startsWith("$ACTION_REF_")) return { status: 400, reason: "form post without a state argument" };
+  if (actionKeys.length > 1 || !actionKeys[0]!.startsWith("$ACTION_REF_"))
+    return { status: 400, reason: "form post without a state argument" };
   const prefix = `$ACTION_${actionKeys[0]!.slice("$ACTION_REF_".length)}:`;
   const meta = parseJson(form.get(`${prefix}0`));
   if (meta === null || typeof meta !== "object" || Array.isArray(meta)) return { status: 400, reason: "malformed form post" };
@@ -184,7 +188,8 @@ function checkFormPost(form: FormData, actionIds: ReadonlySet<string> | undefine
   if (actionIds && !actionIds.has(id)) return unknownAction(id);
   const boundRef = /^\$@([0-9a-f]+)$/.exec(bound);
   const boundArgs = boundRef ? parseJson(form.get(`${prefix}${parseInt(boundRef[1]!, 16)}`)) : undefined;
-  if (!Array.isArray(boundArgs) || boundArgs.length !== 1 || !isPlainValue(boundArgs[0])) return { status: 400, reason: "malformed form post" };
+  if (!Array.isArray(boundArgs) || boundArgs.length !== 1 || !isPlainValue(boundArgs[0]))
+    return { status: 400, reason: "malformed form post" };
   return null;
 }
 
@@ -206,7 +211,11 @@ export async function checkServerActionBody(
   }
   let form: FormData;
   try {
-    form = await new Request("http://latchkey.invalid/", { method: "POST", headers: { "content-type": contentType! }, body: Uint8Array.from(body) }).formData();
+    form = await new Request("http://latchkey.invalid/", {
+      method: "POST",
+      headers: { "content-type": contentType! },
+      body: Uint8Array.from(body),
+    }).formData();
   } catch {
     return { status: 400, reason: "unreadable multipart body" };
   }
@@ -252,7 +261,8 @@ export function createServerActionGuard(options: ServerActionGuardOptions = {}) 
     const [, first = "", ...rest] = (req.url ?? "").split("?")[0]!.split("/");
     const path = `/${first}${rest.length ? "/..." : ""}`;
     log(
-      `[latchkey] server action refused: ${refusal.status} ${refusal.reason} (POST ${forLog(path)}, origin ${forLog(origin)}, ip ${forLog(single(req.headers["x-latchkey-client-ip"]))})`,
+      `[latchkey] server action refused: ${refusal.status} ${refusal.reason} ` +
+        `(POST ${forLog(path)}, origin ${forLog(origin)}, ip ${forLog(single(req.headers["x-latchkey-client-ip"]))})`,
     );
     if (res.headersSent) return;
     res.writeHead(refusal.status, {

@@ -31,10 +31,12 @@ export async function setupTestDatabase(): Promise<() => Promise<void>> {
       await admin.end();
     };
   }
-  const database = await openDatabase({ url, dataDir: "memory://", poolMax: 10 }, { onQuery: () => void queries++ }).catch(async (error) => {
-    await drop();
-    throw error;
-  });
+  const database = await openDatabase({ url, dataDir: "memory://", poolMax: 10 }, { onQuery: () => void queries++ }).catch(
+    async (error) => {
+      await drop();
+      throw error;
+    },
+  );
   setConnection(database.connection);
   currentUrl = url;
   return async () => {

@@ -61,7 +61,10 @@ export function spawnApiServer(options: SpawnOptions): Promise<SpawnedServer> {
   });
   let output = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server on ${options.port} did not start:\n${output}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the server on ${options.port} did not start:\n${output}`)),
+      options.timeoutMs ?? 60_000,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes("READY ")) {

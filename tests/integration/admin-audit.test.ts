@@ -26,7 +26,11 @@ beforeAll(async () => {
       targetLabel: i === 7 ? "100%_special" : `key ${i}`,
     });
   }
-  await recordAudit(db(), { ip: "203.0.113.5", label: "Someone@Example.test" }, { action: "auth.sign_in_failed", targetType: "user", targetLabel: "someone@example.test" });
+  await recordAudit(
+    db(),
+    { ip: "203.0.113.5", label: "Someone@Example.test" },
+    { action: "auth.sign_in_failed", targetType: "user", targetLabel: "someone@example.test" },
+  );
 });
 afterAll(() => teardown());
 
@@ -51,7 +55,12 @@ describe("the audit log", () => {
     const page = await listAuditLog(admin, q());
     expect(page.entries).toHaveLength(25);
     expect(page.entries[0]).toMatchObject({ action: "auth.sign_in_failed", actorLabel: "Someone@Example.test", ip: "203.0.113.5" });
-    expect(page.entries[1]).toMatchObject({ action: "api_key.deleted", actorLabel: "sam@example.test", targetLabel: "key 60", ip: "127.0.0.1" });
+    expect(page.entries[1]).toMatchObject({
+      action: "api_key.deleted",
+      actorLabel: "sam@example.test",
+      targetLabel: "key 60",
+      ip: "127.0.0.1",
+    });
     const ids = page.entries.map((e) => e.id);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     expect(page.newer).toBeNull();
@@ -120,7 +129,8 @@ describe("the audit log", () => {
         if (entry.isDirectory()) walk(file);
         else if (/\.tsx?$/.test(entry.name)) {
           const text = fs.readFileSync(file, "utf8");
-          if (/\.(update|delete)\(\s*auditLog\b/.test(text) || /(update|delete\s+from)\s+"?audit_log\b/i.test(text)) offenders.push(path.relative(root, file));
+          if (/\.(update|delete)\(\s*auditLog\b/.test(text) || /(update|delete\s+from)\s+"?audit_log\b/i.test(text))
+            offenders.push(path.relative(root, file));
         }
       }
     };

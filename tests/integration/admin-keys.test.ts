@@ -93,7 +93,10 @@ describe("who may use the Access Manager", () => {
     const target = (await all(owner, { q: "Finance" }))[0]!;
     // A disabled key too, so that "enable" would change something if it were let through.
     const locked = await key(owner, `locked for ${role}`);
-    await db().update(apiKeys).set({ status: "disabled", disabledByAdmin: true, disabledBy: admin.userId }).where(eq(apiKeys.id, locked.id));
+    await db()
+      .update(apiKeys)
+      .set({ status: "disabled", disabledByAdmin: true, disabledBy: admin.userId })
+      .where(eq(apiKeys.id, locked.id));
     const before = await snapshot();
     const refused = { code: "forbidden", message: "You do not have permission to do that." };
     await expect(listApiKeysForAdmin(actor, q())).rejects.toMatchObject(refused);
@@ -120,7 +123,16 @@ describe("who may use the Access Manager", () => {
 describe("listing", () => {
   it("returns display columns only: never a secret, ciphertext, digest or masked key", async () => {
     const page = await listApiKeysForAdmin(admin, q({ size: "100" }));
-    expect(Object.keys(page.rows[0]!).sort()).toEqual(["accessLevel", "createdAt", "disabledByAdmin", "id", "lastUsedAt", "name", "status", "user"]);
+    expect(Object.keys(page.rows[0]!).sort()).toEqual([
+      "accessLevel",
+      "createdAt",
+      "disabledByAdmin",
+      "id",
+      "lastUsedAt",
+      "name",
+      "status",
+      "user",
+    ]);
     expect(Object.keys(page.rows[0]!.user).sort()).toEqual(["email", "id", "name", "role"]);
     const text = JSON.stringify(page);
     for (const secret of secrets.values()) {
@@ -211,7 +223,18 @@ describe("listing", () => {
 
   it("combines search, filters and sort", async () => {
     const page = await listApiKeysForAdmin(admin, q({ q: "bulk", level: "read_write", sort: "name", dir: "desc" }));
-    expect(page.rows.map((r) => r.name)).toEqual(["bulk-30", "bulk-27", "bulk-24", "bulk-21", "bulk-18", "bulk-15", "bulk-12", "bulk-09", "bulk-06", "bulk-03"]);
+    expect(page.rows.map((r) => r.name)).toEqual([
+      "bulk-30",
+      "bulk-27",
+      "bulk-24",
+      "bulk-21",
+      "bulk-18",
+      "bulk-15",
+      "bulk-12",
+      "bulk-09",
+      "bulk-06",
+      "bulk-03",
+    ]);
   });
 });
 
@@ -310,7 +333,12 @@ describe("disable, enable and delete any key", () => {
     const listed = (await all(admin, { q: "Billing sync" }))[0]!;
     expect(listed).toMatchObject({ status: "disabled", disabledByAdmin: true });
 
-    const [audit] = await db().select().from(auditLog).where(eq(auditLog.targetId, target.id)).orderBy(sql`${auditLog.id} desc`).limit(1);
+    const [audit] = await db()
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, target.id))
+      .orderBy(sql`${auditLog.id} desc`)
+      .limit(1);
     expect(audit).toMatchObject({ action: "api_key.disabled", actorUserId: admin.userId, targetLabel: "Billing sync", ip: "127.0.0.1" });
     expect(audit!.metadata).toMatchObject({ by_admin: true, key_owner: "sam@example.test" });
   });
@@ -321,7 +349,12 @@ describe("disable, enable and delete any key", () => {
     const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, target.id));
     expect(row).toMatchObject({ status: "active", disabledByAdmin: false, disabledBy: null });
     expect(await authenticateApiKey(secrets.get("Billing sync")!, null)).not.toBeNull();
-    const [audit] = await db().select().from(auditLog).where(eq(auditLog.targetId, target.id)).orderBy(sql`${auditLog.id} desc`).limit(1);
+    const [audit] = await db()
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, target.id))
+      .orderBy(sql`${auditLog.id} desc`)
+      .limit(1);
     expect(audit).toMatchObject({ action: "api_key.enabled", actorUserId: owner.userId });
     await setOwnApiKeyStatus(staff, target.id, "disabled");
     await expect(setOwnApiKeyStatus(staff, target.id, "active")).resolves.toMatchObject({ status: "active" });
@@ -358,7 +391,12 @@ describe("disable, enable and delete any key", () => {
     expect(await db().select().from(apiKeys).where(eq(apiKeys.id, target.id))).toEqual([]);
     expect(await authenticateApiKey(secrets.get("Weekly report")!, null)).toBeNull();
     expect(vi.mocked(announceKeyChange)).toHaveBeenCalledWith(expect.anything(), { keyIds: [target.id] });
-    const [audit] = await db().select().from(auditLog).where(eq(auditLog.targetId, target.id)).orderBy(sql`${auditLog.id} desc`).limit(1);
+    const [audit] = await db()
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, target.id))
+      .orderBy(sql`${auditLog.id} desc`)
+      .limit(1);
     expect(audit).toMatchObject({ action: "api_key.deleted", actorUserId: admin.userId, targetLabel: "Weekly report" });
     expect(audit!.metadata).toMatchObject({ by_admin: true, key_owner: "rita@example.test" });
     const after = await snapshot();
@@ -442,7 +480,9 @@ describe("Owner and Admin on any key, as a table: each allowed call takes effect
             targetLabel: name,
           });
           expect(audit[0]!.metadata).toEqual({ by_admin: true, key_owner: holder.email });
-          expect(await authenticateApiKey(secret, null)).toEqual(op === "enable" ? expect.objectContaining({ user: expect.objectContaining({ id: holder.userId }) }) : null);
+          expect(await authenticateApiKey(secret, null)).toEqual(
+            op === "enable" ? expect.objectContaining({ user: expect.objectContaining({ id: holder.userId }) }) : null,
+          );
         });
       }
     }
@@ -462,7 +502,7 @@ describe("the admin lock", () => {
     return { status: row!.status, disabledByAdmin: row!.disabledByAdmin };
   }
 
-  it("an Admin cannot enable their own key the Owner disabled, from their profile or the Access Manager; another Admin and the Owner can", async () => {
+  it("an Admin cannot enable their own key the Owner disabled (profile or Access Manager); another Admin and the Owner can", async () => {
     const target = await key(admin, "admin lock: admin's key");
     await setApiKeyStatusAsAdmin(owner, target.id, "disabled");
     const before = await snapshot();

@@ -29,12 +29,22 @@ describe("scripts/seed.ts", () => {
     expect(n).toBe(500 + demoKeys);
 
     // The demo password signs in.
-    expect(await verifyCredentials({ email: DEMO_USERS[2]!.email, password: "demo password 1" }, null)).toMatchObject({ user: { role: "staff" } });
+    expect(await verifyCredentials({ email: DEMO_USERS[2]!.email, password: "demo password 1" }, null)).toMatchObject({
+      user: { role: "staff" },
+    });
 
     // Every stored key opens with the server secret, has the key format, and authenticates.
-    const sample = await db().select().from(apiKeys).orderBy(sql`random()`).limit(20);
+    const sample = await db()
+      .select()
+      .from(apiKeys)
+      .orderBy(sql`random()`)
+      .limit(20);
     for (const row of sample) {
-      const secret = openSecret({ ciphertext: row.secretCiphertext, nonce: row.secretNonce, version: row.keyVersion }, row.id, createKeyring(TEST_SECRET));
+      const secret = openSecret(
+        { ciphertext: row.secretCiphertext, nonce: row.secretNonce, version: row.keyVersion },
+        row.id,
+        createKeyring(TEST_SECRET),
+      );
       expect(isWellFormedApiKey(secret)).toBe(true);
       expect(secret.startsWith(row.prefix) && secret.endsWith(row.last4)).toBe(true);
       const auth = await authenticateApiKey(secret, null);

@@ -212,7 +212,9 @@ describe("who may change whom (every action against every role)", () => {
       const before = await snapshot();
       if (allowed) {
         // The previews show what would happen and change nothing.
-        await expect(previewRoleChange(actor, user.userId, "lite")).resolves.toMatchObject({ keysToDelete: [{ id: rw!.id }, { id: ro!.id }] });
+        await expect(previewRoleChange(actor, user.userId, "lite")).resolves.toMatchObject({
+          keysToDelete: [{ id: rw!.id }, { id: ro!.id }],
+        });
         await expect(previewRemoval(actor, user.userId)).resolves.toMatchObject({ keysToDelete: [{ id: rw!.id }, { id: ro!.id }] });
         await expectUnchanged(before);
 
@@ -242,7 +244,10 @@ describe("who may change whom (every action against every role)", () => {
       await expect(previewRemoval(actor, user.userId)).rejects.toMatchObject(refused);
       await expect(changeRole(actor, { userId: user.userId, role: "lite" })).rejects.toMatchObject(refused);
       await expect(removeUser(actor, user.userId)).rejects.toMatchObject(refused);
-      await expect(transferOwnership(actor, user.userId)).rejects.toMatchObject({ code: "forbidden", message: "Only the Owner can transfer ownership." });
+      await expect(transferOwnership(actor, user.userId)).rejects.toMatchObject({
+        code: "forbidden",
+        message: "Only the Owner can transfer ownership.",
+      });
       await expectUnchanged(before);
     });
   }
@@ -250,23 +255,29 @@ describe("who may change whom (every action against every role)", () => {
   it.each(["admin", "staff", "read_only", "lite"] as const)("an Admin may not transfer ownership to a %s user", async (role) => {
     const target = await makeUser(role);
     const before = await snapshot();
-    await expect(transferOwnership(admin, target.userId)).rejects.toMatchObject({ code: "forbidden", message: "Only the Owner can transfer ownership." });
+    await expect(transferOwnership(admin, target.userId)).rejects.toMatchObject({
+      code: "forbidden",
+      message: "Only the Owner can transfer ownership.",
+    });
     expect(await roleOf(target.userId)).toBe(role);
     await expectUnchanged(before);
   });
 
-  it.each(["admin", "staff", "read_only", "lite"] as const)("an Admin may not change the Owner's role to %s, nor remove the Owner", async (role) => {
-    const before = await snapshot();
-    const roleByTransfer = { code: "forbidden", message: "The Owner's role changes only by transferring ownership." };
-    await expect(changeRole(admin, { userId: owner.userId, role })).rejects.toMatchObject(roleByTransfer);
-    await expect(previewRoleChange(admin, owner.userId, role)).rejects.toMatchObject(roleByTransfer);
-    await expect(removeUser(admin, owner.userId)).rejects.toMatchObject({
-      code: "forbidden",
-      message: "The Owner cannot be removed. The Owner can transfer ownership first.",
-    });
-    expect(await roleOf(owner.userId)).toBe("owner");
-    await expectUnchanged(before);
-  });
+  it.each(["admin", "staff", "read_only", "lite"] as const)(
+    "an Admin may not change the Owner's role to %s, nor remove the Owner",
+    async (role) => {
+      const before = await snapshot();
+      const roleByTransfer = { code: "forbidden", message: "The Owner's role changes only by transferring ownership." };
+      await expect(changeRole(admin, { userId: owner.userId, role })).rejects.toMatchObject(roleByTransfer);
+      await expect(previewRoleChange(admin, owner.userId, role)).rejects.toMatchObject(roleByTransfer);
+      await expect(removeUser(admin, owner.userId)).rejects.toMatchObject({
+        code: "forbidden",
+        message: "The Owner cannot be removed. The Owner can transfer ownership first.",
+      });
+      expect(await roleOf(owner.userId)).toBe("owner");
+      await expectUnchanged(before);
+    },
+  );
 
   it.each([
     ["an Admin", () => admin],
@@ -311,15 +322,18 @@ describe("who may change whom (every action against every role)", () => {
     ]);
   });
 
-  it.each(["not-a-uuid", "00000000-0000-4000-8000-000000000000"])("answers not found for an unknown user %j, changing nothing", async (id) => {
-    const before = await snapshot();
-    const notFound = { code: "not_found", message: "User not found." };
-    await expect(changeRole(admin, { userId: id, role: "staff" })).rejects.toMatchObject(notFound);
-    await expect(removeUser(admin, id)).rejects.toMatchObject(notFound);
-    await expect(previewRoleChange(admin, id, "staff")).rejects.toMatchObject(notFound);
-    await expect(transferOwnership(owner, id)).rejects.toMatchObject(notFound);
-    await expectUnchanged(before);
-  });
+  it.each(["not-a-uuid", "00000000-0000-4000-8000-000000000000"])(
+    "answers not found for an unknown user %j, changing nothing",
+    async (id) => {
+      const before = await snapshot();
+      const notFound = { code: "not_found", message: "User not found." };
+      await expect(changeRole(admin, { userId: id, role: "staff" })).rejects.toMatchObject(notFound);
+      await expect(removeUser(admin, id)).rejects.toMatchObject(notFound);
+      await expect(previewRoleChange(admin, id, "staff")).rejects.toMatchObject(notFound);
+      await expect(transferOwnership(owner, id)).rejects.toMatchObject(notFound);
+      await expectUnchanged(before);
+    },
+  );
 
   it("refuses an admin acting through an API key, for every user-management service", async () => {
     const { user } = await userWithKeys("staff");
@@ -350,7 +364,9 @@ describe("bad input to the forms", () => {
   });
 
   it("accepts an empty list of confirmed keys", () => {
-    expect(changeRoleSchema.parse({ userId: "00000000-0000-4000-8000-000000000000", role: "lite", confirmedKeyIds: [] }).confirmedKeyIds).toEqual([]);
+    expect(
+      changeRoleSchema.parse({ userId: "00000000-0000-4000-8000-000000000000", role: "lite", confirmedKeyIds: [] }).confirmedKeyIds,
+    ).toEqual([]);
     expect(userIdSchema.safeParse({ userId: "'; drop table users; --" }).success).toBe(false);
   });
 });
@@ -376,7 +392,13 @@ describe("removing a user", () => {
     const keyRows = await db()
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.action, "api_key.deleted"), sql`${auditLog.metadata}->>'reason' = 'user_removed'`, sql`${auditLog.metadata}->>'key_owner' = ${user.email}`));
+      .where(
+        and(
+          eq(auditLog.action, "api_key.deleted"),
+          sql`${auditLog.metadata}->>'reason' = 'user_removed'`,
+          sql`${auditLog.metadata}->>'key_owner' = ${user.email}`,
+        ),
+      );
     expect(keyRows).toHaveLength(keys.length);
   });
 
@@ -407,7 +429,10 @@ describe("transferring ownership", () => {
 
     // The old Owner's session still says Owner until its next request; the row decides.
     const transferred = await snapshot();
-    await expect(transferOwnership(owner, admin.userId)).rejects.toMatchObject({ code: "forbidden", message: "Only the Owner can transfer ownership." });
+    await expect(transferOwnership(owner, admin.userId)).rejects.toMatchObject({
+      code: "forbidden",
+      message: "Only the Owner can transfer ownership.",
+    });
     expect(await roleOf(admin.userId)).toBe("admin");
     await expectUnchanged(transferred);
 

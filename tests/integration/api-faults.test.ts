@@ -73,9 +73,12 @@ describe("an unreachable database", () => {
     let down = true;
     const health = new DatabaseHealth();
     // The monitor's check, as server/main.ts runs it against PostgreSQL, here told the outcome.
-    health.startMonitor(async () => {
-      if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
-    }, { heartbeatMs: 60_000, retryMs: 20 });
+    health.startMonitor(
+      async () => {
+        if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      },
+      { heartbeatMs: 60_000, retryMs: 20 },
+    );
     const app = createApiApp({ keyRateLimit: 0, authFailureLimit: 0, health });
     const call = (method: string, path: string, key = writer, body?: unknown) =>
       app.request(`${BASE}${path}`, {
@@ -164,7 +167,9 @@ describe("what a failed query leaves in the log", () => {
   async function failWrites(timing: "insert" | "update") {
     await db().execute(sql`create or replace function latchkey_test_fail() returns trigger language plpgsql as $$
       begin raise exception 'refused by a test trigger'; end $$`);
-    await db().execute(sql.raw(`create trigger latchkey_test_fail before ${timing} on api_keys for each row execute function latchkey_test_fail()`));
+    await db().execute(
+      sql.raw(`create trigger latchkey_test_fail before ${timing} on api_keys for each row execute function latchkey_test_fail()`),
+    );
   }
 
   it("a failed UPDATE whose parameters hold the key's digest logs one line with neither", async () => {

@@ -31,7 +31,16 @@ const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString("base64"
 
 function fakeKey(id: string, userId: string): CachedKey {
   return {
-    key: { id, name: id, accessLevel: "read_only", status: "active", maskedKey: "lk_x", createdAt: new Date(), lastUsedAt: null, disabledByAdmin: false },
+    key: {
+      id,
+      name: id,
+      accessLevel: "read_only",
+      status: "active",
+      maskedKey: "lk_x",
+      createdAt: new Date(),
+      lastUsedAt: null,
+      disabledByAdmin: false,
+    },
     user: { id: userId, email: "u@example.test", name: "u", role: "staff" },
   };
 }
@@ -118,7 +127,13 @@ describe.skipIf(!onPostgres)(`two instances, one PostgreSQL (${SKIP_REASON})`, (
 
   beforeAll(async () => {
     listenerA = startKeyChangeListener(testDatabaseUrl(), { log: () => {}, heartbeatMs: 500, retryMs: 100 });
-    listenerB = startKeyChangeListener(testDatabaseUrl(), { cache: cacheB, origin: "instance-b", log: () => {}, heartbeatMs: 500, retryMs: 100 });
+    listenerB = startKeyChangeListener(testDatabaseUrl(), {
+      cache: cacheB,
+      origin: "instance-b",
+      log: () => {},
+      heartbeatMs: 500,
+      retryMs: 100,
+    });
     expect(await listenerA.ready()).toBe(true);
     expect(await listenerB.ready()).toBe(true);
     appA = createApiApp({ keyRateLimit: 0, authFailureLimit: 0 });
@@ -131,7 +146,8 @@ describe.skipIf(!onPostgres)(`two instances, one PostgreSQL (${SKIP_REASON})`, (
     await listenerB.stop();
   });
 
-  const ping = async (app: ApiApp, key: string) => (await app.request("http://b.test/api/v1/ping", { headers: { authorization: basic(key) } })).status;
+  const ping = async (app: ApiApp, key: string) =>
+    (await app.request("http://b.test/api/v1/ping", { headers: { authorization: basic(key) } })).status;
 
   async function revokedAcross(name: string): Promise<number> {
     const { key, secret } = await createApiKey(staff, { name, access_level: "read_only" });
@@ -158,7 +174,10 @@ describe.skipIf(!onPostgres)(`two instances, one PostgreSQL (${SKIP_REASON})`, (
 
   it("reconnects after its LISTEN connection is killed, clearing the cache, and still invalidates", async () => {
     const before = listenerB.connections;
-    await db().execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'latchkey-key-listener' and datname = current_database()`);
+    await db().execute(
+      sql`select pg_terminate_backend(pid) from pg_stat_activity
+          where application_name = 'latchkey-key-listener' and datname = current_database()`,
+    );
     const start = Date.now();
     while (listenerB.connections === before && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 20));
     expect(listenerB.connections).toBe(before + 1);

@@ -129,9 +129,18 @@ describe("one declaration for a route and its documentation", () => {
         const label = `${method.toUpperCase()} ${path}`;
         const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
         const documented = (operation.parameters ?? []).filter((p) => p.in === "path");
-        expect(documented.map((p) => p.name), label).toEqual(inPath);
-        expect(documented.every((p) => p.required), label).toBe(true);
-        expect(Object.keys(operation.responses).some((status) => /^2\d\d$/.test(status)), label).toBe(true);
+        expect(
+          documented.map((p) => p.name),
+          label,
+        ).toEqual(inPath);
+        expect(
+          documented.every((p) => p.required),
+          label,
+        ).toBe(true);
+        expect(
+          Object.keys(operation.responses).some((status) => /^2\d\d$/.test(status)),
+          label,
+        ).toBe(true);
         if (path === "/openapi.json") {
           expect(operation.security, label).toEqual([]); // public
           continue;
@@ -238,4 +247,3 @@ describe("requests through the declared routes keep the API's own answers", () =
     expect(await fetched.json()).toMatchObject({ name: `${name}!` });
   });
 });
-

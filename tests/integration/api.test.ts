@@ -185,66 +185,71 @@ describe.each(COMBOS)("a %s user's %s key", (role, level) => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it(writes ? "creates, renames, disables, regenerates and deletes, each audited with the key as actor" : "is refused every write with 403 and changes nothing", async () => {
-    const before = await snapshot();
-    const created = await api("POST", "/api_keys", { key: secret, body: { name: uniqueName("made by API") } });
-    if (!writes) {
-      expectError(created, 403);
-      expectError(await api("PATCH", `/api_keys/${keyId}`, { key: secret, body: { name: "renamed" } }), 403);
-      expectError(await api("POST", `/api_keys/${keyId}/regenerate`, { key: secret }), 403);
-      expectError(await api("DELETE", `/api_keys/${keyId}`, { key: secret }), 403);
-      expect(await snapshot()).toEqual(before);
-      return;
-    }
-    expect(created.status).toBe(201);
-    const made = expectShape(apiKeyWithSecretResponse, created.json);
-    expect(made.access_level).toBe("read_only");
-    expect(created.headers.get("cache-control")).toBe("no-store");
+  it(
+    writes
+      ? "creates, renames, disables, regenerates and deletes, each audited with the key as actor"
+      : "is refused every write with 403 and changes nothing",
+    async () => {
+      const before = await snapshot();
+      const created = await api("POST", "/api_keys", { key: secret, body: { name: uniqueName("made by API") } });
+      if (!writes) {
+        expectError(created, 403);
+        expectError(await api("PATCH", `/api_keys/${keyId}`, { key: secret, body: { name: "renamed" } }), 403);
+        expectError(await api("POST", `/api_keys/${keyId}/regenerate`, { key: secret }), 403);
+        expectError(await api("DELETE", `/api_keys/${keyId}`, { key: secret }), 403);
+        expect(await snapshot()).toEqual(before);
+        return;
+      }
+      expect(created.status).toBe(201);
+      const made = expectShape(apiKeyWithSecretResponse, created.json);
+      expect(made.access_level).toBe("read_only");
+      expect(created.headers.get("cache-control")).toBe("no-store");
 
-    // The new key works at once.
-    expect((await api("GET", "/ping", { key: made.key })).status).toBe(200);
+      // The new key works at once.
+      expect((await api("GET", "/ping", { key: made.key })).status).toBe(200);
 
-    const renamed = await api("PATCH", `/api_keys/${made.id}`, { key: secret, body: { name: "  Renamed by API  " } });
-    expect(renamed.status).toBe(200);
-    expect(expectShape(apiKeyResponse, renamed.json).name).toBe("Renamed by API");
+      const renamed = await api("PATCH", `/api_keys/${made.id}`, { key: secret, body: { name: "  Renamed by API  " } });
+      expect(renamed.status).toBe(200);
+      expect(expectShape(apiKeyResponse, renamed.json).name).toBe("Renamed by API");
 
-    const disabled = await api("PATCH", `/api_keys/${made.id}`, { key: secret, body: { status: "disabled" } });
-    expect(expectShape(apiKeyResponse, disabled.json).status).toBe("disabled");
-    expectError(await api("GET", "/ping", { key: made.key }), 401);
-    const enabled = await api("PATCH", `/api_keys/${made.id}`, { key: secret, body: { status: "active", name: "Both at once" } });
-    expect(expectShape(apiKeyResponse, enabled.json)).toMatchObject({ status: "active", name: "Both at once" });
-    expect((await api("GET", "/ping", { key: made.key })).status).toBe(200);
+      const disabled = await api("PATCH", `/api_keys/${made.id}`, { key: secret, body: { status: "disabled" } });
+      expect(expectShape(apiKeyResponse, disabled.json).status).toBe("disabled");
+      expectError(await api("GET", "/ping", { key: made.key }), 401);
+      const enabled = await api("PATCH", `/api_keys/${made.id}`, { key: secret, body: { status: "active", name: "Both at once" } });
+      expect(expectShape(apiKeyResponse, enabled.json)).toMatchObject({ status: "active", name: "Both at once" });
+      expect((await api("GET", "/ping", { key: made.key })).status).toBe(200);
 
-    const regenerated = await api("POST", `/api_keys/${made.id}/regenerate`, { key: secret });
-    expect(regenerated.status).toBe(200);
-    const fresh = expectShape(apiKeyWithSecretResponse, regenerated.json);
-    expect(fresh.id).toBe(made.id);
-    expect(fresh.key).not.toBe(made.key);
-    expectError(await api("GET", "/ping", { key: made.key }), 401);
-    expect((await api("GET", "/ping", { key: fresh.key })).status).toBe(200);
+      const regenerated = await api("POST", `/api_keys/${made.id}/regenerate`, { key: secret });
+      expect(regenerated.status).toBe(200);
+      const fresh = expectShape(apiKeyWithSecretResponse, regenerated.json);
+      expect(fresh.id).toBe(made.id);
+      expect(fresh.key).not.toBe(made.key);
+      expectError(await api("GET", "/ping", { key: made.key }), 401);
+      expect((await api("GET", "/ping", { key: fresh.key })).status).toBe(200);
 
-    const removed = await api("DELETE", `/api_keys/${made.id}`, { key: secret });
-    expect(removed.status).toBe(204);
-    expectError(await api("GET", "/ping", { key: fresh.key }), 401);
-    expectError(await api("GET", `/api_keys/${made.id}`, { key: secret }), 404);
+      const removed = await api("DELETE", `/api_keys/${made.id}`, { key: secret });
+      expect(removed.status).toBe(204);
+      expectError(await api("GET", "/ping", { key: fresh.key }), 401);
+      expectError(await api("GET", `/api_keys/${made.id}`, { key: secret }), 404);
 
-    const audit = await auditRows(made.id);
-    expect(audit.map((a) => a.action)).toEqual([
-      "api_key.created",
-      "api_key.renamed",
-      "api_key.disabled",
-      "api_key.renamed",
-      "api_key.enabled",
-      "api_key.regenerated",
-      "api_key.deleted",
-    ]);
-    for (const row of audit) {
-      expect(row.actorUserId).toBe(user.userId);
-      expect(row.actorKeyId).toBe(keyId);
-      expect(row.actorLabel).toContain("API key");
-      expect(row.ip).toBe("192.0.2.10");
-    }
-  });
+      const audit = await auditRows(made.id);
+      expect(audit.map((a) => a.action)).toEqual([
+        "api_key.created",
+        "api_key.renamed",
+        "api_key.disabled",
+        "api_key.renamed",
+        "api_key.enabled",
+        "api_key.regenerated",
+        "api_key.deleted",
+      ]);
+      for (const row of audit) {
+        expect(row.actorUserId).toBe(user.userId);
+        expect(row.actorKeyId).toBe(keyId);
+        expect(row.actorLabel).toContain("API key");
+        expect(row.ip).toBe("192.0.2.10");
+      }
+    },
+  );
 
   it("access level on create follows the role, as in the UI", async () => {
     const result = await api("POST", "/api_keys", { key: secret, body: { name: uniqueName(), access_level: "read_write" } });
@@ -255,7 +260,6 @@ describe.each(COMBOS)("a %s user's %s key", (role, level) => {
     }
   });
 });
-
 
 /** A well-shaped key whose checksum is wrong (its last character changed). */
 function badChecksumKey(): string {
@@ -371,7 +375,7 @@ describe("bad input", () => {
   });
 
   it.each([
-    ["JSON that does not parse", "{\"name\": ", 400, null],
+    ["JSON that does not parse", '{"name": ', 400, null],
     ["an empty body", "", 400, null],
     ["a JSON array", "[]", 400, null],
     ["unknown fields", JSON.stringify({ name: "ok", colour: "red" }), 422, "colour"],

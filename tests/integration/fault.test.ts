@@ -77,7 +77,18 @@ function pgAsync(binary: string, args: string[]): Promise<void> {
 }
 
 const dataDir = () => path.join(tmp, "data");
-const startArgs = () => ["start", "-w", "-t", "30", "-D", dataDir(), "-l", path.join(tmp, "postgres.log"), "-o", `-k ${tmp} -c listen_addresses=127.0.0.1 -p ${pgPort}`];
+const startArgs = () => [
+  "start",
+  "-w",
+  "-t",
+  "30",
+  "-D",
+  dataDir(),
+  "-l",
+  path.join(tmp, "postgres.log"),
+  "-o",
+  `-k ${tmp} -c listen_addresses=127.0.0.1 -p ${pgPort}`,
+];
 const stopArgs = (mode: "fast" | "immediate") => ["stop", "-w", "-t", "30", "-m", mode, "-D", dataDir()];
 
 interface Outcome {
@@ -125,7 +136,11 @@ const percentile = (values: number[], p: number) => {
 describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_REASON})`, () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-fault-"));
-    fs.chownSync(tmp, Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim()), Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim()));
+    fs.chownSync(
+      tmp,
+      Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim()),
+      Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim()),
+    );
     [pgPort, apiPort] = [await freePort(), await freePort()];
     pg("initdb", ["-D", dataDir(), "-U", "postgres", "--auth=trust", "-N", "--no-instructions"]);
     pg("pg_ctl", startArgs());
@@ -161,11 +176,15 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
       ["ping", () => timed("ping", `${base}/ping`, { headers: auth })],
       ["whoami", () => timed("whoami", `${base}/whoami`, { headers: auth })],
       ["list", () => timed("list", `${base}/api_keys?per_page=5`, { headers: auth })],
-      ["create", () => timed("create", `${base}/api_keys`, {
-        method: "POST",
-        headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify({ name: `fault ${Math.random().toString(36).slice(2)}`, access_level: "read_only" }),
-      })],
+      [
+        "create",
+        () =>
+          timed("create", `${base}/api_keys`, {
+            method: "POST",
+            headers: { ...auth, "content-type": "application/json" },
+            body: JSON.stringify({ name: `fault ${Math.random().toString(36).slice(2)}`, access_level: "read_only" }),
+          }),
+      ],
     ];
     const outcomes: Outcome[] = [];
     let running = true;
@@ -254,7 +273,9 @@ describe.skipIf(!canRun)(`the API while its PostgreSQL stops and starts (${SKIP_
       await check.end();
     }
     const answers = await Promise.all(
-      acknowledged.map((o) => fetch(`${base}/whoami`, { headers: { authorization: basic((o.body as { key: string }).key) } }).then((r) => r.status)),
+      acknowledged.map((o) =>
+        fetch(`${base}/whoami`, { headers: { authorization: basic((o.body as { key: string }).key) } }).then((r) => r.status),
+      ),
     );
     expect(answers.filter((status) => status !== 200)).toEqual([]);
     expect(server!.output()).not.toMatch(/params:/);

@@ -63,7 +63,10 @@ describe("the key lifecycle", () => {
     const [second] = await db().select().from(apiKeys).where(eq(apiKeys.id, key.id));
     expect(second!.lastUsedAt!.getTime()).toBe(first!.lastUsedAt!.getTime());
     expect(second!.lastUsedIp).toBe("192.0.2.1");
-    await db().update(apiKeys).set({ lastUsedAt: new Date(Date.now() - 61_000) }).where(eq(apiKeys.id, key.id));
+    await db()
+      .update(apiKeys)
+      .set({ lastUsedAt: new Date(Date.now() - 61_000) })
+      .where(eq(apiKeys.id, key.id));
     await authenticateApiKey(secret, "192.0.2.3");
     const [third] = await db().select().from(apiKeys).where(eq(apiKeys.id, key.id));
     expect(third!.lastUsedIp).toBe("192.0.2.3");
@@ -170,7 +173,12 @@ describe("who may do what, as a table", () => {
       run: (a, id) => renameApiKey(a, id, `renamed ${id}`),
       audit: "api_key.renamed",
       effect: async ({ id, before, after, secret }) => {
-        expect(after).toMatchObject({ name: `renamed ${id}`, digest: before.digest, status: before.status, accessLevel: before.accessLevel });
+        expect(after).toMatchObject({
+          name: `renamed ${id}`,
+          digest: before.digest,
+          status: before.status,
+          accessLevel: before.accessLevel,
+        });
         expect((await authenticateApiKey(secret, null))?.key.name).toBe(`renamed ${id}`);
       },
     },
@@ -186,7 +194,10 @@ describe("who may do what, as a table", () => {
       run: (a, id) => setOwnApiKeyStatus(a, id, "active"),
       // Disabled by its own holder, so the holder may enable it again.
       prepare: async (id) => {
-        await db().update(apiKeys).set({ status: "disabled", disabledBy: sql`${apiKeys.userId}` }).where(eq(apiKeys.id, id));
+        await db()
+          .update(apiKeys)
+          .set({ status: "disabled", disabledBy: sql`${apiKeys.userId}` })
+          .where(eq(apiKeys.id, id));
       },
       audit: "api_key.enabled",
       effect: async ({ id, before, after, secret }) => {
@@ -241,7 +252,13 @@ describe("who may do what, as a table", () => {
           const audit = await auditSince(before);
           if (op.audit) {
             expect(audit).toHaveLength(1);
-            expect(audit[0]).toMatchObject({ action: op.audit, actorUserId: actor.userId, actorKeyId: null, targetType: "api_key", targetId: key.id });
+            expect(audit[0]).toMatchObject({
+              action: op.audit,
+              actorUserId: actor.userId,
+              actorKeyId: null,
+              targetType: "api_key",
+              targetId: key.id,
+            });
           } else {
             expect(audit).toEqual([]);
           }
@@ -252,7 +269,10 @@ describe("who may do what, as a table", () => {
           await op.prepare?.(key.id);
           await db().update(apiKeys).set({ userId: actor.userId }).where(eq(apiKeys.id, key.id));
           const before = await snapshot();
-          await expect(op.run(actor, key.id)).rejects.toMatchObject({ code: "forbidden", message: "Your role (Lite) cannot have API keys." });
+          await expect(op.run(actor, key.id)).rejects.toMatchObject({
+            code: "forbidden",
+            message: "Your role (Lite) cannot have API keys.",
+          });
           await expectUnchanged(before);
         }
       });
@@ -277,7 +297,10 @@ describe("who may do what, as a table", () => {
         const attempt = createApiKey(actor, { name, access_level: level });
         if (allowed) {
           await expect(attempt).resolves.toBeDefined();
-          const [row] = await db().select().from(apiKeys).where(and(eq(apiKeys.userId, actor.userId), eq(apiKeys.name, name)));
+          const [row] = await db()
+            .select()
+            .from(apiKeys)
+            .where(and(eq(apiKeys.userId, actor.userId), eq(apiKeys.name, name)));
           expect(row).toMatchObject({ accessLevel: level, status: "active", disabledByAdmin: false, lastUsedAt: null });
           await expectOnlyChanged(before, { api_keys: [row!.id] });
           expect(Object.keys((await snapshot()).rows.api_keys)).toHaveLength(Object.keys(before.rows.api_keys).length + 1);
@@ -347,7 +370,12 @@ describe("bad input changes nothing", () => {
     await expectUnchanged(before);
     await expect(createApiKey(other, { name: "BILLING SYNC", access_level: "read_only" })).resolves.toBeTruthy();
     const named = await db().select().from(apiKeys).where(eq(apiKeys.nameLower, "billing sync"));
-    expect(named.map((k) => [k.userId, k.name]).sort()).toEqual([[staff.userId, "Billing Sync"], [other.userId, "BILLING SYNC"]].sort());
+    expect(named.map((k) => [k.userId, k.name]).sort()).toEqual(
+      [
+        [staff.userId, "Billing Sync"],
+        [other.userId, "BILLING SYNC"],
+      ].sort(),
+    );
   });
 
   it("refuses a rename onto another key's name (any case)", async () => {
@@ -355,7 +383,11 @@ describe("bad input changes nothing", () => {
     await createApiKey(staff, { name: "Alpha", access_level: "read_only" });
     const { key } = await createApiKey(staff, { name: "Beta", access_level: "read_only" });
     const before = await snapshot();
-    await expect(renameApiKey(staff, key.id, "ALPHA")).rejects.toMatchObject({ code: "conflict", field: "name", message: "You already have an API key with this name." });
+    await expect(renameApiKey(staff, key.id, "ALPHA")).rejects.toMatchObject({
+      code: "conflict",
+      field: "name",
+      message: "You already have an API key with this name.",
+    });
     await expectUnchanged(before);
   });
 

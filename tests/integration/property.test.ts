@@ -14,7 +14,13 @@ import { getActor } from "@/lib/auth/session";
 import { setApiKeyStatusAsAdmin } from "@/lib/keys/admin";
 import { createApiKey, deleteApiKey, regenerateApiKey, renameApiKey, revealApiKey, setOwnApiKeyStatus } from "@/lib/keys/service";
 import { BAD_REQUEST_STATE, validatedAction, validatedActionWithActor, type ActionState } from "@/lib/safe-action";
-import { accessManagerQuerySchema, auditLogQuerySchema, changeRoleSchema, previewRoleChangeSchema, userIdSchema } from "@/lib/validation/admin";
+import {
+  accessManagerQuerySchema,
+  auditLogQuerySchema,
+  changeRoleSchema,
+  previewRoleChangeSchema,
+  userIdSchema,
+} from "@/lib/validation/admin";
 import {
   apiKeyIdSchema,
   createApiKeySchema,
@@ -60,7 +66,8 @@ afterAll(() => teardown());
 /** What a refused call must leave as it was: every key's visible state and the audit log. */
 async function snapshot(): Promise<string> {
   const keys = await db().execute(
-    sql`select id, user_id, name, status, access_level, disabled_by_admin, digest, updated_at::text as updated_at from api_keys order by id`,
+    sql`select id, user_id, name, status, access_level, disabled_by_admin, digest, updated_at::text as updated_at
+        from api_keys order by id`,
   );
   const audit = await db().execute(sql`select count(*)::int as n, coalesce(max(id), 0)::text as last from audit_log`);
   const users = await db().execute(sql`select id, name, email, role, password_hash from users order by id`);
@@ -74,11 +81,28 @@ const nameLike = fc.oneof(
   fc.string({ maxLength: 120 }),
   fc.string({ unit: "grapheme", maxLength: 30 }),
   fc.string({ unit: "binary", maxLength: 30 }), // any code point, lone surrogates included
-  fc.constantFrom("", " ", "\u200b\u200b", "evil\u202egnp.exe", "a\u0000b", "\ud800", "x".repeat(101), "property: write", "PROPERTY: TARGET"),
+  fc.constantFrom(
+    "",
+    " ",
+    "\u200b\u200b",
+    "evil\u202egnp.exe",
+    "a\u0000b",
+    "\ud800",
+    "x".repeat(101),
+    "property: write",
+    "PROPERTY: TARGET",
+  ),
 );
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const fieldValue = fc.oneof(nameLike, anyJson, fc.constantFrom("read_only", "read_write", "active", "disabled", "admin"));
-const keyId = () => fc.oneof(fc.constant(targetId), fc.constant(otherUsersKeyId), fc.uuid(), fc.string({ maxLength: 60 }), fc.constantFrom("", "%", "..", "'; drop table api_keys; --"));
+const keyId = () =>
+  fc.oneof(
+    fc.constant(targetId),
+    fc.constant(otherUsersKeyId),
+    fc.uuid(),
+    fc.string({ maxLength: 60 }),
+    fc.constantFrom("", "%", "..", "'; drop table api_keys; --"),
+  );
 
 async function call(method: string, path: string, options: { key?: string; body?: string; contentType?: string } = {}) {
   const headers: Record<string, string> = {
@@ -110,9 +134,13 @@ describe("the REST API never answers 500, and a refusal changes nothing", () => 
     let made = 0;
     const body = fc.oneof(
       fc.record({ name: nameLike, access_level: fieldValue }, { requiredKeys: [] }),
-      fc.dictionary(fc.oneof(fc.constantFrom("name", "access_level", "status", "user_id", "__proto__"), fc.string({ maxLength: 10 })), fieldValue, {
-        maxKeys: 4,
-      }),
+      fc.dictionary(
+        fc.oneof(fc.constantFrom("name", "access_level", "status", "user_id", "__proto__"), fc.string({ maxLength: 10 })),
+        fieldValue,
+        {
+          maxKeys: 4,
+        },
+      ),
       anyJson,
     );
     const raw = fc.oneof(
@@ -167,7 +195,11 @@ describe("the REST API never answers 500, and a refusal changes nothing", () => 
 
   it("GET /api_keys with any query", async () => {
     const param = fc.oneof(fc.constantFrom("per_page", "cursor", "page", "q"), fc.string({ maxLength: 8 }));
-    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.integer().map(String), fc.constantFrom("0", "-1", "201", "1e3", "NaN", "2.5", " 7", ""));
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.integer().map(String),
+      fc.constantFrom("0", "-1", "201", "1e3", "NaN", "2.5", " 7", ""),
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(param, value), { maxLength: 4 }), async (pairs) => {
         const before = await snapshot();
@@ -200,7 +232,21 @@ describe("look-alike names through the API (SPEC §10)", () => {
 // ---------------------------------------------------------------------------------------------
 // Server actions: the one wrapper (lib/safe-action.ts) around the same services the actions call.
 
-const FIELD_NAMES = ["id", "name", "access_level", "status", "purpose", "email", "password", "current_password", "new_password", "userId", "role", "token", "$ACTION_ID_x"];
+const FIELD_NAMES = [
+  "id",
+  "name",
+  "access_level",
+  "status",
+  "purpose",
+  "email",
+  "password",
+  "current_password",
+  "new_password",
+  "userId",
+  "role",
+  "token",
+  "$ACTION_ID_x",
+];
 
 /**
  * Any form: usually the fields the key actions read, with near-valid or arbitrary values (so
@@ -221,7 +267,11 @@ const anyForm = fc
     fc.array(
       fc.tuple(
         fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string({ maxLength: 10 })),
-        fc.oneof(fieldValue.map((value) => (typeof value === "string" ? value : JSON.stringify(value))), keyId(), fc.constant(new Blob(["file"]))),
+        fc.oneof(
+          fieldValue.map((value) => (typeof value === "string" ? value : JSON.stringify(value))),
+          keyId(),
+          fc.constant(new Blob(["file"])),
+        ),
       ),
       { maxLength: 3 },
     ),
@@ -235,9 +285,18 @@ const anyForm = fc
 
 const ACTIONS = {
   create: validatedActionWithActor(createApiKeySchema, async (input, actor) => (await createApiKey(actor, input), { ok: true })),
-  rename: validatedActionWithActor(renameApiKeySchema, async (input, actor) => (await renameApiKey(actor, input.id, input.name), { ok: true })),
-  setStatus: validatedActionWithActor(setApiKeyStatusSchema, async (input, actor) => (await setOwnApiKeyStatus(actor, input.id, input.status), { ok: true })),
-  reveal: validatedActionWithActor(revealApiKeySchema, async (input, actor) => (await revealApiKey(actor, input.id, input.purpose), { ok: true })),
+  rename: validatedActionWithActor(
+    renameApiKeySchema,
+    async (input, actor) => (await renameApiKey(actor, input.id, input.name), { ok: true }),
+  ),
+  setStatus: validatedActionWithActor(
+    setApiKeyStatusSchema,
+    async (input, actor) => (await setOwnApiKeyStatus(actor, input.id, input.status), { ok: true }),
+  ),
+  reveal: validatedActionWithActor(
+    revealApiKeySchema,
+    async (input, actor) => (await revealApiKey(actor, input.id, input.purpose), { ok: true }),
+  ),
   regenerate: validatedActionWithActor(apiKeyIdSchema, async (input, actor) => (await regenerateApiKey(actor, input.id), { ok: true })),
   remove: validatedActionWithActor(apiKeyIdSchema, async (input, actor) => {
     // The keys the API properties authenticate with stay.
@@ -245,22 +304,30 @@ const ACTIONS = {
     await deleteApiKey(actor, input.id);
     return { ok: true };
   }),
-  adminStatus: validatedActionWithActor(setApiKeyStatusSchema, async (input, actor) => (await setApiKeyStatusAsAdmin(actor, input.id, input.status), { ok: true })),
+  adminStatus: validatedActionWithActor(
+    setApiKeyStatusSchema,
+    async (input, actor) => (await setApiKeyStatusAsAdmin(actor, input.id, input.status), { ok: true }),
+  ),
 } satisfies Record<string, (prev: ActionState, form: FormData) => Promise<ActionState<unknown>>>;
 
 describe("server actions never throw, and a refusal changes nothing", () => {
   it("every key action, for a Staff member and an Admin, with any form", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...(Object.keys(ACTIONS) as (keyof typeof ACTIONS)[])), fc.boolean(), anyForm, async (name, asAdmin, form) => {
-        vi.mocked(getActor).mockResolvedValue(asAdmin ? admin : staff);
-        const before = await snapshot();
-        const state = await ACTIONS[name](null, form);
-        expect(state).toMatchObject({ ok: expect.any(Boolean) });
-        if (!state!.ok) {
-          expect(state!.message).not.toBe("Something went wrong. Please try again."); // an unexpected exception
-          expect(await snapshot()).toBe(before);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...(Object.keys(ACTIONS) as (keyof typeof ACTIONS)[])),
+        fc.boolean(),
+        anyForm,
+        async (name, asAdmin, form) => {
+          vi.mocked(getActor).mockResolvedValue(asAdmin ? admin : staff);
+          const before = await snapshot();
+          const state = await ACTIONS[name](null, form);
+          expect(state).toMatchObject({ ok: expect.any(Boolean) });
+          if (!state!.ok) {
+            expect(state!.message).not.toBe("Something went wrong. Please try again."); // an unexpected exception
+            expect(await snapshot()).toBe(before);
+          }
+        },
+      ),
       RUNS,
     );
     vi.mocked(getActor).mockResolvedValue(staff);

@@ -93,7 +93,9 @@ function multipart(fields: [string, string][]) {
   return { body: `${parts.join("")}--${boundary}--\r\n`, type: `multipart/form-data; boundary=${boundary}` };
 }
 /** A typed call as React encodes `action({ id, status })`: a text body, the argument list itself. */
-const typedCall = JSON.stringify([{ id: "0b6c3a52-4f6e-4c1e-9d3a-2f1e0c9b8a7d", status: "disabled", note: "$$not a reference", at: "$D2026-01-02T03:04:05.000Z" }]);
+const typedCall = JSON.stringify([
+  { id: "0b6c3a52-4f6e-4c1e-9d3a-2f1e0c9b8a7d", status: "disabled", note: "$$not a reference", at: "$D2026-01-02T03:04:05.000Z" },
+]);
 const TEXT = "text/plain;charset=UTF-8";
 const validCall = multipart([
   ["_1_name", "Billing sync"],
@@ -109,9 +111,19 @@ function expectOneLine(status: number) {
 
 describe("requests that are not server actions", () => {
   it("are handed on untouched: a GET, a url-encoded POST (sign-in), a POST without an action header", async () => {
-    await new Promise<void>((resolve, reject) => http.get(`${origin()}/sign-in`, (res) => res.resume().on("end", resolve)).on("error", reject));
+    await new Promise<void>((resolve, reject) =>
+      http.get(`${origin()}/sign-in`, (res) => res.resume().on("end", resolve)).on("error", reject),
+    );
     const form = "csrfToken=x&email=a%40b.test";
-    expect((await send({ path: "/api/auth/callback/credentials", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://elsewhere.test" }, body: form })).status).toBe(200);
+    expect(
+      (
+        await send({
+          path: "/api/auth/callback/credentials",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://elsewhere.test" },
+          body: form,
+        })
+      ).status,
+    ).toBe(200);
     expect((await send({ headers: { "content-type": "text/plain" }, body: "[]" })).status).toBe(200);
     expect(handed.map((h) => [h.method, h.url, h.body.toString()])).toEqual([
       ["GET", "/sign-in", ""],
@@ -128,7 +140,11 @@ describe("a well-formed action", () => {
     expect(res.status).toBe(200);
     expect(handed).toHaveLength(1);
     expect(handed[0]!.body.toString()).toBe(validCall.body);
-    expect(handed[0]).toMatchObject({ method: "POST", url: "/profile", headers: { "next-action": ACTION_ID, "content-type": validCall.type, "x-extra": "1" } });
+    expect(handed[0]).toMatchObject({
+      method: "POST",
+      url: "/profile",
+      headers: { "next-action": ACTION_ID, "content-type": validCall.type, "x-extra": "1" },
+    });
     expect(logged).toEqual([]);
   });
 
@@ -149,7 +165,10 @@ describe("a well-formed action", () => {
 
   it("is handed on just under the body limit", async () => {
     const filler = "x".repeat(SERVER_ACTION_BODY_LIMIT - 1000);
-    const call = multipart([["0", '[null,"$K1"]'], ["_1_name", filler]]);
+    const call = multipart([
+      ["0", '[null,"$K1"]'],
+      ["_1_name", filler],
+    ]);
     expect((await send({ headers: action({ "content-type": call.type }), body: call.body })).status).toBe(200);
   });
 
@@ -201,7 +220,10 @@ describe("refused", () => {
   });
 
   it("a chunked body over the limit -> 413 with Connection: close", async () => {
-    const big = multipart([["0", '[null,"$K1"]'], ["_1_name", "x".repeat(3 * 1024 * 1024)]]);
+    const big = multipart([
+      ["0", '[null,"$K1"]'],
+      ["_1_name", "x".repeat(3 * 1024 * 1024)],
+    ]);
     const res = await send({ headers: action({ "content-type": big.type }), body: big.body, chunked: true });
     expect(res.status).toBe(413);
     expect(res.headers.connection).toBe("close");
@@ -263,7 +285,10 @@ describe("refused", () => {
 
   it("an action id the build does not have -> 409 (400 when not shaped like one) with Next.js's not-found header", async () => {
     actionIds = new Set([ACTION_ID]);
-    const unknown = await send({ headers: action({ "content-type": validCall.type, "next-action": "7f" + "0".repeat(40) }), body: validCall.body });
+    const unknown = await send({
+      headers: action({ "content-type": validCall.type, "next-action": "7f" + "0".repeat(40) }),
+      body: validCall.body,
+    });
     expect(unknown.status).toBe(409);
     expect(unknown.headers["x-nextjs-action-not-found"]).toBe("1");
     const malformed = await send({ headers: action({ "content-type": validCall.type, "next-action": "zzz" }), body: validCall.body });
@@ -282,7 +307,11 @@ describe("refused", () => {
   });
 
   it("logs no query and no path past the page's first segment (an invite's token)", async () => {
-    const res = await send({ path: "/invite/secret-invite-token-0123456789?x=secret-query", headers: action({ "content-type": "text/plain" }), body: "[]" });
+    const res = await send({
+      path: "/invite/secret-invite-token-0123456789?x=secret-query",
+      headers: action({ "content-type": "text/plain" }),
+      body: "[]",
+    });
     expect(res.status).toBe(400);
     expectOneLine(400);
     expect(logged[0]).toContain("POST /invite/...");
@@ -296,10 +325,35 @@ describe("refused", () => {
   });
 
   it.each([
-    ["an action called with the form alone ($ACTION_ID_)", [[`$ACTION_ID_${ACTION_ID}`, ""], ["name", "x"]]],
-    ["malformed action metadata", [["$ACTION_REF_1", ""], ["$ACTION_1:0", "{"]]],
-    ["metadata without bound arguments", [["$ACTION_REF_1", ""], ["$ACTION_1:0", JSON.stringify({ id: ACTION_ID, bound: null })]]],
-    ["a bound list that is not [state]", [["$ACTION_REF_1", ""], ["$ACTION_1:0", JSON.stringify({ id: ACTION_ID, bound: "$@1" })], ["$ACTION_1:1", "[]"]]],
+    [
+      "an action called with the form alone ($ACTION_ID_)",
+      [
+        [`$ACTION_ID_${ACTION_ID}`, ""],
+        ["name", "x"],
+      ],
+    ],
+    [
+      "malformed action metadata",
+      [
+        ["$ACTION_REF_1", ""],
+        ["$ACTION_1:0", "{"],
+      ],
+    ],
+    [
+      "metadata without bound arguments",
+      [
+        ["$ACTION_REF_1", ""],
+        ["$ACTION_1:0", JSON.stringify({ id: ACTION_ID, bound: null })],
+      ],
+    ],
+    [
+      "a bound list that is not [state]",
+      [
+        ["$ACTION_REF_1", ""],
+        ["$ACTION_1:0", JSON.stringify({ id: ACTION_ID, bound: "$@1" })],
+        ["$ACTION_1:1", "[]"],
+      ],
+    ],
   ] as [string, [string, string][]][])("a form post with %s -> 400", async (_what, fields) => {
     const form = multipart(fields);
     const res = await send({ headers: { origin: origin(), "content-type": form.type }, body: form.body });
@@ -312,7 +366,10 @@ describe("refused", () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       expect((await send({ agent, headers: action({ "content-type": "text/plain" }), body: "[]" })).status).toBe(400);
-      expect((await send({ agent, headers: action({ "content-type": validCall.type, origin: "http://evil.test" }), body: validCall.body })).status).toBe(403);
+      expect(
+        (await send({ agent, headers: action({ "content-type": validCall.type, origin: "http://evil.test" }), body: validCall.body }))
+          .status,
+      ).toBe(403);
       expect((await send({ agent, headers: action({ "content-type": validCall.type }), body: validCall.body })).status).toBe(200);
     } finally {
       agent.destroy();
@@ -384,8 +441,15 @@ describe("the action wrapper", () => {
 
   it("an object that does not parse with the schema is refused with the schema's message", async () => {
     vi.mocked(getActor).mockResolvedValue(actor);
-    expect(await call(typed, { id: "1,2", status: "disabled" })).toMatchObject({ ok: false, message: "That is not a valid id.", fieldErrors: { id: ["That is not a valid id."] } });
-    expect(await call(typed, { id: good.id, status: "deleted" })).toMatchObject({ ok: false, fieldErrors: { status: [expect.any(String)] } });
+    expect(await call(typed, { id: "1,2", status: "disabled" })).toMatchObject({
+      ok: false,
+      message: "That is not a valid id.",
+      fieldErrors: { id: ["That is not a valid id."] },
+    });
+    expect(await call(typed, { id: good.id, status: "deleted" })).toMatchObject({
+      ok: false,
+      fieldErrors: { status: [expect.any(String)] },
+    });
     expect(await call(typed, {})).toMatchObject({ ok: false });
     expect(ran).not.toHaveBeenCalled();
   });

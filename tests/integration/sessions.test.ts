@@ -54,9 +54,14 @@ const SAFARI_IPHONE =
 async function signInCookie(email: string, password: string, ip = "198.51.100.7"): Promise<string> {
   const options = authOptions();
   const provider = options.providers[0] as unknown as {
-    options: { authorize: (credentials: Record<string, string>, req: { headers: Record<string, string> }) => Promise<{ id: string } | null> };
+    options: {
+      authorize: (credentials: Record<string, string>, req: { headers: Record<string, string> }) => Promise<{ id: string } | null>;
+    };
   };
-  const user = await provider.options.authorize({ email, password }, { headers: { "x-latchkey-client-ip": ip, "user-agent": CHROME_LINUX } });
+  const user = await provider.options.authorize(
+    { email, password },
+    { headers: { "x-latchkey-client-ip": ip, "user-agent": CHROME_LINUX } },
+  );
   if (!user) throw new Error("sign-in refused");
   const token = await options.callbacks!.jwt!({ token: {}, user } as never);
   return encode({ token, secret: options.secret! });
@@ -76,7 +81,10 @@ async function actorFor(cookie: string | null): Promise<Actor | null> {
 
 async function personWithPassword(role: Role, password = "right password 1"): Promise<Actor> {
   const actor = await makeUser(role);
-  await db().update(users).set({ passwordHash: await hashPassword(password) }).where(eq(users.id, actor.userId));
+  await db()
+    .update(users)
+    .set({ passwordHash: await hashPassword(password) })
+    .where(eq(users.id, actor.userId));
   return actor;
 }
 
@@ -108,7 +116,10 @@ describe("the cookie names a server-side session", () => {
     // ...but its session is gone: getActor, which every page and server action goes through, refuses it.
     expect(await actorFor(copied)).toBeNull();
     expect(await actorFor(phone)).toMatchObject({ userId: person.userId });
-    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "auth.signed_out"), eq(auditLog.targetId, person.userId)));
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "auth.signed_out"), eq(auditLog.targetId, person.userId)));
     expect(audit).toHaveLength(1);
   });
 
@@ -139,8 +150,16 @@ describe("session cases", () => {
           .where(eq(sessions.id, s.sessionId));
       },
     },
-    { name: "a removed user's sessions end", alsoEndsOthers: true, end: async (s: Actor) => void (await removeUser(await makeUser("admin"), s.userId)) },
-    { name: "Sign out everywhere ends them", alsoEndsOthers: true, end: async (s: Actor) => void (await signOutEverywhere(await makeUser("admin"), s.userId)) },
+    {
+      name: "a removed user's sessions end",
+      alsoEndsOthers: true,
+      end: async (s: Actor) => void (await removeUser(await makeUser("admin"), s.userId)),
+    },
+    {
+      name: "Sign out everywhere ends them",
+      alsoEndsOthers: true,
+      end: async (s: Actor) => void (await signOutEverywhere(await makeUser("admin"), s.userId)),
+    },
     {
       name: "another session's Sign out other sessions ends them",
       alsoEndsOthers: true,
@@ -150,7 +169,10 @@ describe("session cases", () => {
       name: "a password change from another session ends them",
       alsoEndsOthers: true,
       end: async (s: Actor) => {
-        await db().update(users).set({ passwordHash: await hashPassword("old password 1") }).where(eq(users.id, s.userId));
+        await db()
+          .update(users)
+          .set({ passwordHash: await hashPassword("old password 1") })
+          .where(eq(users.id, s.userId));
         await changeOwnPassword(await withSession(s), { current_password: "old password 1", new_password: "new password 2" });
       },
     },
@@ -223,7 +245,10 @@ describe("Profile: Sessions", () => {
     expect(await findActiveSession(other.sessionId)).toBeNull();
     expect(await findActiveSession(person.sessionId)).not.toBeNull();
     expect(await auditSince(ending)).toMatchObject([{ action: "session.ended", actorUserId: person.userId, targetId: person.userId }]);
-    const audit = await db().select().from(auditLog).where(and(eq(auditLog.action, "session.ended"), eq(auditLog.actorUserId, person.userId)));
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "session.ended"), eq(auditLog.actorUserId, person.userId)));
     expect(audit).toHaveLength(1);
   });
 
@@ -288,7 +313,9 @@ describe("Sign out everywhere (Users page)", () => {
     const admin = await makeUser("admin");
     const staff = await withSession(await makeUser("staff"));
     const before = await snapshot();
-    await expect(signOutEverywhere({ ...admin, apiKey: { id: "k", name: "k", accessLevel: "read_write" } }, staff.userId)).rejects.toMatchObject({
+    await expect(
+      signOutEverywhere({ ...admin, apiKey: { id: "k", name: "k", accessLevel: "read_write" } }, staff.userId),
+    ).rejects.toMatchObject({
       code: "forbidden",
       message: "Users are only managed in the browser.",
     });

@@ -31,7 +31,10 @@ const at = (base: Date, seconds: number) => new Date(base.getTime() + seconds * 
 async function person(role: "owner" | "staff" = "staff"): Promise<Actor> {
   counter += 1;
   const actor = await makeUser(role, { email: `throttle-${counter}-${Date.now()}@example.test` });
-  await db().update(users).set({ passwordHash: await hashPassword(PASSWORD) }).where(eq(users.id, actor.userId));
+  await db()
+    .update(users)
+    .set({ passwordHash: await hashPassword(PASSWORD) })
+    .where(eq(users.id, actor.userId));
   return actor;
 }
 
@@ -51,7 +54,7 @@ async function attempt(email: string, password: string, ip: string, now: Date): 
 /** `n` wrong passwords for the pair, each one as soon as the throttle lets it in; returns the time of the last. */
 async function failUntilCounted(email: string, ip: string, n: number, start: Date): Promise<Date> {
   let now = start;
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const outcome = await attempt(email, `wrong password ${done}`, ip, now);
     if (outcome === "wrong") done += 1;
     else if (outcome === "in") throw new Error("a wrong password got in");
@@ -108,7 +111,11 @@ describe("sign-in throttle", () => {
     const ip = address();
     const last = await failUntilCounted(email, ip, 7, new Date("2030-02-01T00:00:00Z"));
     const error = await verifyCredentials({ email, password: PASSWORD }, ip, last).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "rate_limited", retryAfterSeconds: 4, message: "Too many failed sign-ins. Try again in 4 seconds." });
+    expect(error).toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: 4,
+      message: "Too many failed sign-ins. Try again in 4 seconds.",
+    });
   });
 
   it("thirty failures from one address across many emails slow that address only", async () => {
@@ -169,9 +176,7 @@ describe("sign-in throttle", () => {
       // Each round well after the last, so every attempt is admitted: the right ones then record
       // their success while the wrong ones are being admitted, on the same two rows.
       const now = at(start, round * 3600);
-      const outcomes = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => attempt(email, i % 2 ? PASSWORD : `wrong ${i}`, ip, now)),
-      );
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => attempt(email, i % 2 ? PASSWORD : `wrong ${i}`, ip, now)));
       expect(outcomes.filter((o) => o === "in").length).toBeGreaterThan(0);
     }
   });
@@ -206,11 +211,18 @@ describe("password change throttle", () => {
     expect(await change(actor, PASSWORD, last)).toEqual({ limited: 1 });
     // The right password, refused for now: the password and the sessions stay as they were.
     await expectOnlyChanged(before, {});
-    expect(await auditSince(before)).toMatchObject([{ action: "user.password_change_rate_limited", actorUserId: actor.userId, targetId: actor.userId }]);
+    expect(await auditSince(before)).toMatchObject([
+      { action: "user.password_change_rate_limited", actorUserId: actor.userId, targetId: actor.userId },
+    ]);
     const failed = await db()
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.targetId, actor.userId), inArray(auditLog.action, ["user.password_change_failed", "user.password_change_rate_limited"])));
+      .where(
+        and(
+          eq(auditLog.targetId, actor.userId),
+          inArray(auditLog.action, ["user.password_change_failed", "user.password_change_rate_limited"]),
+        ),
+      );
     expect(failed.filter((r) => r.action === "user.password_change_failed")).toHaveLength(5);
     expect(failed.filter((r) => r.action === "user.password_change_rate_limited")).toHaveLength(1);
     // From another address the pair is another pair.
@@ -219,7 +231,9 @@ describe("password change throttle", () => {
     expect(await change({ ...actor, ip: address() }, PASSWORD, last, "changed elsewhere 1")).toBe("in");
     await expectOnlyChanged(elsewhere, { users: [actor.userId] });
     expect((await userRow(actor.userId))!.passwordHash).not.toBe(hashBefore);
-    expect(await auditSince(elsewhere)).toMatchObject([{ action: "user.password_changed", actorUserId: actor.userId, targetId: actor.userId }]);
+    expect(await auditSince(elsewhere)).toMatchObject([
+      { action: "user.password_changed", actorUserId: actor.userId, targetId: actor.userId },
+    ]);
     expect(await change(actor, "changed elsewhere 1", at(last, 1), "changed again 2")).toBe("in");
   });
 

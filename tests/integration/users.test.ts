@@ -3,15 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/runtime";
 import { auditLog, invites, users } from "@/db/schema";
 import { findActiveSession } from "@/lib/auth/sessions";
-import {
-  acceptInvite,
-  createInvite,
-  createOwner,
-  hasAnyUser,
-  listUsers,
-  lookupInvite,
-  verifyCredentials,
-} from "@/lib/users/service";
+import { acceptInvite, createInvite, createOwner, hasAnyUser, listUsers, lookupInvite, verifyCredentials } from "@/lib/users/service";
 import { acceptInviteSchema, inviteSchema, setupSchema } from "@/lib/validation/users";
 import { setupTestDatabase } from "../helpers/db";
 import { auditSince, expectOnlyChanged, expectUnchanged, makeUser, snapshot, userRow, withSession } from "../helpers/fixtures";
@@ -28,7 +20,10 @@ describe("first-run setup", () => {
   it("creates exactly one Owner, audited, and refuses a second setup", async () => {
     expect(await hasAnyUser()).toBe(false);
     const empty = await snapshot();
-    const owner = await createOwner(setupSchema.parse({ name: "Olive Owner", email: "Olive@Example.test", password: "correct horse" }), anon);
+    const owner = await createOwner(
+      setupSchema.parse({ name: "Olive Owner", email: "Olive@Example.test", password: "correct horse" }),
+      anon,
+    );
     await expectOnlyChanged(empty, { users: [owner.id] });
     expect(await userRow(owner.id)).toMatchObject({ role: "owner", email: "olive@example.test", name: "Olive Owner" });
     expect(await auditSince(empty)).toMatchObject([
@@ -41,7 +36,9 @@ describe("first-run setup", () => {
     expect(row!.passwordHash).not.toContain("correct horse");
 
     const before = await snapshot();
-    await expect(createOwner(setupSchema.parse({ name: "Eve", email: "eve@example.test", password: "another pass" }), anon)).rejects.toMatchObject({
+    await expect(
+      createOwner(setupSchema.parse({ name: "Eve", email: "eve@example.test", password: "another pass" }), anon),
+    ).rejects.toMatchObject({
       code: "conflict",
       message: "Setup is already complete. Sign in instead.",
     });
@@ -76,7 +73,6 @@ describe("sign-in", () => {
       ["auth.sign_in_failed", "nobody@example.test", "198.51.100.2"],
     ]);
   });
-
 });
 
 describe("invites", () => {
@@ -90,7 +86,14 @@ describe("invites", () => {
     expect(stored!.tokenDigest).not.toContain(token);
     await expectOnlyChanged(before, { invites: [stored!.id] });
     expect(await auditSince(before)).toMatchObject([
-      { action: "user.invited", actorUserId: admin.userId, targetType: "invite", targetId: stored!.id, targetLabel: "new.staff@example.test", metadata: { role: "staff" } },
+      {
+        action: "user.invited",
+        actorUserId: admin.userId,
+        targetType: "invite",
+        targetId: stored!.id,
+        targetLabel: "new.staff@example.test",
+        metadata: { role: "staff" },
+      },
     ]);
     expect(await lookupInvite(token)).toMatchObject({ status: "valid", role: "staff" });
 
@@ -115,7 +118,10 @@ describe("invites", () => {
   it("refuses an expired invite and changes nothing", async () => {
     const admin = await makeUser("admin");
     const { token } = await createInvite(admin, inviteSchema.parse({ email: "late@example.test", role: "lite" }));
-    await db().update(invites).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(invites.email, "late@example.test"));
+    await db()
+      .update(invites)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(invites.email, "late@example.test"));
     expect(await lookupInvite(token)).toEqual({ status: "expired" });
     const before = await snapshot();
     await expect(acceptInvite(acceptInviteSchema.parse({ token, name: "Late", password: "late password" }), null)).rejects.toMatchObject({
@@ -194,7 +200,10 @@ describe("changing one's password", () => {
     const { hashPassword } = await import("@/lib/auth/password");
     const actor = await withSession(await makeUser("staff"));
     const other = await withSession(actor);
-    await db().update(users).set({ passwordHash: await hashPassword("old password 1") }).where(eq(users.id, actor.userId));
+    await db()
+      .update(users)
+      .set({ passwordHash: await hashPassword("old password 1") })
+      .where(eq(users.id, actor.userId));
     const [before] = await db().select().from(users).where(eq(users.id, actor.userId));
 
     const refusedAt = await snapshot();
@@ -205,7 +214,9 @@ describe("changing one's password", () => {
     });
     // Nothing changes but the failure in the audit log.
     await expectOnlyChanged(refusedAt, {});
-    expect(await auditSince(refusedAt)).toMatchObject([{ action: "user.password_change_failed", actorUserId: actor.userId, targetId: actor.userId }]);
+    expect(await auditSince(refusedAt)).toMatchObject([
+      { action: "user.password_change_failed", actorUserId: actor.userId, targetId: actor.userId },
+    ]);
     const [unchanged] = await db().select().from(users).where(eq(users.id, actor.userId));
     expect(unchanged!.passwordHash).toBe(before!.passwordHash);
     expect(await findActiveSession(other.sessionId)).not.toBeNull();

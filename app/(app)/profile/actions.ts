@@ -1,25 +1,12 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
-import {
-  createApiKey,
-  deleteApiKey,
-  regenerateApiKey,
-  renameApiKey,
-  revealApiKey,
-  setOwnApiKeyStatus,
-} from "@/lib/keys/service";
+import { createApiKey, deleteApiKey, regenerateApiKey, renameApiKey, revealApiKey, setOwnApiKeyStatus } from "@/lib/keys/service";
 import { endOtherSessions, endOwnSession } from "@/lib/auth/sessions";
 import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
 import { changeOwnPassword } from "@/lib/users/password";
 import { changePasswordSchema, endOtherSessionsSchema, endSessionSchema } from "@/lib/validation/users";
-import {
-  apiKeyIdSchema,
-  createApiKeySchema,
-  renameApiKeySchema,
-  revealApiKeySchema,
-  setApiKeyStatusSchema,
-} from "@/lib/validation/keys";
+import { apiKeyIdSchema, createApiKeySchema, renameApiKeySchema, revealApiKeySchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
 
 export type NewSecret = { id: string; name: string; secret: string };
 

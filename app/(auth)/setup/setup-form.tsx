@@ -15,7 +15,15 @@ export function SetupForm() {
     <form action={formAction} className="space-y-4" noValidate>
       <FormMessage message={formLevelMessage(state)} />
       <Field label="Name" name="name" autoComplete="name" required defaultValue={state?.values?.name} errors={errors?.name} />
-      <Field label="Email" name="email" type="email" autoComplete="email" required defaultValue={state?.values?.email} errors={errors?.email} />
+      <Field
+        label="Email"
+        name="email"
+        type="email"
+        autoComplete="email"
+        required
+        defaultValue={state?.values?.email}
+        errors={errors?.email}
+      />
       <Field
         label="Password"
         name="password"

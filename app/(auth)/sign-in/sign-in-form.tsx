@@ -26,8 +26,23 @@ export function SignInForm() {
   return (
     <form action={formAction} className="space-y-4" noValidate>
       <FormMessage message={state.message} />
-      <Field label="Email" name="email" type="email" autoComplete="email" required defaultValue={state.email} errors={state.fieldErrors?.email} />
-      <Field label="Password" name="password" type="password" autoComplete="current-password" required errors={state.fieldErrors?.password} />
+      <Field
+        label="Email"
+        name="email"
+        type="email"
+        autoComplete="email"
+        required
+        defaultValue={state.email}
+        errors={state.fieldErrors?.email}
+      />
+      <Field
+        label="Password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+        errors={state.fieldErrors?.password}
+      />
       <Button type="submit" className="w-full justify-center" disabled={pending}>
         {pending ? "Signing in…" : "Sign in"}
       </Button>

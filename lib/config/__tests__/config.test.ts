@@ -28,7 +28,9 @@ describe("the server secret", () => {
     expect(resolveServerSecret({ secretFile: file, dataDir: dir, allowGenerate: false })).toBe("f".repeat(48));
     fs.writeFileSync(file, "short");
     expect(() => resolveServerSecret({ secretFile: file, dataDir: dir, allowGenerate: false })).toThrow(ConfigError);
-    expect(() => resolveServerSecret({ secretFile: path.join(dir, "missing"), dataDir: dir, allowGenerate: false })).toThrow(/cannot be read/);
+    expect(() => resolveServerSecret({ secretFile: path.join(dir, "missing"), dataDir: dir, allowGenerate: false })).toThrow(
+      /cannot be read/,
+    );
   });
 
   it("generates one into the data folder once (mode 0600), warns, and reuses it", () => {

@@ -56,13 +56,23 @@ describe("API key format", () => {
 
   it("rejects wrong prefixes, lengths and alphabets", () => {
     const key = generateApiKey();
-    for (const bad of ["", "lk_", key.slice(0, -1), `${key}a`, `LK_${key.slice(3)}`, `sk_${key.slice(3)}`, key.replace(/.$/, "-"), ` ${key}`]) {
+    for (const bad of [
+      "",
+      "lk_",
+      key.slice(0, -1),
+      `${key}a`,
+      `LK_${key.slice(3)}`,
+      `sk_${key.slice(3)}`,
+      key.replace(/.$/, "-"),
+      ` ${key}`,
+    ]) {
       expect(isWellFormedApiKey(bad)).toBe(false);
     }
   });
 
   it("computes CRC-32 exactly as zlib does", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary-ascii" }), (s) => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary-ascii" }), (s) => {
         expect(crc32(s)).toBe(zlibCrc32(Buffer.from(s, "latin1")));
       }),
     );

@@ -5,13 +5,23 @@ import { answerDatabaseUnavailable, DatabaseHealth, DeadlineExceededError, isDat
 const withCode = (code: string, message = "x") => Object.assign(new Error(message), { code });
 
 describe("which errors mean the database is unreachable", () => {
-  it.each(["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "08006", "08001", "57P01", "57P02", "57P03", "53300"])(
-    "%s, also wrapped as a failed query's cause",
-    (code) => {
-      expect(isDatabaseUnavailable(withCode(code))).toBe(true);
-      expect(isDatabaseUnavailable(new Error("Failed query: select 1\nparams: ", { cause: withCode(code) }))).toBe(true);
-    },
-  );
+  it.each([
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "CONNECTION_CLOSED",
+    "CONNECTION_ENDED",
+    "CONNECTION_DESTROYED",
+    "CONNECT_TIMEOUT",
+    "08006",
+    "08001",
+    "57P01",
+    "57P02",
+    "57P03",
+    "53300",
+  ])("%s, also wrapped as a failed query's cause", (code) => {
+    expect(isDatabaseUnavailable(withCode(code))).toBe(true);
+    expect(isDatabaseUnavailable(new Error("Failed query: select 1\nparams: ", { cause: withCode(code) }))).toBe(true);
+  });
 
   it("a refusal on every address of a host name, and a missed deadline", () => {
     expect(isDatabaseUnavailable(new AggregateError([withCode("ECONNREFUSED"), withCode("ECONNREFUSED")]))).toBe(true);

@@ -16,8 +16,8 @@ export default async function ApiAccessPage({ searchParams }: { searchParams: Pr
       <div>
         <h1 className="text-2xl font-semibold">API Access Manager</h1>
         <p className="text-sm text-slate-600">
-          Every API key in the organisation. Disable a key to stop its access at once (its owner cannot enable it again), or
-          delete it for good. Secrets are never shown here.
+          Every API key in the organisation. Disable a key to stop its access at once (its owner cannot enable it again), or delete it for
+          good. Secrets are never shown here.
         </p>
       </div>
       <AccessManager rows={result.rows} total={result.total} pageCount={result.pageCount} query={result.query} />

@@ -28,15 +28,21 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
     <div className="space-y-6">
       <div>
         <h1 className="text-2xl font-semibold">Audit log</h1>
-        <p className="text-sm text-slate-600">
-          Every sign-in, key and user change, newest first. Entries are never changed or deleted.
-        </p>
+        <p className="text-sm text-slate-600">Every sign-in, key and user change, newest first. Entries are never changed or deleted.</p>
       </div>
 
       {/* A plain GET form: the filters live in the URL, and it works before any script loads. */}
-      <Form key={auditLogSearch(filters)} action={PATH} role="search" aria-label="Filter the audit log" className="flex flex-wrap items-end gap-3">
+      <Form
+        key={auditLogSearch(filters)}
+        action={PATH}
+        role="search"
+        aria-label="Filter the audit log"
+        className="flex flex-wrap items-end gap-3"
+      >
         <FilterField label="Actor" hint="Email, starts with">
-          {(id) => <input id={id} name="actor" defaultValue={query.actor} maxLength={254} autoComplete="off" className={cn(inputClass, "w-56")} />}
+          {(id) => (
+            <input id={id} name="actor" defaultValue={query.actor} maxLength={254} autoComplete="off" className={cn(inputClass, "w-56")} />
+          )}
         </FilterField>
         <FilterField label="Action">
           {(id) => (
@@ -51,7 +57,16 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           )}
         </FilterField>
         <FilterField label="Target" hint="Email or key name, starts with; or an id">
-          {(id) => <input id={id} name="target" defaultValue={query.target} maxLength={254} autoComplete="off" className={cn(inputClass, "w-56")} />}
+          {(id) => (
+            <input
+              id={id}
+              name="target"
+              defaultValue={query.target}
+              maxLength={254}
+              autoComplete="off"
+              className={cn(inputClass, "w-56")}
+            />
+          )}
         </FilterField>
         <FilterField label="Rows per page">
           {(id) => (
@@ -105,7 +120,9 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
                   </Td>
                   <Td className="max-w-[16rem] min-w-[12rem] wrap-anywhere">
                     {entry.targetLabel ?? entry.targetId ?? "—"}
-                    {entry.targetType ? <span className="block text-xs text-slate-600">{TARGET_TYPES[entry.targetType] ?? entry.targetType}</span> : null}
+                    {entry.targetType ? (
+                      <span className="block text-xs text-slate-600">{TARGET_TYPES[entry.targetType] ?? entry.targetType}</span>
+                    ) : null}
                   </Td>
                   <Td className="font-mono text-xs whitespace-nowrap">{entry.ip ?? "—"}</Td>
                   <Td className="max-w-[20rem] min-w-[12rem] text-xs wrap-anywhere text-slate-700">{details(entry)}</Td>
@@ -170,7 +187,10 @@ function PageStep({ label: text, href, children }: { label: string; href: string
       href={href}
       aria-label={text}
       prefetch={false}
-      className={cn(className, "text-slate-800 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600")}
+      className={cn(
+        className,
+        "text-slate-800 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600",
+      )}
     >
       {children}
     </Link>

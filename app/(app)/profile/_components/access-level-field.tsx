@@ -3,6 +3,7 @@
 import { FieldErrors } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
 import { ACCESS_LEVEL_LABELS, ACCESS_LEVELS, allowedAccessLevels } from "@/lib/auth/permissions";
+import { cn } from "@/components/ui/cn";
 
 const DESCRIPTIONS = {
   read_only: "Can read data through the API.",
@@ -19,7 +20,10 @@ export function AccessLevelField({ role, errors }: { role: Role; errors?: string
         return (
           <label
             key={level}
-            className="flex cursor-pointer items-start gap-3 rounded-md border border-slate-200 p-3 has-checked:border-indigo-600 has-checked:bg-indigo-50/50 has-disabled:cursor-not-allowed has-disabled:opacity-60"
+            className={cn(
+              "flex cursor-pointer items-start gap-3 rounded-md border border-slate-200 p-3",
+              "has-checked:border-indigo-600 has-checked:bg-indigo-50/50 has-disabled:cursor-not-allowed has-disabled:opacity-60",
+            )}
           >
             <input
               type="radio"

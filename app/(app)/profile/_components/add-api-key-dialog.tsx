@@ -30,11 +30,7 @@ export function AddApiKeyDialog({ role }: { role: Role }) {
         </Button>
       </DialogTrigger>
       <DialogContent title="Add API Key">
-        {can(role, "keys.own") ? (
-          <AddApiKeyForm key={formKey} role={role} onDone={() => setOpen(false)} />
-        ) : (
-          <LiteExplanation />
-        )}
+        {can(role, "keys.own") ? <AddApiKeyForm key={formKey} role={role} onDone={() => setOpen(false)} /> : <LiteExplanation />}
       </DialogContent>
     </Dialog>
   );
@@ -43,8 +39,8 @@ export function AddApiKeyDialog({ role }: { role: Role }) {
 export function LiteExplanation() {
   return (
     <p className="text-sm text-slate-700" role="note">
-      Your role is <strong>Lite</strong>, and Lite users cannot have API keys. Ask an admin to change your role to Staff
-      (or Read-only) if you need API access.
+      Your role is <strong>Lite</strong>, and Lite users cannot have API keys. Ask an admin to change your role to Staff (or Read-only) if
+      you need API access.
     </p>
   );
 }
@@ -76,7 +72,15 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
   return (
     <form action={formAction} className="space-y-4" noValidate>
       <FormMessage message={formLevelMessage(state)} />
-      <Field label="Name" name="name" autoComplete="off" required defaultValue={state?.name} errors={errors?.name} hint="For example the service that will use it." />
+      <Field
+        label="Name"
+        name="name"
+        autoComplete="off"
+        required
+        defaultValue={state?.name}
+        errors={errors?.name}
+        hint="For example the service that will use it."
+      />
       <AccessLevelField role={role} errors={errors?.access_level} />
       <div className="flex justify-end">
         <Button type="submit" disabled={pending}>

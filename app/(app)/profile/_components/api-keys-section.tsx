@@ -1,12 +1,6 @@
 "use client";
 
-import {
-  createColumnHelper,
-  getCoreRowModel,
-  getSortedRowModel,
-  useReactTable,
-  type SortingState,
-} from "@tanstack/react-table";
+import { createColumnHelper, getCoreRowModel, getSortedRowModel, useReactTable, type SortingState } from "@tanstack/react-table";
 import { Copy, Eye, EyeOff, QrCode, Settings } from "lucide-react";
 import { useMemo, useState } from "react";
 import { DataTable } from "@/components/data-table/data-table";
@@ -31,8 +25,7 @@ export function ApiKeysSection({ keys, role }: { keys: ApiKeyDto[]; role: Role }
   const [sorting, setSorting] = useState<SortingState>([]);
   const loadSecret = useKeySecret();
 
-  const forget = (id: string) =>
-    setRevealed(({ [id]: _gone, ...rest }) => rest); // eslint-disable-line @typescript-eslint/no-unused-vars
+  const forget = (id: string) => setRevealed(({ [id]: _gone, ...rest }) => rest); // eslint-disable-line @typescript-eslint/no-unused-vars
 
   const columns = useMemo(
     () => [
@@ -43,7 +36,10 @@ export function ApiKeysSection({ keys, role }: { keys: ApiKeyDto[]; role: Role }
         cell: ({ row }) => {
           const secret = revealed[row.original.id];
           return (
-            <code className={secret ? "font-mono text-xs break-all text-slate-900" : "font-mono text-xs text-slate-600"} data-testid="api-key-value">
+            <code
+              className={secret ? "font-mono text-xs break-all text-slate-900" : "font-mono text-xs text-slate-600"}
+              data-testid="api-key-value"
+            >
               {secret ?? row.original.maskedKey}
             </code>
           );

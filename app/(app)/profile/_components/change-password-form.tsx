@@ -22,7 +22,14 @@ export function ChangePasswordForm() {
   return (
     <form ref={form} action={formAction} className="max-w-sm space-y-4" noValidate>
       <FormMessage message={formLevelMessage(state)} />
-      <Field label="Current password" name="current_password" type="password" autoComplete="current-password" required errors={errors?.current_password} />
+      <Field
+        label="Current password"
+        name="current_password"
+        type="password"
+        autoComplete="current-password"
+        required
+        errors={errors?.current_password}
+      />
       <Field
         label="New password"
         name="new_password"

@@ -9,13 +9,7 @@ import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/compone
 import type { Role } from "@/db/schema";
 import { KEY_LOCKED_MESSAGE } from "@/lib/keys/messages";
 import type { ActionState } from "@/lib/safe-action";
-import {
-  deleteApiKeyAction,
-  regenerateApiKeyAction,
-  renameApiKeyAction,
-  setApiKeyStatusAction,
-  type NewSecret,
-} from "../actions";
+import { deleteApiKeyAction, regenerateApiKeyAction, renameApiKeyAction, setApiKeyStatusAction, type NewSecret } from "../actions";
 import { NewKeySecret } from "./add-api-key-dialog";
 import type { ApiKeyDto } from "@/lib/keys/dto";
 
@@ -109,7 +103,15 @@ export function EditApiKeyDialog({
           </div>
         ) : null}
         {view === "confirm-regenerate" ? (
-          <Confirm confirmLabel="Regenerate" pendingLabel="Working…" tone="primary" autoFocus pending={pending} onCancel={() => setView("edit")} onConfirm={regenerate}>
+          <Confirm
+            confirmLabel="Regenerate"
+            pendingLabel="Working…"
+            tone="primary"
+            autoFocus
+            pending={pending}
+            onCancel={() => setView("edit")}
+            onConfirm={regenerate}
+          >
             <p className="text-sm text-slate-700">
               Regenerate <strong>{apiKey.name}</strong>? It gets a new secret at once, and anything still using the old secret stops
               working.
@@ -117,7 +119,14 @@ export function EditApiKeyDialog({
           </Confirm>
         ) : null}
         {view === "confirm-delete" ? (
-          <Confirm confirmLabel="Delete" pendingLabel="Working…" autoFocus pending={pending} onCancel={() => setView("edit")} onConfirm={remove}>
+          <Confirm
+            confirmLabel="Delete"
+            pendingLabel="Working…"
+            autoFocus
+            pending={pending}
+            onCancel={() => setView("edit")}
+            onConfirm={remove}
+          >
             <p className="text-sm text-slate-700">
               Delete <strong>{apiKey.name}</strong>? This is permanent: anything using it stops working.
             </p>

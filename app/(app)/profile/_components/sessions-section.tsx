@@ -12,7 +12,6 @@ import type { SessionDto } from "@/lib/auth/sessions";
 import { formatDateTime } from "@/lib/format";
 import { endOtherSessionsAction, endSessionAction } from "../actions";
 
-
 /** Profile's Sessions: where the person is signed in, with Sign out per row and for all the others. */
 export function SessionsSection({ sessions }: { sessions: SessionDto[] }) {
   const [error, setError] = useState<string | null>(null);

@@ -26,8 +26,8 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
     <>
       <h1 className="text-xl font-semibold">Join Latchkey</h1>
       <p className="mt-1 mb-5 text-sm text-slate-600">
-        You were invited as <strong>{ROLE_LABELS[invite.role]}</strong> with the email{" "}
-        <strong className="break-all">{invite.email}</strong>.
+        You were invited as <strong>{ROLE_LABELS[invite.role]}</strong> with the email <strong className="break-all">{invite.email}</strong>
+        .
       </p>
       <AcceptInviteForm token={token} />
     </>

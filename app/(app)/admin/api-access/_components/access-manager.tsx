@@ -39,6 +39,9 @@ const ROLE_OPTIONS = ROLES.map((value) => ({ value, label: ROLE_LABELS[value] })
 
 const isSort = (id: string): id is KeySort => (KEY_SORTS as readonly string[]).includes(id);
 
+/** Clears the search and every filter, back to the first page. */
+const NO_FILTERS = { q: "", status: undefined, level: undefined, role: undefined, page: 1 } as const;
+
 export function AccessManager({
   rows,
   total,
@@ -199,7 +202,13 @@ export function AccessManager({
           maxLength={SEARCH_MAX_LENGTH}
           onSearch={(q) => go({ q }, { replace: true })}
         />
-        <DataTableFilter label="Status" allLabel="All statuses" value={query.status} options={STATUS_OPTIONS} onChange={(status) => go({ status: status as AccessManagerQuery["status"] })} />
+        <DataTableFilter
+          label="Status"
+          allLabel="All statuses"
+          value={query.status}
+          options={STATUS_OPTIONS}
+          onChange={(status) => go({ status: status as AccessManagerQuery["status"] })}
+        />
         <DataTableFilter
           label="Access Level"
           allLabel="All access levels"
@@ -207,10 +216,16 @@ export function AccessManager({
           options={LEVEL_OPTIONS}
           onChange={(level) => go({ level: level as AccessManagerQuery["level"] })}
         />
-        <DataTableFilter label="Role" allLabel="All roles" value={query.role} options={ROLE_OPTIONS} onChange={(role) => go({ role: role as Role | undefined })} />
+        <DataTableFilter
+          label="Role"
+          allLabel="All roles"
+          value={query.role}
+          options={ROLE_OPTIONS}
+          onChange={(role) => go({ role: role as Role | undefined })}
+        />
         {filtered ? (
           <Link
-            href={`/admin/api-access${accessManagerSearch({ ...query, q: "", status: undefined, level: undefined, role: undefined, page: 1 })}`}
+            href={`/admin/api-access${accessManagerSearch({ ...query, ...NO_FILTERS })}`}
             className="mb-2.5 text-sm font-medium text-indigo-700 underline underline-offset-4"
           >
             Clear filters

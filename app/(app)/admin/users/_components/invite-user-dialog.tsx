@@ -30,7 +30,10 @@ export function InviteUserDialog() {
           Invite user
         </Button>
       </DialogTrigger>
-      <DialogContent title="Invite user" description="Create a one-time link that lets someone join with the role you choose. It expires after 7 days.">
+      <DialogContent
+        title="Invite user"
+        description="Create a one-time link that lets someone join with the role you choose. It expires after 7 days."
+      >
         <InviteForm key={formKey} />
       </DialogContent>
     </Dialog>

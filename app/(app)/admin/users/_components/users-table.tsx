@@ -154,12 +154,24 @@ export function UsersTable({ users }: { users: UserRow[] }) {
                     {/* At most two buttons a line, so the table still fits a laptop screen. */}
                     <div className="ml-auto flex max-w-[22rem] flex-wrap justify-end gap-2">
                       {user.canTransfer ? (
-                        <Button variant="secondary" size="sm" aria-describedby={nameId} disabled={working} onClick={() => open({ kind: "transfer", user })}>
+                        <Button
+                          variant="secondary"
+                          size="sm"
+                          aria-describedby={nameId}
+                          disabled={working}
+                          onClick={() => open({ kind: "transfer", user })}
+                        >
                           Transfer ownership
                         </Button>
                       ) : null}
                       {user.canSignOut ? (
-                        <Button variant="secondary" size="sm" aria-describedby={nameId} disabled={working} onClick={() => open({ kind: "signout", user })}>
+                        <Button
+                          variant="secondary"
+                          size="sm"
+                          aria-describedby={nameId}
+                          disabled={working}
+                          onClick={() => open({ kind: "signout", user })}
+                        >
                           Sign out everywhere
                         </Button>
                       ) : null}
@@ -201,12 +213,16 @@ export function UsersTable({ users }: { users: UserRow[] }) {
               <>
                 <p className="text-sm text-slate-700">
                   Change the role of <strong>{pending.user.name}</strong> ({pending.user.email}) from{" "}
-                  <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from
-                  their next request.
+                  <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from their
+                  next request.
                 </p>
                 <KeysToDelete
                   keys={pending.keys}
-                  intro={pending.role === "lite" ? "Lite users cannot have API keys. These keys are deleted:" : "Read-only users cannot keep Read & Write keys. These keys are deleted:"}
+                  intro={
+                    pending.role === "lite"
+                      ? "Lite users cannot have API keys. These keys are deleted:"
+                      : "Read-only users cannot keep Read & Write keys. These keys are deleted:"
+                  }
                   none="No API keys are deleted."
                 />
               </>
@@ -221,8 +237,8 @@ export function UsersTable({ users }: { users: UserRow[] }) {
             ) : null}
             {pending.kind === "signout" ? (
               <p className="text-sm text-slate-700">
-                Sign <strong>{pending.user.name}</strong> ({pending.user.email}) out of every session? Their next request in each
-                browser goes to the sign-in page. Their API keys keep working.
+                Sign <strong>{pending.user.name}</strong> ({pending.user.email}) out of every session? Their next request in each browser
+                goes to the sign-in page. Their API keys keep working.
               </p>
             ) : null}
             {pending.kind === "transfer" ? (
