@@ -1,5 +1,19 @@
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, inet, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  inet,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES } from "./enums";
 
 export const roleEnum = pgEnum("role", ROLE_VALUES);
@@ -116,6 +130,19 @@ export const apiKeys = pgTable(
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastUsedAt: timestamp({ withTimezone: true }),
     lastUsedIp: inet(),
+    // SPEC §11. Optional, up to 500 characters.
+    description: text(),
+    // The key stops working at this moment (null: never). Checked on every request.
+    expiresAt: timestamp({ withTimezone: true }),
+    // Rotation with a grace period: the secret a regenerate replaced keeps working (as itself,
+    // looked up by this digest) until previousExpiresAt. Both are null when there is none.
+    previousDigest: text(),
+    previousExpiresAt: timestamp({ withTimezone: true }),
+    // Since when the key has been able to work: creation, or the last time it was enabled again.
+    // The unused-key policy counts from the later of this and lastUsedAt.
+    activeSince: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    // Why the key is disabled when a job did it ("unused": the unused-key policy); null otherwise.
+    disabledReason: text(),
   },
   (t) => [
     uniqueIndex("api_keys_digest_idx").on(t.digest),
@@ -130,8 +157,76 @@ export const apiKeys = pgTable(
     // it gives "never used first, then oldest use".
     index("api_keys_last_used_idx").on(t.lastUsedAt.desc().nullsLast(), t.createdAt.desc(), t.id.desc()),
     index("api_keys_user_created_idx").on(t.userId, t.createdAt, t.id),
+    // A previous secret is looked up like the current one while its grace period runs.
+    uniqueIndex("api_keys_previous_digest_idx")
+      .on(t.previousDigest)
+      .where(sql`${t.previousDigest} is not null`),
+    // The Expires filter and sort, the expiry jobs and "Over policy" (never expiring sorts last).
+    index("api_keys_expires_at_idx").on(t.expiresAt.asc().nullsLast(), t.createdAt, t.id),
+    // The unused-key job: active keys by the time their clock started.
+    index("api_keys_active_since_idx")
+      .on(t.activeSince)
+      .where(sql`${t.status} = 'active'`),
   ],
 );
+
+// The organisation's key policy (SPEC §11, /admin/settings): one row, id 1. Null: no limit / off.
+export const organisationSettings = pgTable(
+  "organisation_settings",
+  {
+    id: integer().primaryKey().default(1),
+    maxKeyLifetimeDays: integer(),
+    disableUnusedAfterDays: integer(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedBy: uuid().references(() => users.id, { onDelete: "set null" }),
+  },
+  (t) => [check("organisation_settings_one_row", sql`${t.id} = 1`)],
+);
+
+// What a person is told in the header's Notifications (and by email with SMTP_URL). `dedupeKey`
+// makes a job's notice idempotent: one per key and threshold, however often or wherever it runs.
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text().notNull(),
+    // The key it is about, by id and by its name then (the key may be gone since).
+    keyId: uuid(),
+    keyName: text(),
+    data: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    dedupeKey: text(),
+    createdAt: createdAt(),
+    readAt: timestamp({ withTimezone: true }),
+    // Email: claimed by one instance (emailClaimedAt), then sent (emailedAt).
+    emailClaimedAt: timestamp({ withTimezone: true }),
+    emailedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("notifications_dedupe_idx")
+      .on(t.userId, t.dedupeKey)
+      .where(sql`${t.dedupeKey} is not null`),
+    index("notifications_user_created_idx").on(t.userId, t.createdAt.desc()),
+    index("notifications_unread_idx")
+      .on(t.userId)
+      .where(sql`${t.readAt} is null`),
+    index("notifications_unsent_idx")
+      .on(t.createdAt)
+      .where(sql`${t.emailedAt} is null`),
+  ],
+);
+
+// The in-process jobs' last runs (what ran, when, with what result): for the operator and tests.
+export const jobRuns = pgTable("job_runs", {
+  name: text().primaryKey(),
+  lastStartedAt: timestamp({ withTimezone: true }),
+  lastFinishedAt: timestamp({ withTimezone: true }),
+  runs: integer().notNull().default(0),
+  lastResult: jsonb().$type<Record<string, unknown>>(),
+  lastError: text(),
+});
 
 // Append-only: the app inserts rows and never updates or deletes them.
 export const auditLog = pgTable(
@@ -166,6 +261,8 @@ export type Invite = typeof invites.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
+export type OrganisationSettings = typeof organisationSettings.$inferSelect;
+export type Notification = typeof notifications.$inferSelect;
 export type Role = (typeof roleEnum.enumValues)[number];
 export type AccessLevel = (typeof accessLevelEnum.enumValues)[number];
 export type KeyStatus = (typeof keyStatusEnum.enumValues)[number];

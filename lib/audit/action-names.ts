@@ -29,6 +29,10 @@ export const AUDIT_ACTIONS = [
   "api_key.enabled",
   "api_key.deleted",
   "api_key.rate_limited",
+  "api_key.described",
+  "api_key.previous_secret_revoked",
+  "settings.changed",
+  "job.ran",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -61,4 +65,8 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   "api_key.enabled": "API key enabled",
   "api_key.deleted": "API key deleted",
   "api_key.rate_limited": "API key rate limited",
+  "api_key.described": "API key description changed",
+  "api_key.previous_secret_revoked": "API key old secret revoked",
+  "settings.changed": "Settings changed",
+  "job.ran": "Scheduled job ran",
 };

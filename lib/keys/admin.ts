@@ -7,6 +7,7 @@ import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { forbidden, notFound } from "@/lib/errors";
+import { notify } from "@/lib/notifications/notify";
 import { accessManagerQuerySchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
@@ -284,11 +285,23 @@ export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: K
     const byAdmin = status === "disabled" && !ownKey;
     // Disabling a key its owner had disabled still takes it over, so the owner cannot undo it.
     if (row.status === status && row.disabledByAdmin === byAdmin) return { name: row.name, status };
+    const now = new Date();
     await tx
       .update(apiKeys)
-      .set({ status, disabledByAdmin: byAdmin, disabledBy: status === "disabled" ? actor.userId : null, updatedAt: new Date() })
+      .set({
+        status,
+        disabledByAdmin: byAdmin,
+        disabledBy: status === "disabled" ? actor.userId : null,
+        disabledReason: null,
+        // Disabling ends a previous secret too; enabling restarts the unused-key clock.
+        ...(status === "disabled" ? { previousDigest: null, previousExpiresAt: null } : { activeSince: now }),
+        updatedAt: now,
+      })
       .where(eq(apiKeys.id, row.id));
     await announceKeyChange(tx, { keyIds: [row.id] });
+    if (byAdmin) {
+      await notify(tx, { userId: row.userId, kind: "key_disabled_by_admin", keyId: row.id, keyName: row.name, data: { by: actor.name } });
+    }
     await recordAudit(tx, actor, {
       action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
       targetType: "api_key",
@@ -307,6 +320,9 @@ export async function deleteApiKeyAsAdmin(actor: Actor, id: string): Promise<{ n
     const row = await anyKeyForUpdate(tx, id);
     await tx.delete(apiKeys).where(eq(apiKeys.id, row.id));
     await announceKeyChange(tx, { keyIds: [row.id] });
+    if (row.userId !== actor.userId) {
+      await notify(tx, { userId: row.userId, kind: "key_deleted_by_admin", keyId: row.id, keyName: row.name, data: { by: actor.name } });
+    }
     await recordAudit(tx, actor, {
       action: "api_key.deleted",
       targetType: "api_key",

@@ -22,6 +22,8 @@ import type { ApiKeyDto } from "./dto";
 export interface CachedKey {
   key: ApiKeyDto;
   user: { id: string; email: string; name: string; role: Role };
+  /** Set when the secret presented is the key's previous one (a regenerate's grace): its end. */
+  sunset?: Date;
 }
 
 /** What changed: some keys by id, or every key of a user (role change, removal). */

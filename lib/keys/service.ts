@@ -9,12 +9,14 @@ import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { allowedAccessLevels, can } from "@/lib/auth/permissions";
 import { keyring } from "@/lib/runtime";
-import { conflict, forbidden, notFound, ServiceError } from "@/lib/errors";
+import { conflict, forbidden, invalid, notFound, ServiceError } from "@/lib/errors";
 import { logError } from "@/lib/log";
-import type { CreateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
+import { readKeyPolicy } from "@/lib/settings/policy";
+import type { CreateApiKeyInput, RegenerateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
 import { toKeyDto, type ApiKeyDto } from "./dto";
+import { checkExpiry, expiryProblemMessage, isExpired, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { keyCache } from "@/lib/runtime";
 import type { CachedKey, KeyVerificationCache } from "./cache";
@@ -23,6 +25,20 @@ import { announceKeyChange } from "./revocation";
 const DUPLICATE_NAME = "You already have an API key with this name.";
 
 const NO_KEYS_FOR_ROLE = "Your role (Lite) cannot have API keys.";
+export const NO_PREVIOUS_SECRET = "This key has no previous secret that still works.";
+const EXPIRED_NEEDS_EXPIRY = "This key has expired: choose a new expiration to regenerate it.";
+
+/**
+ * The expiry a new or regenerated key gets: the one asked for, checked against the organisation's
+ * policy; left out, the policy's longest lifetime (or none without a policy).
+ */
+async function resolveExpiry(tx: DbOrTx, asked: Date | null | undefined, now: Date): Promise<Date | null> {
+  const { maxKeyLifetimeDays } = await readKeyPolicy(tx);
+  if (asked === undefined) return latestAllowedExpiry(maxKeyLifetimeDays, now);
+  const problem = checkExpiry(asked, maxKeyLifetimeDays, now);
+  if (problem) throw invalid(expiryProblemMessage(problem, maxKeyLifetimeDays), "expires_at");
+  return asked;
+}
 /** Reading one's own keys: any role that may hold keys, through any transport. */
 const readOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE });
 /** Changing one's own keys: through an API key, only a Read & Write key. */
@@ -144,9 +160,20 @@ export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Prom
       if (!owner || !allowedAccessLevels(owner.role).includes(input.access_level)) {
         throw new ServiceError("forbidden", "Your role no longer allows this access level.", "access_level");
       }
+      const now = new Date();
+      const expiresAt = await resolveExpiry(tx, input.expires_at, now);
       const [row] = await tx
         .insert(apiKeys)
-        .values({ id, userId: actor.userId, name: input.name, accessLevel: input.access_level, ...columns })
+        .values({
+          id,
+          userId: actor.userId,
+          name: input.name,
+          description: input.description ?? null,
+          accessLevel: input.access_level,
+          expiresAt,
+          activeSince: now,
+          ...columns,
+        })
         .returning();
       if (!row) throw new Error("insert returned no row");
       await recordAudit(tx, actor, {
@@ -154,7 +181,7 @@ export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Prom
         targetType: "api_key",
         targetId: id,
         targetLabel: input.name,
-        metadata: { access_level: input.access_level },
+        metadata: { access_level: input.access_level, expires_at: expiresAt?.toISOString() ?? null },
       });
       return { key: toKeyDto(row), secret };
     });
@@ -195,6 +222,19 @@ async function renameInTx(tx: DbOrTx, actor: Actor, row: ApiKey, name: string): 
   return updated!;
 }
 
+async function describeInTx(tx: DbOrTx, actor: Actor, row: ApiKey, description: string | null): Promise<ApiKey> {
+  if (row.description === description) return row;
+  const [updated] = await tx.update(apiKeys).set({ description, updatedAt: new Date() }).where(eq(apiKeys.id, row.id)).returning();
+  await recordAudit(tx, actor, {
+    action: "api_key.described",
+    targetType: "api_key",
+    targetId: row.id,
+    targetLabel: row.name,
+    metadata: { length: description?.length ?? 0 },
+  });
+  return updated!;
+}
+
 export async function renameApiKey(actor: Actor, id: string, name: string): Promise<ApiKeyDto> {
   changeOwnKeys(actor);
   try {
@@ -205,20 +245,70 @@ export async function renameApiKey(actor: Actor, id: string, name: string): Prom
   }
 }
 
-/** Gives the key a new secret at once; the old one stops working. Name, level and id stay. */
-export async function regenerateApiKey(actor: Actor, id: string): Promise<{ key: ApiKeyDto; secret: string }> {
+/**
+ * Gives the key a new secret. Name, level and id stay. With a grace period the old secret keeps
+ * working until then (answers to it carry a Sunset header); without one it stops at once, as does
+ * any earlier previous secret. An expired key needs a new expiry, which makes it work again.
+ */
+export async function regenerateApiKey(
+  actor: Actor,
+  id: string,
+  options: Partial<RegenerateApiKeyInput> = {},
+): Promise<{ key: ApiKeyDto; secret: string; previousSecretExpiresAt: Date | null }> {
   changeOwnKeys(actor);
   return db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
+    const now = new Date();
+    const expired = isExpired(row.expiresAt, now);
+    if (expired && options.expires_at === undefined) throw invalid(EXPIRED_NEEDS_EXPIRY, "expires_at");
+    const expiresAt = options.expires_at === undefined ? row.expiresAt : await resolveExpiry(tx, options.expires_at, now);
+    const grace = options.grace_period_seconds ?? 0;
+    // The old secret can only keep working if it works now: not for a disabled or expired key.
+    const keepOld = grace > 0 && row.status === "active" && !expired;
+    const previousExpiresAt = keepOld ? new Date(now.getTime() + grace * 1000) : null;
     const { secret, columns } = newSecretColumns(id);
     const [updated] = await tx
       .update(apiKeys)
-      .set({ ...columns, updatedAt: new Date(), lastUsedAt: null, lastUsedIp: null })
+      .set({
+        ...columns,
+        previousDigest: keepOld ? row.digest : null,
+        previousExpiresAt,
+        expiresAt,
+        updatedAt: now,
+        lastUsedAt: null,
+        lastUsedIp: null,
+      })
       .where(eq(apiKeys.id, id))
       .returning();
     await announceKeyChange(tx, { keyIds: [id] });
-    await recordAudit(tx, actor, { action: "api_key.regenerated", targetType: "api_key", targetId: id, targetLabel: row.name });
-    return { key: toKeyDto(updated!), secret };
+    await recordAudit(tx, actor, {
+      action: "api_key.regenerated",
+      targetType: "api_key",
+      targetId: id,
+      targetLabel: row.name,
+      metadata: {
+        grace_period_seconds: keepOld ? grace : 0,
+        ...(options.expires_at !== undefined ? { expires_at: expiresAt?.toISOString() ?? null } : {}),
+      },
+    });
+    return { key: toKeyDto(updated!), secret, previousSecretExpiresAt: previousExpiresAt };
+  });
+}
+
+/** Revoke old secret now: the previous secret of a regenerate stops working at once. */
+export async function revokePreviousSecret(actor: Actor, id: string): Promise<ApiKeyDto> {
+  changeOwnKeys(actor);
+  return db().transaction(async (tx) => {
+    const row = await ownKeyForUpdate(tx, actor, id);
+    if (!row.previousDigest || !row.previousExpiresAt || row.previousExpiresAt <= new Date()) throw notFound(NO_PREVIOUS_SECRET);
+    const [updated] = await tx
+      .update(apiKeys)
+      .set({ previousDigest: null, previousExpiresAt: null, updatedAt: new Date() })
+      .where(eq(apiKeys.id, id))
+      .returning();
+    await announceKeyChange(tx, { keyIds: [id] });
+    await recordAudit(tx, actor, { action: "api_key.previous_secret_revoked", targetType: "api_key", targetId: id, targetLabel: row.name });
+    return toKeyDto(updated!);
   });
 }
 
@@ -229,9 +319,18 @@ async function setStatusInTx(tx: DbOrTx, actor: Actor, row: ApiKey, status: KeyS
   if (status === "active" && row.disabledByAdmin && actor.role !== "owner") {
     throw forbidden(KEY_LOCKED_MESSAGE);
   }
+  const now = new Date();
   const [updated] = await tx
     .update(apiKeys)
-    .set({ status, disabledByAdmin: false, disabledBy: status === "disabled" ? actor.userId : null, updatedAt: new Date() })
+    .set({
+      status,
+      disabledByAdmin: false,
+      disabledBy: status === "disabled" ? actor.userId : null,
+      disabledReason: null,
+      // Disabling ends a previous secret too; enabling restarts the unused-key clock.
+      ...(status === "disabled" ? { previousDigest: null, previousExpiresAt: null } : { activeSince: now }),
+      updatedAt: now,
+    })
     .where(eq(apiKeys.id, row.id))
     .returning();
   await announceKeyChange(tx, { keyIds: [row.id] });
@@ -250,13 +349,21 @@ export async function setOwnApiKeyStatus(actor: Actor, id: string, status: KeySt
   return db().transaction(async (tx) => toKeyDto(await setStatusInTx(tx, actor, await ownKeyForUpdate(tx, actor, id), status)));
 }
 
-/** Name and status together (PATCH /api/v1/api_keys/{id}): all or nothing, each change audited. */
-export async function updateOwnApiKey(actor: Actor, id: string, changes: { name?: string; status?: KeyStatus }): Promise<ApiKeyDto> {
+/**
+ * Name, description and status together (PATCH /api/v1/api_keys/{id}, the Edit dialog): all or
+ * nothing, each change audited.
+ */
+export async function updateOwnApiKey(
+  actor: Actor,
+  id: string,
+  changes: { name?: string; description?: string | null; status?: KeyStatus },
+): Promise<ApiKeyDto> {
   changeOwnKeys(actor);
   try {
     return await db().transaction(async (tx) => {
       let row = await ownKeyForUpdate(tx, actor, id);
       if (changes.name !== undefined) row = await renameInTx(tx, actor, row, changes.name);
+      if (changes.description !== undefined) row = await describeInTx(tx, actor, row, changes.description);
       if (changes.status !== undefined) row = await setStatusInTx(tx, actor, row, changes.status);
       return toKeyDto(row);
     });
@@ -280,20 +387,20 @@ export interface AuthenticatedKey extends CachedKey {
   key: ApiKeyDto;
 }
 
+/** What verifying a presented key found: a working key, or why it is refused. */
+export type Verification = { ok: true; found: AuthenticatedKey } | { ok: false; reason: "invalid" | "expired" };
+
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * Verifies a key presented to the API: the checksum first (a look-alike never reaches the
- * database), then the verification cache, then one indexed lookup by HMAC digest. Only an active
- * key of a user whose role allows its level passes. The result is shared with the cache: read it,
- * never change it.
+ * database), then the verification cache, then one indexed lookup by HMAC digest, of the current
+ * secret or of a previous one still in its grace period. Only an active key of a user whose role
+ * allows its level passes, and only before its expiry, checked on every request (cache hits too).
+ * The result is shared with the cache: read it, never change it.
  */
-export async function authenticateApiKey(
-  raw: string,
-  ip: string | null,
-  options: { cache?: KeyVerificationCache } = {},
-): Promise<AuthenticatedKey | null> {
-  if (!isWellFormedApiKey(raw)) return null;
+export async function verifyApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): Promise<Verification> {
+  if (!isWellFormedApiKey(raw)) return { ok: false, reason: "invalid" };
   const digest = digestApiKey(raw, keyring());
   const cache = options.cache ?? keyCache();
   const now = Date.now();
@@ -305,16 +412,36 @@ export async function authenticateApiKey(
       .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role } })
       .from(apiKeys)
       .innerJoin(users, eq(users.id, apiKeys.userId))
-      .where(eq(apiKeys.digest, digest))
+      .where(or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)))
       .limit(1);
+    if (!row) return { ok: false, reason: "invalid" };
     // The index found it by digest; compare again in constant time before trusting it.
-    if (!row || !timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest))) return null;
-    if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) return null;
-    found = { key: toKeyDto(row.key), user: row.user };
+    const current = timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest));
+    const previous =
+      !current && row.key.previousDigest !== null && timingSafeEqual(Buffer.from(row.key.previousDigest), Buffer.from(digest));
+    if (!current && !previous) return { ok: false, reason: "invalid" };
+    if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel))
+      return { ok: false, reason: "invalid" };
+    if (previous && (!row.key.previousExpiresAt || row.key.previousExpiresAt.getTime() <= now)) return { ok: false, reason: "invalid" };
+    found = { key: toKeyDto(row.key), user: row.user, ...(previous ? { sunset: row.key.previousExpiresAt! } : {}) };
     cache.set(digest, found, generation, now);
   }
+  // Checked on every request, from the cache too: an expiry or the end of a grace period needs no
+  // invalidation to take effect.
+  if (found.sunset && found.sunset.getTime() <= now) return { ok: false, reason: "invalid" };
+  if (isExpired(found.key.expiresAt, now)) return { ok: false, reason: "expired" };
   await touchLastUsed(found, digest, ip, now);
-  return found as AuthenticatedKey;
+  return { ok: true, found: found as AuthenticatedKey };
+}
+
+/** verifyApiKey, for callers that need only the key or nothing. */
+export async function authenticateApiKey(
+  raw: string,
+  ip: string | null,
+  options: { cache?: KeyVerificationCache } = {},
+): Promise<AuthenticatedKey | null> {
+  const verification = await verifyApiKey(raw, ip, options);
+  return verification.ok ? verification.found : null;
 }
 
 /**
@@ -334,7 +461,7 @@ async function touchLastUsed(found: CachedKey, digest: string, ip: string | null
       .where(
         and(
           eq(apiKeys.id, found.key.id),
-          eq(apiKeys.digest, digest),
+          or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)),
           or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now - LAST_USED_RESOLUTION_MS))),
         ),
       );

@@ -4,6 +4,7 @@ import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
 import { apiKeys, sessions, users, type AccessLevel, type Role } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
+import { notify } from "@/lib/notifications/notify";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { USERS_IN_BROWSER } from "./messages";
@@ -150,6 +151,11 @@ export async function changeRole(actor: Actor, input: ChangeRoleInput): Promise<
     await deleteKeys(tx, actor, doomed, "role_change", user.email);
     // The role decides what every one of the user's keys may do, even the ones that stay.
     await announceKeyChange(tx, { userId: user.id });
+    await notify(tx, {
+      userId: user.id,
+      kind: "role_changed",
+      data: { from: user.role, to: input.role, deleted_keys: doomed.map((k) => k.name), by: actor.name },
+    });
     await recordAudit(tx, actor, {
       action: "user.role_changed",
       targetType: "user",

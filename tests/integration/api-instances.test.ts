@@ -38,8 +38,13 @@ function fakeKey(id: string, userId: string): CachedKey {
       status: "active",
       maskedKey: "lk_x",
       createdAt: new Date(),
+      expiresAt: null,
       lastUsedAt: null,
+      lastUsedIp: null,
+      description: null,
+      previousSecretExpiresAt: null,
       disabledByAdmin: false,
+      disabledReason: null,
     },
     user: { id: userId, email: "u@example.test", name: "u", role: "staff" },
   };

@@ -71,6 +71,32 @@ function inputJsonSchema(schema: z.ZodType): Json {
   return rest;
 }
 
+/**
+ * The same JSON Schema, written one way: the document's generator and zod spell a few things
+ * differently without meaning anything else. A nullable value is `{ type: [T, "null"] }` in one and
+ * `anyOf: [{ type: T }, { type: "null" }]` in the other, and the generator leaves out zod's
+ * date-time regex where `format: "date-time"` already says it.
+ */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== "object") return value;
+  const object = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, canonical(inner)])) as Record<string, unknown>;
+  if (Array.isArray(object.type) && object.type.length === 2 && object.type.includes("null")) {
+    const { type, ...rest } = object;
+    return { anyOf: [{ ...rest, type: (type as string[]).find((t) => t !== "null") }, { type: "null" }] };
+  }
+  if (Array.isArray(object.anyOf)) {
+    const sorted = [...(object.anyOf as Record<string, unknown>[])].sort((a, b) => (a.type === "null" ? 1 : b.type === "null" ? -1 : 0));
+    return { ...object, anyOf: sorted };
+  }
+  if (object.format === "date-time" && typeof object.pattern === "string") {
+    const { pattern: _pattern, ...rest } = object;
+    void _pattern;
+    return rest;
+  }
+  return object;
+}
+
 describe("GET /api/v1/openapi.json", () => {
   it("is served without a key, as JSON", async () => {
     const response = await app.request(`${BASE}/openapi.json`);
@@ -176,7 +202,7 @@ describe("one declaration for a route and its documentation", () => {
     const operation = document.paths[path]![method.toLowerCase() as "post" | "patch"]!;
     expect(operation.requestBody?.required).toBe(true);
     expect(refName(operation.requestBody?.content["application/json"]?.schema)).toBe(component);
-    expect(document.components.schemas[component]).toEqual(inputJsonSchema(schema));
+    expect(canonical(document.components.schemas[component])).toEqual(canonical(inputJsonSchema(schema)));
   });
 
   it("GET /api_keys documents the query string its schema reads, and /{id} routes the id parameter", async () => {

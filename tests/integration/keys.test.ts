@@ -307,7 +307,7 @@ describe("who may do what, as a table", () => {
           const audit = await auditSince(before);
           expect(audit).toHaveLength(1);
           expect(audit[0]).toMatchObject({ action: "api_key.created", actorUserId: actor.userId, targetId: row!.id, targetLabel: name });
-          expect(audit[0]!.metadata).toEqual({ access_level: level });
+          expect(audit[0]!.metadata).toEqual({ access_level: level, expires_at: null });
         } else {
           await expect(attempt).rejects.toMatchObject({ code: "forbidden" });
           await expectUnchanged(before);
