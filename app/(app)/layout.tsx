@@ -11,6 +11,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
   if (can(actor.role, "keys.manageAll")) items.push({ href: "/admin/api-access", label: "API Access Manager" });
   if (can(actor.role, "users.manage")) items.push({ href: "/admin/users", label: "Users" });
   if (can(actor.role, "audit.read")) items.push({ href: "/admin/audit-log", label: "Audit log" });
+  if (can(actor.role, "settings.manage")) items.push({ href: "/admin/settings", label: "Settings" });
   return (
     <div className="min-h-screen">
       <header className="border-b border-slate-200 bg-white">

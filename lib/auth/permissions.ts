@@ -29,12 +29,13 @@ export type Permission =
   | "keys.manageAll" // API Access Manager: see every key; disable, enable, delete any
   | "users.manage" // Users page: invite, change role, remove
   | "audit.read"
+  | "settings.manage" // /admin/settings: the organisation's key policy
   | "ownership.transfer";
 
 // SPEC §2, ChartMogul's matrix. Every permission check in the app reads this table.
 const MATRIX: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set(["keys.own", "keys.readWrite", "keys.manageAll", "users.manage", "audit.read", "ownership.transfer"]),
-  admin: new Set(["keys.own", "keys.readWrite", "keys.manageAll", "users.manage", "audit.read"]),
+  owner: new Set(["keys.own", "keys.readWrite", "keys.manageAll", "users.manage", "audit.read", "settings.manage", "ownership.transfer"]),
+  admin: new Set(["keys.own", "keys.readWrite", "keys.manageAll", "users.manage", "audit.read", "settings.manage"]),
   staff: new Set(["keys.own", "keys.readWrite"]),
   read_only: new Set(["keys.own"]),
   lite: new Set(),

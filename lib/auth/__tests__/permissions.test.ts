@@ -9,6 +9,7 @@ const MATRIX: Record<Permission, Record<Role, boolean>> = {
   "keys.manageAll": { owner: true, admin: true, staff: false, read_only: false, lite: false },
   "users.manage": { owner: true, admin: true, staff: false, read_only: false, lite: false },
   "audit.read": { owner: true, admin: true, staff: false, read_only: false, lite: false },
+  "settings.manage": { owner: true, admin: true, staff: false, read_only: false, lite: false },
   "ownership.transfer": { owner: true, admin: false, staff: false, read_only: false, lite: false },
 };
 
