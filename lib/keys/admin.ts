@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { db } from "@/lib/runtime";
 import { escapeLike, isUuid } from "@/db/sql";
@@ -6,9 +6,11 @@ import { apiKeys, users, type AccessLevel, type KeyStatus, type Role } from "@/d
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
-import { forbidden, notFound } from "@/lib/errors";
+import { forbidden, invalid, notFound, ServiceError } from "@/lib/errors";
 import { notify } from "@/lib/notifications/notify";
-import { accessManagerQuerySchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
+import { readKeyPolicy, type KeyPolicy } from "@/lib/settings/policy";
+import { accessManagerQuerySchema, bulkKeyIdsSchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
+import { isOverPolicy, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
 
@@ -26,7 +28,14 @@ export interface AdminKeyRow {
   status: KeyStatus;
   disabledByAdmin: boolean;
   createdAt: Date;
+  /** When it stops working; null: never. */
+  expiresAt: Date | null;
   lastUsedAt: Date | null;
+  lastUsedIp: string | null;
+  /** Why a job disabled it ("unused"); null otherwise. */
+  disabledReason: string | null;
+  /** It would live longer from now than the organisation's Maximum key lifetime allows. */
+  overPolicy: boolean;
   user: { id: string; name: string; email: string; role: Role };
 }
 
@@ -37,6 +46,8 @@ export interface AdminKeyPage {
   pageCount: number;
   /** The query actually served: defaults filled in, the page clamped to the last one. */
   query: AccessManagerQuery;
+  /** The organisation's key policy, which Over policy is measured against. */
+  policy: KeyPolicy;
 }
 
 function requireManageAll(actor: Actor): void {
@@ -51,7 +62,10 @@ const displayColumns = {
   status: apiKeys.status,
   disabledByAdmin: apiKeys.disabledByAdmin,
   createdAt: apiKeys.createdAt,
+  expiresAt: apiKeys.expiresAt,
   lastUsedAt: apiKeys.lastUsedAt,
+  lastUsedIp: apiKeys.lastUsedIp,
+  disabledReason: apiKeys.disabledReason,
   userId: users.id,
   userName: users.name,
   userEmail: users.email,
@@ -65,14 +79,23 @@ interface DisplayRow {
   status: KeyStatus;
   disabledByAdmin: boolean;
   createdAt: Date;
+  expiresAt: Date | null;
   lastUsedAt: Date | null;
+  lastUsedIp: string | null;
+  disabledReason: string | null;
   userId: string;
   userName: string;
   userEmail: string;
   userRole: Role;
 }
 
-function toRow(r: DisplayRow): AdminKeyRow {
+/** When the page is served and the policy then: what Expired, Within 7 days and Over policy are measured against. */
+interface Moment {
+  now: Date;
+  policy: KeyPolicy;
+}
+
+function toRow(r: DisplayRow, moment: Moment): AdminKeyRow {
   return {
     id: r.id,
     name: r.name,
@@ -80,7 +103,11 @@ function toRow(r: DisplayRow): AdminKeyRow {
     status: r.status,
     disabledByAdmin: r.status === "disabled" && r.disabledByAdmin,
     createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
     lastUsedAt: r.lastUsedAt,
+    lastUsedIp: r.lastUsedIp,
+    disabledReason: r.status === "disabled" ? r.disabledReason : null,
+    overPolicy: isOverPolicy(r.expiresAt, moment.policy.maxKeyLifetimeDays, moment.now),
     user: { id: r.userId, name: r.userName, email: r.userEmail, role: r.userRole },
   };
 }
@@ -89,11 +116,14 @@ function toRow(r: DisplayRow): AdminKeyRow {
  * The WHERE clause of a query. Conditions on the user are `user_id IN (users ...)` rather than a
  * join, so counting never joins and the users table (small) is searched once, not once per key.
  */
-function whereOf(query: AccessManagerQuery): SQL | undefined {
+function whereOf(query: AccessManagerQuery, moment: Moment): SQL | undefined {
   const conditions: (SQL | undefined)[] = [
-    query.status ? eq(apiKeys.status, query.status) : undefined,
+    statusCondition(query.status, moment.now),
     query.level ? eq(apiKeys.accessLevel, query.level) : undefined,
     query.role ? inArray(apiKeys.userId, db().select({ id: users.id }).from(users).where(eq(users.role, query.role))) : undefined,
+    expiresCondition(query.expires, moment.now),
+    lastUsedCondition(query.last_used, moment.now),
+    query.over_policy ? overPolicyCondition(moment) : undefined,
   ];
   if (query.q) {
     // A case-insensitive "contains". api_keys.name_lower is maintained by PostgreSQL, so the key
@@ -108,6 +138,63 @@ function whereOf(query: AccessManagerQuery): SQL | undefined {
     conditions.push(sql`(${apiKeys.nameLower} like ${pattern} or ${apiKeys.userId} in ${matchingUsers})`);
   }
   return and(...conditions);
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const daysFrom = (now: Date, days: number) => new Date(now.getTime() + days * DAY_MS);
+
+/** Status as the table shows it: an active key past its expiry is Expired, not Active. */
+function statusCondition(status: AccessManagerQuery["status"], now: Date): SQL | undefined {
+  switch (status) {
+    case undefined:
+      return undefined;
+    case "disabled":
+      return eq(apiKeys.status, "disabled");
+    case "active":
+      return and(eq(apiKeys.status, "active"), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)));
+    case "expired":
+      return and(eq(apiKeys.status, "active"), lte(apiKeys.expiresAt, now));
+  }
+}
+
+/** The Expires filter, a range of api_keys_expires_at_idx (whatever the status). */
+function expiresCondition(expires: AccessManagerQuery["expires"], now: Date): SQL | undefined {
+  switch (expires) {
+    case undefined:
+      return undefined;
+    case "expired":
+      return lte(apiKeys.expiresAt, now);
+    case "7d":
+      return and(gt(apiKeys.expiresAt, now), lte(apiKeys.expiresAt, daysFrom(now, 7)));
+    case "30d":
+      return and(gt(apiKeys.expiresAt, now), lte(apiKeys.expiresAt, daysFrom(now, 30)));
+    case "never":
+      return isNull(apiKeys.expiresAt);
+  }
+}
+
+/** The Last used filter: "Over N days ago" means used, but not since; never-used keys are "Never". */
+function lastUsedCondition(lastUsed: AccessManagerQuery["last_used"], now: Date): SQL | undefined {
+  switch (lastUsed) {
+    case undefined:
+      return undefined;
+    case "never":
+      return isNull(apiKeys.lastUsedAt);
+    case "30d":
+      return lt(apiKeys.lastUsedAt, daysFrom(now, -30));
+    case "90d":
+      return lt(apiKeys.lastUsedAt, daysFrom(now, -90));
+  }
+}
+
+/**
+ * Over policy (isOverPolicy in SQL): no expiry, or one later than a key made now could get. Lowering
+ * the Maximum key lifetime deletes nothing; these are the keys it left behind. None without a limit.
+ */
+function overPolicyCondition({ now, policy }: Moment): SQL {
+  const latest = latestAllowedExpiry(policy.maxKeyLifetimeDays, now);
+  if (!latest) return sql`false`;
+  return or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, latest))!;
 }
 
 /** Whether the order needs the users table joined (sorting by user or role). */
@@ -148,6 +235,10 @@ function orderOf(sort: KeySort, dir: "asc" | "desc", opts: { viaIndex: boolean }
       return [term(users.role), ...byUser, ...byCreated];
     case "lastUsedAt":
       return [term(apiKeys.lastUsedAt, nulls), ...byCreated];
+    case "expiresAt":
+      // Matches api_keys_expires_at_idx: soonest first and never-expiring last (PostgreSQL's
+      // default for ascending), or its exact reverse.
+      return [term(apiKeys.expiresAt), ...byCreated];
   }
 }
 
@@ -161,13 +252,18 @@ async function countKeys(where: SQL | undefined): Promise<number> {
  * join"): a deep OFFSET skips index entries rather than whole rows, and the display columns are
  * read for the page's rows alone. `scan` is the direction the subquery reads in (see below).
  */
-async function pageRows(query: AccessManagerQuery, where: SQL | undefined, opts: { offset: number; limit: number; scan: "asc" | "desc" }) {
+async function pageRows(
+  query: AccessManagerQuery,
+  where: SQL | undefined,
+  moment: Moment,
+  opts: { offset: number; limit: number; scan: "asc" | "desc" },
+) {
   if (opts.limit <= 0) return [];
   const ids = idQuery(query, where, {})
     .orderBy(...orderOf(query.sort, opts.scan, { viaIndex: true }))
     .limit(opts.limit)
     .offset(opts.offset);
-  return displayRows(query, inArray(apiKeys.id, ids));
+  return displayRows(query, inArray(apiKeys.id, ids), moment);
 }
 
 /** `select id [, extra] from api_keys`, joined to users when the sort needs it. */
@@ -178,14 +274,14 @@ function idQuery<E extends Record<string, SQL.Aliased | SQL>>(query: AccessManag
   return (SORTS_ON_USER.has(query.sort) ? base.innerJoin(users, eq(users.id, apiKeys.userId)) : base).where(where).$dynamic();
 }
 
-async function displayRows(query: AccessManagerQuery, which: SQL) {
+async function displayRows(query: AccessManagerQuery, which: SQL, moment: Moment) {
   const rows = await db()
     .select(displayColumns)
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(which)
     .orderBy(...orderOf(query.sort, query.dir, { viaIndex: true }));
-  return rows.map(toRow);
+  return rows.map((row) => toRow(row, moment));
 }
 
 /**
@@ -193,7 +289,11 @@ async function displayRows(query: AccessManagerQuery, which: SQL) {
  * scan yields both the page (sorted from what it found, see orderOf) and the total, as a window
  * count, instead of a count and a page scanning twice.
  */
-async function searchPage(query: AccessManagerQuery, where: SQL | undefined): Promise<{ total: number; rows: AdminKeyRow[] }> {
+async function searchPage(
+  query: AccessManagerQuery,
+  where: SQL | undefined,
+  moment: Moment,
+): Promise<{ total: number; rows: AdminKeyRow[] }> {
   const offset = (query.page - 1) * query.size;
   const found = await idQuery(query, where, { total: sql<number>`count(*) over ()`.mapWith(Number) })
     .orderBy(...orderOf(query.sort, query.dir, { viaIndex: false }))
@@ -209,10 +309,10 @@ async function searchPage(query: AccessManagerQuery, where: SQL | undefined): Pr
       return { total, rows: [] };
     }
     query.page = Math.max(1, Math.ceil(total / query.size));
-    return searchPage(query, where);
+    return searchPage(query, where, moment);
   }
   const ids = found.map((r) => r.id);
-  return { total: found[0]!.total, rows: await displayRows(query, inArray(apiKeys.id, ids)) };
+  return { total: found[0]!.total, rows: await displayRows(query, inArray(apiKeys.id, ids), moment) };
 }
 
 /** One page of every key in the organisation, sorted, filtered and searched in the database. */
@@ -220,15 +320,16 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
   requireManageAll(actor);
   // Parse again: the service trusts nothing about how its caller built the query.
   const query = accessManagerQuerySchema.parse(input);
-  const where = whereOf(query);
+  const moment: Moment = { now: new Date(), policy: await readKeyPolicy(db()) };
+  const where = whereOf(query, moment);
   const size = query.size;
 
   let total: number;
   let rows: AdminKeyRow[];
   if (query.q) {
-    ({ total, rows } = await searchPage(query, where));
+    ({ total, rows } = await searchPage(query, where, moment));
   } else if (query.page === 1) {
-    [total, rows] = await Promise.all([countKeys(where), pageRows(query, where, { offset: 0, limit: size, scan: query.dir })]);
+    [total, rows] = await Promise.all([countKeys(where), pageRows(query, where, moment, { offset: 0, limit: size, scan: query.dir })]);
   } else {
     total = await countKeys(where);
     query.page = Math.min(query.page, Math.max(1, Math.ceil(total / size)));
@@ -238,10 +339,14 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
     // outer query puts the rows back in the asked order.
     rows =
       offset > total / 2
-        ? await pageRows(query, where, { offset: Math.max(0, total - offset - limit), limit, scan: query.dir === "asc" ? "desc" : "asc" })
-        : await pageRows(query, where, { offset, limit, scan: query.dir });
+        ? await pageRows(query, where, moment, {
+            offset: Math.max(0, total - offset - limit),
+            limit,
+            scan: query.dir === "asc" ? "desc" : "asc",
+          })
+        : await pageRows(query, where, moment, { offset, limit, scan: query.dir });
   }
-  return { rows, total, pageCount: Math.max(1, Math.ceil(total / size)), query };
+  return { rows, total, pageCount: Math.max(1, Math.ceil(total / size)), query, policy: moment.policy };
 }
 
 /** Any key, with its owner's email for the audit row, locked for the transaction. */
@@ -273,63 +378,111 @@ async function anyKeyForUpdate(tx: DbOrTx, id: string) {
  */
 export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: KeyStatus): Promise<{ name: string; status: KeyStatus }> {
   requireManageAll(actor);
-  return db().transaction(async (tx) => {
-    const row = await anyKeyForUpdate(tx, id);
-    const ownKey = row.userId === actor.userId;
-    if (status === "active" && row.status === "disabled" && row.disabledByAdmin && ownKey && actor.role !== "owner") {
-      throw forbidden(KEY_LOCKED_MESSAGE);
-    }
-    // Disabling one's own key is the holder's own choice (they may enable it again); disabling it
-    // again when someone else already has must not lift their lock.
-    if (ownKey && status === "disabled" && row.status === "disabled") return { name: row.name, status };
-    const byAdmin = status === "disabled" && !ownKey;
-    // Disabling a key its owner had disabled still takes it over, so the owner cannot undo it.
-    if (row.status === status && row.disabledByAdmin === byAdmin) return { name: row.name, status };
-    const now = new Date();
-    await tx
-      .update(apiKeys)
-      .set({
-        status,
-        disabledByAdmin: byAdmin,
-        disabledBy: status === "disabled" ? actor.userId : null,
-        disabledReason: null,
-        // Disabling ends a previous secret too; enabling restarts the unused-key clock.
-        ...(status === "disabled" ? { previousDigest: null, previousExpiresAt: null } : { activeSince: now }),
-        updatedAt: now,
-      })
-      .where(eq(apiKeys.id, row.id));
-    await announceKeyChange(tx, { keyIds: [row.id] });
-    if (byAdmin) {
-      await notify(tx, { userId: row.userId, kind: "key_disabled_by_admin", keyId: row.id, keyName: row.name, data: { by: actor.name } });
-    }
-    await recordAudit(tx, actor, {
-      action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
-      targetType: "api_key",
-      targetId: row.id,
-      targetLabel: row.name,
-      metadata: { by_admin: true, key_owner: row.ownerEmail },
-    });
-    return { name: row.name, status };
+  return db().transaction((tx) => setStatusInTx(tx, actor, id, status));
+}
+
+/** One key's status change in the caller's transaction: the single and the bulk actions share it. */
+async function setStatusInTx(tx: DbOrTx, actor: Actor, id: string, status: KeyStatus): Promise<{ name: string; status: KeyStatus }> {
+  const row = await anyKeyForUpdate(tx, id);
+  const ownKey = row.userId === actor.userId;
+  if (status === "active" && row.status === "disabled" && row.disabledByAdmin && ownKey && actor.role !== "owner") {
+    throw forbidden(KEY_LOCKED_MESSAGE);
+  }
+  // Disabling one's own key is the holder's own choice (they may enable it again); disabling it
+  // again when someone else already has must not lift their lock.
+  if (ownKey && status === "disabled" && row.status === "disabled") return { name: row.name, status };
+  const byAdmin = status === "disabled" && !ownKey;
+  // Disabling a key its owner had disabled still takes it over, so the owner cannot undo it.
+  if (row.status === status && row.disabledByAdmin === byAdmin) return { name: row.name, status };
+  const now = new Date();
+  await tx
+    .update(apiKeys)
+    .set({
+      status,
+      disabledByAdmin: byAdmin,
+      disabledBy: status === "disabled" ? actor.userId : null,
+      disabledReason: null,
+      // Disabling ends a previous secret too; enabling restarts the unused-key clock.
+      ...(status === "disabled" ? { previousDigest: null, previousExpiresAt: null } : { activeSince: now }),
+      updatedAt: now,
+    })
+    .where(eq(apiKeys.id, row.id));
+  await announceKeyChange(tx, { keyIds: [row.id] });
+  if (byAdmin) {
+    await notify(tx, { userId: row.userId, kind: "key_disabled_by_admin", keyId: row.id, keyName: row.name, data: { by: actor.name } });
+  }
+  await recordAudit(tx, actor, {
+    action: status === "disabled" ? "api_key.disabled" : "api_key.enabled",
+    targetType: "api_key",
+    targetId: row.id,
+    targetLabel: row.name,
+    metadata: { by_admin: true, key_owner: row.ownerEmail },
   });
+  return { name: row.name, status };
 }
 
 /** Deletes any key, permanently. */
 export async function deleteApiKeyAsAdmin(actor: Actor, id: string): Promise<{ name: string }> {
   requireManageAll(actor);
-  return db().transaction(async (tx) => {
-    const row = await anyKeyForUpdate(tx, id);
-    await tx.delete(apiKeys).where(eq(apiKeys.id, row.id));
-    await announceKeyChange(tx, { keyIds: [row.id] });
-    if (row.userId !== actor.userId) {
-      await notify(tx, { userId: row.userId, kind: "key_deleted_by_admin", keyId: row.id, keyName: row.name, data: { by: actor.name } });
-    }
-    await recordAudit(tx, actor, {
-      action: "api_key.deleted",
-      targetType: "api_key",
-      targetId: row.id,
-      targetLabel: row.name,
-      metadata: { by_admin: true, key_owner: row.ownerEmail },
-    });
-    return { name: row.name };
+  return db().transaction((tx) => deleteInTx(tx, actor, id));
+}
+
+/** One key's deletion in the caller's transaction: the single and the bulk actions share it. */
+async function deleteInTx(tx: DbOrTx, actor: Actor, id: string): Promise<{ name: string }> {
+  const row = await anyKeyForUpdate(tx, id);
+  await tx.delete(apiKeys).where(eq(apiKeys.id, row.id));
+  await announceKeyChange(tx, { keyIds: [row.id] });
+  if (row.userId !== actor.userId) {
+    await notify(tx, { userId: row.userId, kind: "key_deleted_by_admin", keyId: row.id, keyName: row.name, data: { by: actor.name } });
+  }
+  await recordAudit(tx, actor, {
+    action: "api_key.deleted",
+    targetType: "api_key",
+    targetId: row.id,
+    targetLabel: row.name,
+    metadata: { by_admin: true, key_owner: row.ownerEmail },
   });
+  return { name: row.name };
+}
+
+/** What a bulk action did: the keys it acted on, and the ids of those that were gone (deleted meanwhile). */
+export interface BulkResult {
+  done: { id: string; name: string }[];
+  missing: string[];
+}
+
+/**
+ * Runs `each` on every selected key in one transaction (all or nothing), in id order so that two
+ * bulk actions lock rows in the same order. A key deleted since the page showed it is reported
+ * as missing and the rest go ahead; any other refusal undoes the lot.
+ */
+async function bulk(actor: Actor, input: unknown, each: (tx: DbOrTx, id: string) => Promise<{ name: string }>): Promise<BulkResult> {
+  requireManageAll(actor);
+  const parsed = bulkKeyIdsSchema.safeParse(input);
+  if (!parsed.success) throw invalid(parsed.error.issues[0]?.message ?? "Select the keys to change.", "ids");
+  const ids = [...new Set(parsed.data.ids.map((id) => id.toLowerCase()))].sort();
+  return db().transaction(async (tx) => {
+    const result: BulkResult = { done: [], missing: [] };
+    for (const id of ids) {
+      try {
+        const { name } = await each(tx, id);
+        result.done.push({ id, name });
+      } catch (error) {
+        // anyKeyForUpdate found no row: no statement failed, so the transaction goes on.
+        if (error instanceof ServiceError && error.code === "not_found") result.missing.push(id);
+        else throw error;
+      }
+    }
+    return result;
+  });
+}
+
+/** Disable selected: each key as setApiKeyStatusAsAdmin disables it (audited and notified per key), in one transaction. */
+export function disableApiKeysAsAdmin(actor: Actor, input: { ids: string[] }): Promise<BulkResult> {
+  return bulk(actor, input, (tx, id) => setStatusInTx(tx, actor, id, "disabled"));
+}
+
+/** Delete selected: each key as deleteApiKeyAsAdmin deletes it (audited and notified per key), in one transaction. */
+export function deleteApiKeysAsAdmin(actor: Actor, input: { ids: string[] }): Promise<BulkResult> {
+  return bulk(actor, input, (tx, id) => deleteInTx(tx, actor, id));
 }

@@ -42,16 +42,46 @@ const pageSize = z
 // API Access Manager (/admin/api-access)
 
 /** The columns the Access Manager sorts by; the same ids name the table's columns. */
-export const KEY_SORTS = ["name", "accessLevel", "user", "createdAt", "role", "status", "lastUsedAt"] as const;
+export const KEY_SORTS = ["name", "accessLevel", "user", "createdAt", "role", "status", "lastUsedAt", "expiresAt"] as const;
 export type KeySort = (typeof KEY_SORTS)[number];
 
 export const SEARCH_MAX_LENGTH = 100;
 
+/** Status as the table shows it: a key's status, or Expired (an active key past its expiry). */
+export const KEY_STATE_FILTERS = [...KEY_STATUSES, "expired"] as const;
+export type KeyStateFilter = (typeof KEY_STATE_FILTERS)[number];
+
+/** The Expires filter (SPEC §11): already expired, expiring within 7 or 30 days, or never. */
+export const EXPIRES_FILTERS = ["expired", "7d", "30d", "never"] as const;
+export type ExpiresFilter = (typeof EXPIRES_FILTERS)[number];
+export const EXPIRES_FILTER_LABELS: Record<ExpiresFilter, string> = {
+  expired: "Expired",
+  "7d": "Within 7 days",
+  "30d": "Within 30 days",
+  never: "Never",
+};
+
+/** The Last used filter: never used, or last used over 30 or 90 days ago (never-used keys are "Never"). */
+export const LAST_USED_FILTERS = ["never", "30d", "90d"] as const;
+export type LastUsedFilter = (typeof LAST_USED_FILTERS)[number];
+export const LAST_USED_FILTER_LABELS: Record<LastUsedFilter, string> = {
+  never: "Never",
+  "30d": "Over 30 days ago",
+  "90d": "Over 90 days ago",
+};
+
+/** Selected rows the bulk actions take at once: at most a page of the largest size. */
+export const BULK_MAX_KEYS = 100;
+
 export const accessManagerQuerySchema = z.object({
   q: searchText(SEARCH_MAX_LENGTH),
-  status: oneOf(KEY_STATUSES),
+  status: oneOf(KEY_STATE_FILTERS),
   level: oneOf(ACCESS_LEVELS),
   role: oneOf(ROLES),
+  expires: oneOf(EXPIRES_FILTERS),
+  last_used: oneOf(LAST_USED_FILTERS),
+  // Keys that would live longer from now than the organisation's Maximum key lifetime allows.
+  over_policy: z.preprocess((value) => (single(value) === "1" || value === true ? true : undefined), z.literal(true).optional()),
   sort: z.preprocess(single, z.enum(KEY_SORTS)).catch("createdAt"),
   dir: z.preprocess(single, z.enum(["asc", "desc"])).catch("desc"),
   // Past the last page is clamped by the service, which knows the total.
@@ -74,6 +104,9 @@ export function accessManagerSearch(query: AccessManagerQuery): string {
   if (query.status) out.set("status", query.status);
   if (query.level) out.set("level", query.level);
   if (query.role) out.set("role", query.role);
+  if (query.expires) out.set("expires", query.expires);
+  if (query.last_used) out.set("last_used", query.last_used);
+  if (query.over_policy) out.set("over_policy", "1");
   if (query.sort !== d.sort || query.dir !== d.dir) {
     out.set("sort", query.sort);
     out.set("dir", query.dir);
@@ -141,3 +174,14 @@ export type ChangeRoleInput = z.infer<typeof changeRoleSchema>;
 export const previewRoleChangeSchema = z.object({ userId: uuid, role: roleField });
 
 export const userIdSchema = z.object({ userId: uuid });
+
+// ---------------------------------------------------------------------------------------------
+// Access Manager bulk actions: Disable selected, Delete selected
+
+export const bulkKeyIdsSchema = z.object({
+  ids: z
+    .array(uuid, { error: "Select the keys to change." })
+    .min(1, "Select at least one key.")
+    .max(BULK_MAX_KEYS, `Select at most ${BULK_MAX_KEYS} keys at a time.`),
+});
+export type BulkKeyIdsInput = z.infer<typeof bulkKeyIdsSchema>;

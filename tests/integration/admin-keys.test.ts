@@ -51,6 +51,16 @@ beforeAll(async () => {
   for (const [i, name] of used.entries()) {
     await db().execute(sql`update api_keys set last_used_at = now() - make_interval(hours => ${i + 1}) where name = ${name}`);
   }
+  // Expiries (in the future: the status filters below count Active keys), so sorting by Expires has
+  // dates to order as well as never-expiring keys.
+  for (const [name, days] of [
+    ["bulk-05", 10],
+    ["bulk-10", 3],
+    ["Finance export", 40],
+    ["bulk-22", 3],
+  ] as const) {
+    await db().execute(sql`update api_keys set expires_at = now() + make_interval(days => ${days}) where name = ${name}`);
+  }
 });
 afterAll(() => teardown());
 
@@ -78,6 +88,9 @@ function primary(sort: KeySort, row: AdminKeyRow): string | number | null {
       return row.status;
     case "lastUsedAt":
       return row.lastUsedAt?.getTime() ?? null;
+    case "expiresAt":
+      // Never-expiring keys sort after every date.
+      return row.expiresAt?.getTime() ?? Number.MAX_SAFE_INTEGER;
   }
 }
 
@@ -127,9 +140,13 @@ describe("listing", () => {
       "accessLevel",
       "createdAt",
       "disabledByAdmin",
+      "disabledReason",
+      "expiresAt",
       "id",
       "lastUsedAt",
+      "lastUsedIp",
       "name",
+      "overPolicy",
       "status",
       "user",
     ]);
