@@ -6,11 +6,19 @@ import { ServiceError } from "@/lib/errors";
 import type { ApiKeyDto } from "@/lib/keys/dto";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/server/http/database-health";
-import { createApiKey, deleteApiKey, getOwnApiKey, listOwnApiKeysPage, regenerateApiKey, updateOwnApiKey } from "@/lib/keys/service";
+import {
+  createApiKey,
+  deleteApiKey,
+  getOwnApiKey,
+  listOwnApiKeysPage,
+  regenerateApiKey,
+  revokePreviousSecret,
+  updateOwnApiKey,
+} from "@/lib/keys/service";
 import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable, SERVICE_STATUS } from "./errors";
-import { ApiGate, type GateOptions } from "./gate";
+import { ApiGate, sunsetHeaders, type GateOptions } from "./gate";
 import type { ApiEnv } from "./middleware";
 import { buildOpenApiDocument, registerSecuritySchemes } from "./openapi";
 import * as routes from "./routes";
@@ -35,11 +43,15 @@ export function serializeKey(key: ApiKeyDto) {
   return {
     id: key.id,
     name: key.name,
+    description: key.description,
     access_level: key.accessLevel,
     status: key.status,
     masked_key: key.maskedKey,
     created_at: key.createdAt.toISOString(),
+    expires_at: key.expiresAt?.toISOString() ?? null,
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
+    last_used_ip: key.lastUsedIp,
+    previous_secret_expires_at: key.previousSecretExpiresAt?.toISOString() ?? null,
   };
 }
 
@@ -111,6 +123,8 @@ export function createApiApp(options: ApiAppOptions = {}) {
   app.use("*", async (c, next) => {
     for (const [name, value] of Object.entries(API_HEADERS)) c.header(name, value);
     const { found, actor } = await gate.admit(c.req.header("authorization"), c.req.url, ipOf(c));
+    // A request made with a regenerated key's previous secret: every answer says when it stops working.
+    for (const [name, value] of Object.entries(sunsetHeaders(found))) c.header(name, value);
     c.set("keyInfo", found);
     c.set("actor", actor);
     await next();
@@ -128,6 +142,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
         name: key.name,
         access_level: key.accessLevel,
         created_at: key.createdAt.toISOString(),
+        expires_at: key.expiresAt?.toISOString() ?? null,
         last_used_at: key.lastUsedAt?.toISOString() ?? null,
         user: { email: user.email, name: user.name, role: user.role },
       },
@@ -154,8 +169,13 @@ export function createApiApp(options: ApiAppOptions = {}) {
   });
 
   app.openapi(routes.regenerateApiKey, async (c) => {
-    const { key, secret } = await regenerateApiKey(c.get("actor"), c.req.valid("param").id);
+    const { key, secret } = await regenerateApiKey(c.get("actor"), c.req.valid("param").id, c.req.valid("json"));
     return c.json({ ...serializeKey(key), key: secret }, 200);
+  });
+
+  app.openapi(routes.revokePreviousSecret, async (c) => {
+    await revokePreviousSecret(c.get("actor"), c.req.valid("param").id);
+    return c.body(null, 204);
   });
 
   app.openapi(routes.deleteApiKey, async (c) => {

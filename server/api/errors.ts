@@ -23,6 +23,8 @@ export class ApiError extends Error {
 }
 
 export const NO_VALID_KEY = "No valid API key provided";
+/** SPEC §11: a key past its expires_at, refused on every request (verification cache hits too). */
+export const EXPIRED_KEY = "This API key has expired";
 
 /** The answer while the database cannot be reached (or a request ran past its deadline). */
 export function databaseUnavailable(): ApiError {

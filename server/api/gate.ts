@@ -1,11 +1,11 @@
 import { auditKeyRateLimited } from "@/lib/audit/rate-limited";
 import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
-import { authenticateApiKey, type AuthenticatedKey } from "@/lib/keys/service";
+import { verifyApiKey, type AuthenticatedKey } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { presentedKey } from "./credentials";
-import { ApiError, NO_VALID_KEY } from "./errors";
+import { ApiError, EXPIRED_KEY, NO_VALID_KEY } from "./errors";
 import { FixedWindowLimiter } from "./rate-limit";
 
 export interface GateOptions {
@@ -15,6 +15,14 @@ export interface GateOptions {
   authFailureLimit?: number;
   /** The verification cache (tests give each "instance" its own); by default the process's. */
   cache?: KeyVerificationCache;
+}
+
+/**
+ * RFC 8594's `Sunset` header (an HTTP-date) for a request made with a regenerated key's previous
+ * secret, which works until the end of its grace period; nothing for the current secret.
+ */
+export function sunsetHeaders(found: Pick<AuthenticatedKey, "sunset">): Record<string, string> {
+  return found.sunset ? { Sunset: found.sunset.toUTCString() } : {};
 }
 
 export interface Admitted {
@@ -27,6 +35,11 @@ export interface Admitted {
  * verification, the failed-authentication limit per address (which turns a failure's 401 into a
  * 429, never a valid key's answer), and the per-key rate limit. Throws an ApiError (400, 401 or
  * 429) for anything it refuses.
+ *
+ * An expired key is refused with its own message and is not counted as a failed authentication:
+ * it is a real key its holder forgot to renew, not a guess, and counting it would soon turn its
+ * clear "This API key has expired" into a 429 for everyone at that address. It costs no more than
+ * a valid key (the verification cache holds it), so it needs no limit of its own.
  */
 export class ApiGate {
   private readonly keyLimiter: FixedWindowLimiter;
@@ -50,8 +63,12 @@ export class ApiGate {
     }
     // Verified even when the address is over the failure limit: the limit slows failures only, so
     // a valid key is always served. A malformed key is refused without a database lookup.
-    const found = await authenticateApiKey(raw, ip, this.cacheOption);
-    if (!found) throw this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
+    const verification = await verifyApiKey(raw, ip, this.cacheOption);
+    if (!verification.ok) {
+      if (verification.reason === "expired") throw new ApiError(401, EXPIRED_KEY);
+      throw this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
+    }
+    const { found } = verification;
     const actor: Actor = {
       userId: found.user.id,
       email: found.user.email,
@@ -72,6 +89,7 @@ export class ApiGate {
         }
         throw new ApiError(429, `Rate limit exceeded: ${limiter.limit} requests per minute per API key.`, null, {
           "Retry-After": String(hit.retryAfterSeconds),
+          ...sunsetHeaders(found),
         });
       }
     }

@@ -39,17 +39,39 @@ const JSON_CONTENT_TYPE = "application/json";
  */
 export const jsonObjectBody: MiddlewareHandler = async (c, next) => {
   const text = await readJsonObject(c);
-  if (c.req.header("content-type") !== JSON_CONTENT_TYPE) {
-    const headers = new Headers(c.req.raw.headers);
-    headers.set("content-type", JSON_CONTENT_TYPE);
-    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: text });
-  }
+  if (c.req.header("content-type") !== JSON_CONTENT_TYPE) handOnAsJson(c, text);
   await next();
 };
+
+/**
+ * The same for a body that may be left out (regenerate's): no body, or a blank one, reads as `{}`
+ * (so the schema's defaults apply and a plain `curl -X POST` works as it always has); anything else
+ * must be a JSON object.
+ */
+export const optionalJsonObjectBody: MiddlewareHandler = async (c, next) => {
+  const text = await c.req.text();
+  if (!text.trim()) handOnAsJson(c, "{}");
+  else if (c.req.header("content-type") !== JSON_CONTENT_TYPE) handOnAsJson(c, parseJsonObject(text));
+  else parseJsonObject(text);
+  await next();
+};
+
+/** Replaces the request's body with `text`, labelled JSON (and forgets the body already read). */
+function handOnAsJson(c: Context, text: string): void {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("content-type", JSON_CONTENT_TYPE);
+  headers.delete("content-length");
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: text });
+  c.req.bodyCache = {};
+}
 
 async function readJsonObject(c: Context): Promise<string> {
   const text = await c.req.text();
   if (!text.trim()) throw new ApiError(400, "The request body is empty; send a JSON object.");
+  return parseJsonObject(text);
+}
+
+function parseJsonObject(text: string): string {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -6,7 +6,7 @@ import { logError } from "@/lib/log";
 import { API_BASE, API_HEADERS, createApiApp, withDeadline, type ApiAppOptions } from "./app";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable } from "./errors";
-import { ApiGate } from "./gate";
+import { ApiGate, sunsetHeaders } from "./gate";
 
 /** Whether a raw request path belongs to the REST API (and so never goes through Next.js). */
 export function isApiPath(url: string | undefined): boolean {
@@ -51,8 +51,8 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
   async function ping(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (!health.available) throw databaseUnavailable();
-      await withDeadline(gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers)), deadlineMs);
-      send(res, 200, PONG);
+      const { found } = await withDeadline(gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers)), deadlineMs);
+      send(res, 200, PONG, sunsetHeaders(found));
     } catch (error) {
       const refusal =
         error instanceof ApiError

@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import { jsonObjectBody, limitedBody, MAX_BODY_BYTES, writeKey } from "./middleware";
+import { jsonObjectBody, limitedBody, MAX_BODY_BYTES, optionalJsonObjectBody, writeKey } from "./middleware";
 import {
   apiKeyListResponse,
   apiKeyResponse,
@@ -10,6 +10,7 @@ import {
   listQuery,
   openApiDocumentResponse,
   pingResponse,
+  regenerateKeyRequest,
   updateKeyRequest,
   whoamiResponse,
 } from "./schemas";
@@ -25,12 +26,25 @@ type Responses = RouteConfig["responses"];
 
 const json = <S>(schema: S) => ({ "application/json": { schema } });
 const error = (description: string) => ({ description, content: json(errorResponse) });
-const ok = <S>(description: string, schema: S) => ({ description, content: json(schema) });
+
+/** Every authenticated answer made with a regenerated key's previous secret carries its end. */
+const sunset = {
+  Sunset: {
+    description:
+      "Only when the request used a regenerated key's previous secret (RFC 8594): the HTTP-date its grace period ends, " +
+      "after which it stops working. Switch to the new secret before then.",
+    schema: { type: "string" as const, example: "Sat, 05 Dec 2026 10:00:00 GMT" },
+  },
+};
+const ok = <S>(description: string, schema: S) => ({ description, content: json(schema), headers: sunset });
 
 // Responses every authenticated operation can give.
 const common = {
   400: error("Bad request: malformed Authorization header, a key in the query string, or a body that is not a JSON object."),
-  401: error("No valid API key: missing, unknown, disabled, deleted or regenerated."),
+  401: error(
+    "No valid API key: missing, unknown, disabled, deleted or regenerated (`No valid API key provided`), " +
+      "or past its expires_at (`This API key has expired`).",
+  ),
   429: {
     ...error("Rate limited: too many requests for this key, or too many failed authentications from this address."),
     headers: { "Retry-After": { description: "Seconds until the limit resets.", schema: { type: "integer" as const } } },
@@ -49,6 +63,8 @@ const jsonBody = <S>(schema: S) => ({ required: true, content: json(schema) });
 
 /** A write with a JSON body: a Read & Write key first (before the body is read), then a bounded JSON object. */
 const writeWithBody = [writeKey, limitedBody, jsonObjectBody];
+/** The same for a body that may be left out (read as `{}`). */
+const writeWithOptionalBody = [writeKey, limitedBody, optionalJsonObjectBody];
 
 export const ping = createRoute({
   method: "get",
@@ -84,7 +100,10 @@ export const createApiKey = createRoute({
   operationId: "createApiKey",
   tags: ["Keys"],
   summary: "Create a key",
-  description: "Needs a Read & Write key. Read-only users can only create Read-only keys. The secret is returned once.",
+  description:
+    "Needs a Read & Write key. Read-only users can only create Read-only keys. The secret is returned once. " +
+    "`expires_at` left out: the organisation's maximum key lifetime from now, or never without one; " +
+    "a past date, or one beyond that maximum (null included, when there is one), is a 422 with param expires_at.",
   middleware: writeWithBody,
   request: { body: jsonBody(createKeyRequest) },
   responses: {
@@ -93,6 +112,7 @@ export const createApiKey = createRoute({
     ...write,
     409: error("The caller already has a key with this name."),
     ...withBody,
+    422: error("A field is invalid or unknown, or expires_at is past or beyond the organisation's policy; `param` names it."),
   },
 });
 
@@ -111,9 +131,10 @@ export const updateApiKey = createRoute({
   path: "/api_keys/{id}",
   operationId: "updateApiKey",
   tags: ["Keys"],
-  summary: "Rename, disable or enable a key",
+  summary: "Rename, describe, disable or enable a key",
   description:
-    "Needs a Read & Write key. Both fields are optional but one is required; the change is all or nothing. " +
+    "Needs a Read & Write key. Each field is optional but one is required; the change is all or nothing. " +
+    "Disabling ends a previous secret still in its grace period too. " +
     "A key an admin disabled can only be enabled by an admin, in the app.",
   middleware: writeWithBody,
   request: { params: keyIdParams, body: jsonBody(updateKeyRequest) },
@@ -136,7 +157,7 @@ export const deleteApiKey = createRoute({
   description: "Needs a Read & Write key. Permanent: the key stops working at once, on every instance.",
   middleware: writeKey,
   request: { params: keyIdParams },
-  responses: { 204: { description: "Deleted." }, ...common, ...write, ...byId },
+  responses: { 204: { description: "Deleted.", headers: sunset }, ...common, ...write, ...byId },
 });
 
 export const regenerateApiKey = createRoute({
@@ -145,10 +166,43 @@ export const regenerateApiKey = createRoute({
   operationId: "regenerateApiKey",
   tags: ["Keys"],
   summary: "Give a key a new secret",
-  description: "Needs a Read & Write key. The old secret stops working at once; id, name and level stay.",
+  description:
+    "Needs a Read & Write key. The body is optional: without one (or with `grace_period_seconds` 0) the old secret " +
+    "stops working at once; with a grace period it keeps working until `previous_secret_expires_at`, and answers to " +
+    "it carry a `Sunset` header. id, name and level stay. An expired key needs a new `expires_at`, which makes it " +
+    "work again; `expires_at` left out keeps the key's expiry.",
+  middleware: writeWithOptionalBody,
+  request: { params: keyIdParams, body: { required: false, content: json(regenerateKeyRequest) } },
+  responses: {
+    200: ok("The key with its new secret, and until when the old one still works.", apiKeyWithSecretResponse),
+    ...common,
+    ...write,
+    ...byId,
+    ...withBody,
+    422: error(
+      "grace_period_seconds is out of range, expires_at is malformed, past or beyond the policy, " +
+        "or the key has expired and no expires_at was given; `param` names the field.",
+    ),
+  },
+});
+
+export const revokePreviousSecret = createRoute({
+  method: "delete",
+  path: "/api_keys/{id}/previous_secret",
+  operationId: "revokePreviousSecret",
+  tags: ["Keys"],
+  summary: "Revoke the old secret now",
+  description:
+    "Needs a Read & Write key. Ends a regenerate's grace period at once: the previous secret stops working, on every " +
+    "instance; the current one is untouched.",
   middleware: writeKey,
   request: { params: keyIdParams },
-  responses: { 200: ok("The key with its new secret.", apiKeyWithSecretResponse), ...common, ...write, ...byId },
+  responses: {
+    204: { description: "Revoked.", headers: sunset },
+    ...common,
+    ...write,
+    404: error("No key with this id among the caller's keys, or the key has no previous secret that still works."),
+  },
 });
 
 export const openApi = createRoute({
@@ -158,7 +212,7 @@ export const openApi = createRoute({
   tags: ["Utility"],
   summary: "This document",
   security: [],
-  responses: { 200: ok("The OpenAPI 3.1 document.", openApiDocumentResponse) },
+  responses: { 200: { description: "The OpenAPI 3.1 document.", content: json(openApiDocumentResponse) } },
 });
 
 /** Every route, as registered. */
@@ -172,4 +226,5 @@ export const API_ROUTE_DECLARATIONS = [
   updateApiKey,
   deleteApiKey,
   regenerateApiKey,
+  revokePreviousSecret,
 ] as const;

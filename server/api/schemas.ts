@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES } from "@/lib/auth/permissions";
-import { accessLevel, createApiKeySchema, keyStatus, updateApiKeySchema } from "@/lib/validation/keys";
+import { MAX_GRACE_PERIOD_SECONDS } from "@/lib/keys/expiry";
+import { accessLevel, createApiKeySchema, keyStatus, regenerateApiKeySchema, updateApiKeySchema } from "@/lib/validation/keys";
 
 /**
  * The REST API's wire shapes, as zod schemas: requests reuse lib/validation's (the same ones the
@@ -14,8 +15,27 @@ import { accessLevel, createApiKeySchema, keyStatus, updateApiKeySchema } from "
 
 /** POST /api_keys: the Add API Key schema, with unknown fields refused. */
 export const createKeyRequest = createApiKeySchema.strict().openapi("CreateApiKeyRequest");
-/** PATCH /api_keys/{id}: name and/or status, nothing else. */
+/** PATCH /api_keys/{id}: name, status and/or description, nothing else. */
 export const updateKeyRequest = updateApiKeySchema.openapi("UpdateApiKeyRequest");
+
+const GRACE_RANGE = `grace_period_seconds must be between 0 and ${MAX_GRACE_PERIOD_SECONDS} (7 days).`;
+
+/**
+ * POST /api_keys/{id}/regenerate's optional body: the Regenerate schema, with unknown fields
+ * refused. The grace period must be a JSON number here: the shared field coerces (a form sends
+ * text), which would read `true` as 1 second and `null`, `""` or `[]` as no grace at all.
+ */
+export const regenerateKeyRequest = regenerateApiKeySchema
+  .extend({
+    grace_period_seconds: z
+      .number({ error: "grace_period_seconds must be a number of seconds." })
+      .int("grace_period_seconds must be a whole number of seconds.")
+      .min(0, GRACE_RANGE)
+      .max(MAX_GRACE_PERIOD_SECONDS, GRACE_RANGE)
+      .default(0)
+      .meta({ description: "How long the old secret keeps working, in seconds (0, the default: it stops at once; at most 604800, 7 days)." }),
+  })
+  .openapi("RegenerateApiKeyRequest");
 
 /** GET /api_keys's query string. Unknown parameters are refused (422). */
 export const listQuery = z.strictObject({
@@ -48,11 +68,17 @@ const timestamp = z.iso.datetime().meta({ description: "ISO 8601, UTC." });
 const apiKeyFields = {
   id: z.uuid(),
   name: z.string().meta({ description: "Unique among the user's keys (case-insensitive)." }),
+  description: z.string().max(500).nullable().meta({ description: "Up to 500 characters; null if none." }),
   access_level: accessLevel,
-  status: keyStatus,
+  status: keyStatus.meta({ description: "`active` or `disabled`. An active key past its `expires_at` is refused as expired." }),
   masked_key: z.string().meta({ description: "The key's first 7 and last 4 characters.", example: "lk_AbCd••••••••wXyZ" }),
   created_at: timestamp,
+  expires_at: timestamp.nullable().meta({ description: "When the key stops working; null: never." }),
   last_used_at: timestamp.nullable().meta({ description: "Current to the minute; null if never used." }),
+  last_used_ip: z.string().nullable().meta({ description: "The address of that use; null if never used." }),
+  previous_secret_expires_at: timestamp.nullable().meta({
+    description: "After a regenerate with a grace period: until when the previous secret still works; null otherwise.",
+  }),
 };
 
 export const apiKeyResponse = z.object(apiKeyFields).meta({ description: "An API key. The secret is never part of it." }).openapi("ApiKey");
@@ -83,6 +109,7 @@ export const whoamiResponse = z
     name: z.string(),
     access_level: accessLevel,
     created_at: timestamp,
+    expires_at: timestamp.nullable().meta({ description: "When the key stops working; null: never." }),
     last_used_at: timestamp.nullable(),
     user: z.object({ email: z.string(), name: z.string(), role: z.enum(ROLES) }),
   })
