@@ -177,6 +177,36 @@ describe.skipIf(!onPostgres)(`two instances, one PostgreSQL (${SKIP_REASON})`, (
     expect(elapsed).toBeLessThan(1_000);
   });
 
+  it("an old secret revoked through one instance is refused by the other within a second; the new one keeps working", async () => {
+    const { key, secret } = await createApiKey(staff, { name: "rotated across", access_level: "read_only" });
+    const regenerated = await appA.request(`http://a.test/api/v1/api_keys/${key.id}/regenerate`, {
+      method: "POST",
+      headers: { authorization: basic(writer), "content-type": "application/json" },
+      body: JSON.stringify({ grace_period_seconds: 3600 }),
+    });
+    expect(regenerated.status).toBe(200);
+    const fresh = ((await regenerated.json()) as { key: string }).key;
+    for (const app of [appA, appB]) {
+      expect(await ping(app, secret)).toBe(200);
+      expect(await ping(app, fresh)).toBe(200);
+    }
+    const hitsBefore = cacheB.stats.hits;
+    expect(await ping(appB, secret)).toBe(200);
+    expect(cacheB.stats.hits).toBe(hitsBefore + 1); // B answers the old secret from its cache
+
+    const revoked = await appA.request(`http://a.test/api/v1/api_keys/${key.id}/previous_secret`, {
+      method: "DELETE",
+      headers: { authorization: basic(writer) },
+    });
+    expect(revoked.status).toBe(204);
+    expect(await ping(appA, secret)).toBe(401);
+    const elapsed = await millisecondsUntil(() => ping(appB, secret), 401);
+    console.log(`[api-instances] previous secret revoked: refused by the other instance after ${elapsed.toFixed(1)} ms`);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(await ping(appB, fresh)).toBe(200);
+    expect(await ping(appA, fresh)).toBe(200);
+  });
+
   it("reconnects after its LISTEN connection is killed, clearing the cache, and still invalidates", async () => {
     const before = listenerB.connections;
     await db().execute(

@@ -11,7 +11,7 @@ import { createApiKey } from "@/lib/keys/service";
 import { API_BASE, API_ROUTES, createApiApp, type ApiApp } from "@/server/api/app";
 import { buildOpenApiDocument } from "@/server/api/openapi";
 import * as routes from "@/server/api/routes";
-import { createKeyRequest, keyIdParams, listQuery, updateKeyRequest } from "@/server/api/schemas";
+import { createKeyRequest, keyIdParams, listQuery, regenerateKeyRequest, updateKeyRequest } from "@/server/api/schemas";
 import { setupTestDatabase } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 
@@ -30,7 +30,7 @@ type Json = Record<string, unknown>;
 interface Operation {
   parameters?: Array<{ name: string; in: string; required?: boolean; schema: Json; description?: string }>;
   requestBody?: { required?: boolean; content: Record<string, { schema: { $ref?: string } }> };
-  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }>; headers?: Record<string, Json> }>;
   security?: unknown[];
 }
 interface Document {
@@ -183,9 +183,10 @@ describe("one declaration for a route and its documentation", () => {
   });
 
   it.each([
-    ["POST /api_keys", routes.createApiKey, createKeyRequest, "CreateApiKeyRequest"],
-    ["PATCH /api_keys/{id}", routes.updateApiKey, updateKeyRequest, "UpdateApiKeyRequest"],
-  ])("%s validates its body with the schema the document describes", async (label, route, schema, component) => {
+    ["POST /api_keys", routes.createApiKey, createKeyRequest, "CreateApiKeyRequest", true],
+    ["PATCH /api_keys/{id}", routes.updateApiKey, updateKeyRequest, "UpdateApiKeyRequest", true],
+    ["POST /api_keys/{id}/regenerate", routes.regenerateApiKey, regenerateKeyRequest, "RegenerateApiKeyRequest", false],
+  ])("%s validates its body with the schema the document describes", async (label, route, schema, component, required) => {
     // The registered route (what validates the request and what the document is generated from)
     // holds the API's own schema object ...
     const [method, path] = label.split(" ") as ["POST" | "PATCH", string];
@@ -200,9 +201,33 @@ describe("one declaration for a route and its documentation", () => {
     // ... and the document describes exactly that schema.
     const document = await servedDocument();
     const operation = document.paths[path]![method.toLowerCase() as "post" | "patch"]!;
-    expect(operation.requestBody?.required).toBe(true);
+    expect(operation.requestBody?.required).toBe(required);
     expect(refName(operation.requestBody?.content["application/json"]?.schema)).toBe(component);
     expect(canonical(document.components.schemas[component])).toEqual(canonical(inputJsonSchema(schema)));
+  });
+
+  it("every answer to a key documents the Sunset header an old secret gets, and the key lifecycle is described", async () => {
+    const document = await servedDocument();
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const method of METHODS) {
+        const operation = item[method];
+        if (!operation || path === "/openapi.json") continue;
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (/^2\d\d$/.test(status)) expect(Object.keys(response.headers ?? {}), `${method} ${path} ${status}`).toContain("Sunset");
+        }
+      }
+    }
+    expect(document.paths["/openapi.json"]!.get!.responses["200"]!.headers).toBeUndefined();
+
+    const revoke = document.paths["/api_keys/{id}/previous_secret"]!.delete!;
+    expect(Object.keys(revoke.responses)).toEqual(expect.arrayContaining(["204", "401", "403", "404"]));
+    const key = document.components.schemas.ApiKey as { properties: Record<string, Json>; required: string[] };
+    for (const field of ["description", "expires_at", "last_used_ip", "previous_secret_expires_at"]) {
+      expect(key.required, field).toContain(field);
+    }
+    expect((document.components.schemas.WhoAmI as { required: string[] }).required).toContain("expires_at");
+    const regenerate = document.components.schemas.RegenerateApiKeyRequest as { properties: Record<string, Json> };
+    expect(regenerate.properties.grace_period_seconds).toMatchObject({ type: "integer", minimum: 0, maximum: 604_800, default: 0 });
   });
 
   it("GET /api_keys documents the query string its schema reads, and /{id} routes the id parameter", async () => {
@@ -216,7 +241,7 @@ describe("one declaration for a route and its documentation", () => {
     for (const parameter of parameters) {
       expect(parameter.schema).toEqual({ ...expected.properties[parameter.name], description: parameter.description });
     }
-    for (const route of [routes.getApiKey, routes.updateApiKey, routes.deleteApiKey, routes.regenerateApiKey]) {
+    for (const route of [routes.getApiKey, routes.updateApiKey, routes.deleteApiKey, routes.regenerateApiKey, routes.revokePreviousSecret]) {
       expect(route.request.params).toBe(keyIdParams);
     }
   });
