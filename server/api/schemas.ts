@@ -33,7 +33,9 @@ export const regenerateKeyRequest = regenerateApiKeySchema
       .min(0, GRACE_RANGE)
       .max(MAX_GRACE_PERIOD_SECONDS, GRACE_RANGE)
       .default(0)
-      .meta({ description: "How long the old secret keeps working, in seconds (0, the default: it stops at once; at most 604800, 7 days)." }),
+      .meta({
+        description: "How long the old secret keeps working, in seconds (0, the default: it stops at once; at most 604800, 7 days).",
+      }),
   })
   .openapi("RegenerateApiKeyRequest");
 

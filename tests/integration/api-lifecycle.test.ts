@@ -141,7 +141,10 @@ describe("the new fields of a key", () => {
   it("create takes a description and an expires_at, and every key object carries them", async () => {
     const { secret, id: callerId } = await writer();
     const expiresAt = new Date(Date.now() + 10 * DAY_MS);
-    const made = await createThroughApi(secret, { description: "  Deploys from CI.\nRotated monthly.  ", expires_at: expiresAt.toISOString() });
+    const made = await createThroughApi(secret, {
+      description: "  Deploys from CI.\nRotated monthly.  ",
+      expires_at: expiresAt.toISOString(),
+    });
     expect(made).toMatchObject({
       description: "Deploys from CI.\nRotated monthly.",
       expires_at: expiresAt.toISOString(),
@@ -249,11 +252,23 @@ describe("bad input changes nothing", () => {
 
   it("the policy's message says what is allowed", async () => {
     await setPolicy(90);
-    const over = expectError(await api("POST", "/api_keys", secret, { body: { name: uniqueName(), expires_at: daysAhead(120) } }), 422, "expires_at");
+    const over = expectError(
+      await api("POST", "/api_keys", secret, { body: { name: uniqueName(), expires_at: daysAhead(120) } }),
+      422,
+      "expires_at",
+    );
     expect(over.message).toBe("Your organisation allows keys to live at most 90 days: choose an earlier expiration.");
-    const never = expectError(await api("POST", "/api_keys", secret, { body: { name: uniqueName(), expires_at: null } }), 422, "expires_at");
+    const never = expectError(
+      await api("POST", "/api_keys", secret, { body: { name: uniqueName(), expires_at: null } }),
+      422,
+      "expires_at",
+    );
     expect(never.message).toBe("Your organisation requires keys to expire within 90 days: choose an expiration.");
-    const inPast = expectError(await api("POST", "/api_keys", secret, { body: { name: uniqueName(), expires_at: past() } }), 422, "expires_at");
+    const inPast = expectError(
+      await api("POST", "/api_keys", secret, { body: { name: uniqueName(), expires_at: past() } }),
+      422,
+      "expires_at",
+    );
     expect(inPast.message).toBe("The expiration must be in the future.");
   });
 
@@ -373,7 +388,11 @@ describe("an expired key", () => {
       ["GET", "/api_keys"],
       ["POST", "/api_keys"],
     ] as const) {
-      expect((await api(method, path, made.key, method === "POST" ? { body: { name: uniqueName() } } : {})).json).toEqual({ code: 401, message: EXPIRED, param: null });
+      expect((await api(method, path, made.key, method === "POST" ? { body: { name: uniqueName() } } : {})).json).toEqual({
+        code: 401,
+        message: EXPIRED,
+        param: null,
+      });
     }
 
     // Its holder still sees it (status stays active; expires_at says it is past) ...
@@ -381,7 +400,9 @@ describe("an expired key", () => {
     expect(listed).toMatchObject({ status: "active", expires_at: made.expires_at });
     // ... and a regenerate with a new expiry makes it work again (a grace period cannot keep a dead secret).
     const expiresAt = new Date(Date.now() + 30 * DAY_MS).toISOString();
-    const revived = await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { expires_at: expiresAt, grace_period_seconds: 3600 } });
+    const revived = await api("POST", `/api_keys/${made.id}/regenerate`, secret, {
+      body: { expires_at: expiresAt, grace_period_seconds: 3600 },
+    });
     expect(revived.status).toBe(200);
     const fresh = expectShape(apiKeyWithSecretResponse, revived.json);
     expect(fresh).toMatchObject({ id: made.id, expires_at: expiresAt, previous_secret_expires_at: null });
@@ -562,7 +583,8 @@ describe("rotation with a grace period", () => {
     else if (how === "disable-app") await setOwnApiKeyStatus(user, made.id, "disabled");
     else if (how === "delete") expect((await api("DELETE", `/api_keys/${made.id}`, fresh.key)).status).toBe(204);
     else await changeRole(await makeUser("owner"), { userId: user.userId, role: "read_only" });
-    for (const key of [made.key, fresh.key]) expect((await api("GET", "/ping", key)).json).toMatchObject({ code: 401, message: NO_VALID_KEY });
+    for (const key of [made.key, fresh.key])
+      expect((await api("GET", "/ping", key)).json).toMatchObject({ code: 401, message: NO_VALID_KEY });
     if (how === "disable" || how === "disable-app") {
       // Enabling again brings back the new secret only: the grace ended with the disable.
       await setOwnApiKeyStatus(user, made.id, "active");

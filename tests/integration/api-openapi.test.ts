@@ -241,7 +241,13 @@ describe("one declaration for a route and its documentation", () => {
     for (const parameter of parameters) {
       expect(parameter.schema).toEqual({ ...expected.properties[parameter.name], description: parameter.description });
     }
-    for (const route of [routes.getApiKey, routes.updateApiKey, routes.deleteApiKey, routes.regenerateApiKey, routes.revokePreviousSecret]) {
+    for (const route of [
+      routes.getApiKey,
+      routes.updateApiKey,
+      routes.deleteApiKey,
+      routes.regenerateApiKey,
+      routes.revokePreviousSecret,
+    ]) {
       expect(route.request.params).toBe(keyIdParams);
     }
   });
