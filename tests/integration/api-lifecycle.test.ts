@@ -565,6 +565,34 @@ describe("rotation with a grace period", () => {
     expect((await api("GET", "/ping", fourth.key)).status).toBe(200);
   });
 
+  it("a disabled key's old secret is not kept by a regenerate, whatever the grace period", async () => {
+    const { user, secret } = await writer();
+    const made = await createThroughApi(secret, {});
+    await setOwnApiKeyStatus(user, made.id, "disabled");
+    const result = await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { grace_period_seconds: 3600 } });
+    expect(expectShape(apiKeyWithSecretResponse, result.json)).toMatchObject({ status: "disabled", previous_secret_expires_at: null });
+    await setOwnApiKeyStatus(user, made.id, "active");
+    expectError(await api("GET", "/ping", made.key), 401);
+    expect((await api("GET", "/ping", result.json.key as string)).status).toBe(200);
+  });
+
+  it("a rate-limited answer to the old secret carries Sunset too", async () => {
+    const limited = createApiApp({ keyRateLimit: 1, authFailureLimit: 0 });
+    const { secret } = await writer();
+    const made = await createThroughApi(secret, {});
+    const fresh = expectShape(
+      apiKeyWithSecretResponse,
+      (await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { grace_period_seconds: 600 } })).json,
+    );
+    const intoWindow = Date.now() % 60_000;
+    if (intoWindow > 58_000) await sleep(60_200 - intoWindow);
+    expect((await call(limited, "GET", "/ping", made.key)).status).toBe(200);
+    const refused = await call(limited, "GET", "/ping", made.key);
+    expectError(refused, 429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(refused.headers.get("sunset")).toBe(new Date(fresh.previous_secret_expires_at!).toUTCString());
+  });
+
   it.each([
     ["disabling (through the API)", "disable"],
     ["disabling (in the app)", "disable-app"],
