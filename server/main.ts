@@ -2,7 +2,7 @@
  * Latchkey's process entry point (`npm start`, `npm run dev`). It owns everything that must exist
  * once per process before a request is served: the configuration, the server secret, the
  * embedded database (the only opener of its folder), the migrations, and the key-change listener
- * that keeps the API's verification cache honest. Then it serves: /api/v1 straight to the REST
+ * that keeps the API's verification cache honest, and the scheduler of the jobs (lib/jobs). Then it serves: /api/v1 straight to the REST
  * API's Hono app (no Next.js router on the hot path), everything else to Next.js.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -10,11 +10,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { openDatabase, type OpenedDatabase } from "@/db/open";
-import { apiSettings, databaseSettings, dataDir, proxyTrust, readEnv } from "@/lib/config/env";
+import { apiSettings, databaseSettings, dataDir, jobSettings, proxyTrust, readEnv } from "@/lib/config/env";
 import { resolveServerSecret } from "@/lib/config/secret";
+import { scheduledJobs, startScheduler, type Scheduler } from "@/lib/jobs";
 import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
 import { logError } from "@/lib/log";
-import { keyCache, setConnection, setServerSecret } from "@/lib/runtime";
+import { createMailer, type Mailer } from "@/lib/mail/mailer";
+import { db, keyCache, setConnection, setServerSecret } from "@/lib/runtime";
 import { createApiRequestListener, isApiPath } from "@/server/api/node";
 import { answerClientErrors } from "@/server/http/client-errors";
 import { CLIENT_IP_HEADER, resolveClientIp } from "@/server/http/client-ip";
@@ -35,8 +37,11 @@ export interface ServerOptions {
 export async function startServer(options: ServerOptions): Promise<StartedServer> {
   const env = readEnv();
   const api = apiSettings(env);
+  const jobs = jobSettings(env);
   let database: OpenedDatabase | undefined;
   let keyListener: KeyChangeListener | undefined;
+  let scheduler: Scheduler | undefined;
+  let mailer: Mailer | undefined;
   let healthProbe: ReturnType<typeof postgresProbe> | undefined;
   try {
     // The database first: it takes the data folder's lock, so only its holder reads or writes the
@@ -68,6 +73,17 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       databaseHealth().startMonitor(healthProbe.probe, {
         onChange: (up) =>
           console.warn(up ? "[latchkey] database reachable again" : "[latchkey] database unreachable: answering 503 until it returns"),
+      });
+    }
+
+    // The jobs (expiry notices, the unused-key policy, pruning, email): every instance runs the
+    // scheduler; an advisory lock per job makes one of them do each run.
+    if (jobs.intervalMs > 0) {
+      mailer = jobs.mail ? createMailer(jobs.mail) : undefined;
+      scheduler = startScheduler({
+        database: db,
+        intervalMs: jobs.intervalMs,
+        jobs: scheduledJobs({ mailer, appUrl: process.env.NEXTAUTH_URL }),
       });
     }
 
@@ -116,6 +132,8 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await app?.close?.();
+        await scheduler?.stop();
+        mailer?.close();
         await keyListener?.stop();
         databaseHealth().stopMonitor();
         await healthProbe?.close();
@@ -124,6 +142,8 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       },
     };
   } catch (error) {
+    await scheduler?.stop().catch(() => {});
+    mailer?.close();
     await keyListener?.stop().catch(() => {});
     databaseHealth().stopMonitor();
     await healthProbe?.close();

@@ -13,6 +13,9 @@ export interface AuditEntry {
   metadata?: Record<string, unknown>;
 }
 
+/** The in-process jobs (lib/jobs) act as no one: their audit rows name this actor and no user. */
+export const SYSTEM_ACTOR: Anonymous = { ip: null, label: "Scheduled job" };
+
 function isActor(who: Actor | Anonymous): who is Actor {
   return "userId" in who;
 }

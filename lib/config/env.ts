@@ -46,7 +46,34 @@ const envSchema = z.object({
   LATCHKEY_KEY_CACHE_SIZE: count(DEFAULT_CACHE_OPTIONS.maxEntries),
   /** Longest a request may take before it is answered 503 (so none hangs on an unreachable database). */
   LATCHKEY_API_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
+
+  // Jobs and notifications (SPEC §11).
+  /** How often the in-process jobs run (expiry notices, the unused-key policy, pruning, email); 0 turns them off. */
+  LATCHKEY_JOB_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Where notification emails go out: smtp://user:pass@host:587 (STARTTLS when offered) or smtps:// (TLS). Unset: no email. */
+  SMTP_URL: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = smtpUrlProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: `SMTP_URL ${problem}` });
+    })
+    .optional(),
+  /** The From of notification emails. */
+  SMTP_FROM: z.string().min(3).max(320).default("Latchkey <latchkey@localhost>"),
 });
+
+/** Why an SMTP_URL cannot be used, or null. */
+function smtpUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be a URL such as smtp://user:password@mail.example.com:587";
+  }
+  if (url.protocol !== "smtp:" && url.protocol !== "smtps:") return "must start with smtp:// or smtps://";
+  if (!url.hostname) return "must name a host";
+  return null;
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -94,5 +121,20 @@ export function proxyTrust(env: Env = readEnv()): ProxyTrust {
   return {
     ranges: env.LATCHKEY_TRUSTED_PROXIES ? parseTrustedProxies(env.LATCHKEY_TRUSTED_PROXIES) : undefined,
     immediatePeer: env.LATCHKEY_TRUST_PROXY === "1",
+  };
+}
+
+export interface JobSettings {
+  /** Milliseconds between runs of each job; 0: the scheduler does not start. */
+  intervalMs: number;
+  /** Notification email, when SMTP_URL is set. */
+  mail: { url: string; from: string } | null;
+}
+
+/** The in-process jobs' settings (lib/jobs) and the notification email's (lib/mail). */
+export function jobSettings(env: Env = readEnv()): JobSettings {
+  return {
+    intervalMs: env.LATCHKEY_JOB_INTERVAL_SECONDS * 1000,
+    mail: env.SMTP_URL ? { url: env.SMTP_URL, from: env.SMTP_FROM } : null,
   };
 }

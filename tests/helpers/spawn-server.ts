@@ -14,7 +14,7 @@ export interface SpawnedServer {
 export interface SpawnOptions {
   port: number;
   /**
-   * Settings on top of the defaults (production, 127.0.0.1, the test secret, API limits off).
+   * Settings on top of the defaults (production, 127.0.0.1, the test secret, API limits and jobs off).
    * A value of `undefined` removes the variable, e.g. `DATABASE_URL: undefined` for the embedded database.
    */
   env?: Record<string, string | undefined>;
@@ -49,6 +49,8 @@ export function spawnApiServer(options: SpawnOptions): Promise<SpawnedServer> {
     LATCHKEY_SECRET: TEST_SECRET,
     LATCHKEY_API_RATE_LIMIT: "0",
     LATCHKEY_API_AUTH_FAILURE_LIMIT: "0",
+    // No scheduled jobs unless a test asks: they would change the rows other tests look at.
+    LATCHKEY_JOB_INTERVAL_SECONDS: "0",
   };
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[name];
