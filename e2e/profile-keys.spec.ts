@@ -92,12 +92,12 @@ test.describe("a Staff user manages their own keys", () => {
     expect(await ping(page, secret)).toBe(401);
     expect(await ping(page, regenerated)).toBe(200);
 
-    // Rename: a duplicate-free new name; the key keeps working.
+    // Rename (Update saves the name with the description): a duplicate-free new name; the key keeps working.
     const renamed = `${name} (renamed)`;
     await row.getByRole("button", { name: "Settings" }).click();
     await edit.getByLabel("Name").fill(renamed);
     await edit.getByRole("button", { name: "Update" }).click();
-    await expect(page.getByText(`Renamed to "${renamed}".`)).toBeVisible();
+    await expect(page.getByText(`"${renamed}" is saved.`)).toBeVisible();
     await page.keyboard.press("Escape");
     const renamedRow = rowOf(page, renamed);
     await expect(renamedRow).toHaveCount(1);

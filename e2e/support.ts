@@ -59,6 +59,19 @@ export function rowOf(page: Page, name: string) {
   return page.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) });
 }
 
+/** A key's row on the Profile by its name (its Name cell also holds the description, so not rowOf). */
+export function keyRowOf(page: Page, name: string) {
+  return page.getByRole("row").filter({ has: page.getByText(name, { exact: true }) });
+}
+
+/** A key's card (phones, below 640 px) by its name. */
+export function cardOf(page: Page, name: string) {
+  return page
+    .getByTestId("data-card")
+    .filter({ visible: true })
+    .filter({ has: page.getByText(name, { exact: true }) });
+}
+
 export async function expectNoAxeViolations(page: Page): Promise<void> {
   const { violations } = await new AxeBuilder({ page }).analyze();
   expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);

@@ -1,16 +1,37 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
-import { createApiKey, deleteApiKey, regenerateApiKey, renameApiKey, revealApiKey, setOwnApiKeyStatus } from "@/lib/keys/service";
+import {
+  createApiKey,
+  deleteApiKey,
+  regenerateApiKey,
+  revealApiKey,
+  revokePreviousSecret,
+  setOwnApiKeyStatus,
+  updateOwnApiKey,
+} from "@/lib/keys/service";
 import { endOtherSessions, endOwnSession } from "@/lib/auth/sessions";
 import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
 import { changeOwnPassword } from "@/lib/users/password";
 import { changePasswordSchema, endOtherSessionsSchema, endSessionSchema } from "@/lib/validation/users";
-import { apiKeyIdSchema, createApiKeySchema, renameApiKeySchema, revealApiKeySchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
+import {
+  apiKeyIdSchema,
+  createApiKeyFormSchema,
+  editApiKeySchema,
+  regenerateApiKeyFormSchema,
+  revealApiKeySchema,
+  setApiKeyStatusSchema,
+} from "@/lib/validation/keys";
 
-export type NewSecret = { id: string; name: string; secret: string };
+export type NewSecret = {
+  id: string;
+  name: string;
+  secret: string;
+  /** After a regenerate with a grace period: until when the old secret still works. */
+  previousSecretExpiresAt?: Date | null;
+};
 
-export const createApiKeyAction = validatedActionWithActor(createApiKeySchema, async (input, actor) => {
+export const createApiKeyAction = validatedActionWithActor(createApiKeyFormSchema, async (input, actor) => {
   const { key, secret } = await createApiKey(actor, input);
   revalidatePath("/profile");
   return { ok: true, data: { id: key.id, name: key.name, secret } satisfies NewSecret };
@@ -21,16 +42,25 @@ export const revealApiKeyAction = typedActionWithActor(revealApiKeySchema, async
   return { ok: true, data: { secret } };
 });
 
-export const renameApiKeyAction = validatedActionWithActor(renameApiKeySchema, async (input, actor) => {
-  const key = await renameApiKey(actor, input.id, input.name);
+/** Edit API Key: the name and the description, in one transaction. */
+export const editApiKeyAction = validatedActionWithActor(editApiKeySchema, async (input, actor) => {
+  const key = await updateOwnApiKey(actor, input.id, { name: input.name, description: input.description });
   revalidatePath("/profile");
-  return { ok: true, message: `Renamed to "${key.name}".` };
+  return { ok: true, message: `"${key.name}" is saved.` };
 });
 
-export const regenerateApiKeyAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
-  const { key, secret } = await regenerateApiKey(actor, input.id);
+/** Regenerate (confirmed): a grace period for the old secret, and a new Expiration for an expired key. */
+export const regenerateApiKeyAction = validatedActionWithActor(regenerateApiKeyFormSchema, async ({ id, ...options }, actor) => {
+  const { key, secret, previousSecretExpiresAt } = await regenerateApiKey(actor, id, options);
   revalidatePath("/profile");
-  return { ok: true, data: { id: key.id, name: key.name, secret } satisfies NewSecret };
+  return { ok: true, data: { id: key.id, name: key.name, secret, previousSecretExpiresAt } satisfies NewSecret };
+});
+
+/** Revoke old secret now: ends a regenerate's grace period at once. */
+export const revokePreviousSecretAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
+  const key = await revokePreviousSecret(actor, input.id);
+  revalidatePath("/profile");
+  return { ok: true, message: `The old secret of "${key.name}" no longer works.` };
 });
 
 export const setApiKeyStatusAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {

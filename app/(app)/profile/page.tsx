@@ -3,6 +3,8 @@ import { ROLE_LABELS } from "@/lib/auth/permissions";
 import { requireActor } from "@/lib/auth/session";
 import { listOwnSessions } from "@/lib/auth/sessions";
 import { listOwnApiKeys } from "@/lib/keys/service";
+import { db } from "@/lib/runtime";
+import { readKeyPolicy } from "@/lib/settings/policy";
 import { ApiKeysSection } from "./_components/api-keys-section";
 import { ChangePasswordForm } from "./_components/change-password-form";
 import { SessionsSection } from "./_components/sessions-section";
@@ -14,6 +16,8 @@ export default async function ProfilePage() {
   const sessions = await listOwnSessions(actor);
   // Dates and all: React serialises them for the client components.
   const keys = await listOwnApiKeys(actor);
+  // The Add and Regenerate dialogs offer only the expirations the organisation's policy allows.
+  const { maxKeyLifetimeDays } = await readKeyPolicy(db());
   return (
     <div className="space-y-8">
       <div>
@@ -27,7 +31,7 @@ export default async function ProfilePage() {
           <dd className="font-medium">{ROLE_LABELS[actor.role]}</dd>
         </dl>
       </div>
-      <ApiKeysSection keys={keys} role={actor.role} />
+      <ApiKeysSection keys={keys} role={actor.role} maxLifetimeDays={maxKeyLifetimeDays} />
       <section aria-labelledby="password-heading" className="space-y-4 border-t border-slate-200 pt-8">
         <div>
           <h2 id="password-heading" className="text-lg font-semibold">

@@ -1,7 +1,7 @@
 "use client";
 
 import { Plus } from "lucide-react";
-import { useActionState, useState } from "react";
+import { startTransition, useActionState, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
 import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
@@ -11,8 +11,10 @@ import { can } from "@/lib/auth/permissions";
 import type { ActionState } from "@/lib/safe-action";
 import { createApiKeyAction, type NewSecret } from "../actions";
 import { AccessLevelField } from "./access-level-field";
+import { DescriptionField } from "./description-field";
+import { ExpirationField } from "./expiration-field";
 
-export function AddApiKeyDialog({ role }: { role: Role }) {
+export function AddApiKeyDialog({ role, maxLifetimeDays }: { role: Role; maxLifetimeDays: number | null }) {
   const [open, setOpen] = useState(false);
   const [formKey, setFormKey] = useState(0);
   return (
@@ -30,7 +32,7 @@ export function AddApiKeyDialog({ role }: { role: Role }) {
         </Button>
       </DialogTrigger>
       <DialogContent title="Add API Key">
-        {can(role, "keys.own") ? <AddApiKeyForm key={formKey} role={role} onDone={() => setOpen(false)} /> : <LiteExplanation />}
+        {can(role, "keys.own") ? <AddApiKeyForm key={formKey} role={role} maxLifetimeDays={maxLifetimeDays} onDone={() => setOpen(false)} /> : <LiteExplanation />}
       </DialogContent>
     </Dialog>
   );
@@ -45,13 +47,13 @@ export function LiteExplanation() {
   );
 }
 
-type State = (NonNullable<ActionState<NewSecret>> & { name?: string }) | null;
+type State = (NonNullable<ActionState<NewSecret>> & { name?: string; description?: string }) | null;
 
-function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
+function AddApiKeyForm({ role, maxLifetimeDays, onDone }: { role: Role; maxLifetimeDays: number | null; onDone: () => void }) {
   const [state, formAction, pending] = useActionState<State, FormData>(async (_prev, formData) => {
     // Never the previous state: after an Add it holds the new secret, which must not travel back.
     const result = await createApiKeyAction(null, formData);
-    return { ...result!, name: String(formData.get("name") ?? "") };
+    return { ...result!, name: String(formData.get("name") ?? ""), description: String(formData.get("description") ?? "") };
   }, null);
   if (state?.ok && state.data) {
     return (
@@ -70,7 +72,17 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
   }
   const errors = fieldErrorsFrom(state);
   return (
-    <form action={formAction} className="space-y-4" noValidate>
+    <form
+      className="space-y-4"
+      noValidate
+      // Submitted by hand, not as <form action>: React resets a form after its action, which would
+      // put the Expiration select back on its first option while the dialog still shows the choice.
+      onSubmit={(event) => {
+        event.preventDefault();
+        const formData = new FormData(event.currentTarget);
+        startTransition(() => formAction(formData));
+      }}
+    >
       <FormMessage message={formLevelMessage(state)} />
       <Field
         label="Name"
@@ -82,6 +94,8 @@ function AddApiKeyForm({ role, onDone }: { role: Role; onDone: () => void }) {
         hint="For example the service that will use it."
       />
       <AccessLevelField role={role} errors={errors?.access_level} />
+      <ExpirationField maxLifetimeDays={maxLifetimeDays} errors={errors} />
+      <DescriptionField defaultValue={state?.description} errors={errors?.description} />
       <div className="flex justify-end">
         <Button type="submit" disabled={pending}>
           {pending ? "Adding…" : "Add"}

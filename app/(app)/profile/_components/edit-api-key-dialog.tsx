@@ -1,29 +1,35 @@
 "use client";
 
-import { useActionState, useState, useTransition } from "react";
+import { useActionState, useRef, useState, useTransition } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { Confirm } from "@/components/ui/confirm";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
-import { Field, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
+import { Field, FieldErrors, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
 import type { Role } from "@/db/schema";
+import { keyState, type ApiKeyDto } from "@/lib/keys/dto";
+import { GRACE_PERIOD_CHOICES, GRACE_PERIOD_LABELS } from "@/lib/keys/expiry";
 import { KEY_LOCKED_MESSAGE } from "@/lib/keys/messages";
+import { formatDateTime } from "@/lib/format";
 import type { ActionState } from "@/lib/safe-action";
-import { deleteApiKeyAction, regenerateApiKeyAction, renameApiKeyAction, setApiKeyStatusAction, type NewSecret } from "../actions";
+import { deleteApiKeyAction, editApiKeyAction, regenerateApiKeyAction, setApiKeyStatusAction, type NewSecret } from "../actions";
 import { NewKeySecret } from "./add-api-key-dialog";
-import type { ApiKeyDto } from "@/lib/keys/dto";
+import { DescriptionField } from "./description-field";
+import { ExpirationField } from "./expiration-field";
 
 type View = "edit" | "confirm-regenerate" | "confirm-delete" | "regenerated";
 
 export function EditApiKeyDialog({
   apiKey,
   role,
+  maxLifetimeDays,
   open,
   onOpenChange,
   onSecretChanged,
 }: {
   apiKey: ApiKeyDto;
   role: Role;
+  maxLifetimeDays: number | null;
   open: boolean;
   onOpenChange: (open: boolean) => void;
   onSecretChanged: (id: string) => void;
@@ -47,15 +53,16 @@ export function EditApiKeyDialog({
 
   const run = (work: () => Promise<void>) => startTransition(work);
 
-  const regenerate = () =>
-    run(async () => {
-      const result = await regenerateApiKeyAction({ id: apiKey.id });
-      if (!result?.ok || !result.data) return setError(result && !result.ok ? result.message : "Could not regenerate.");
-      onSecretChanged(apiKey.id);
-      setFresh(result.data);
-      setView("regenerated");
-      toast.success(`"${apiKey.name}" has a new secret; the old one no longer works.`);
-    });
+  const regenerated = (result: NewSecret) => {
+    onSecretChanged(apiKey.id);
+    setFresh(result);
+    setView("regenerated");
+    toast.success(
+      result.previousSecretExpiresAt
+        ? `"${apiKey.name}" has a new secret; the old one works until ${formatDateTime(result.previousSecretExpiresAt)}.`
+        : `"${apiKey.name}" has a new secret; the old one no longer works.`,
+    );
+  };
 
   const toggleStatus = () =>
     run(async () => {
@@ -81,7 +88,7 @@ export function EditApiKeyDialog({
         <FormMessage message={error} />
         {view === "edit" ? (
           <div className="space-y-6">
-            <RenameForm apiKey={apiKey} />
+            <EditForm apiKey={apiKey} />
             <div className="space-y-3 border-t border-slate-200 pt-4">
               {locked ? (
                 <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" role="note">
@@ -103,20 +110,7 @@ export function EditApiKeyDialog({
           </div>
         ) : null}
         {view === "confirm-regenerate" ? (
-          <Confirm
-            confirmLabel="Regenerate"
-            pendingLabel="Working…"
-            tone="primary"
-            autoFocus
-            pending={pending}
-            onCancel={() => setView("edit")}
-            onConfirm={regenerate}
-          >
-            <p className="text-sm text-slate-700">
-              Regenerate <strong>{apiKey.name}</strong>? It gets a new secret at once, and anything still using the old secret stops
-              working.
-            </p>
-          </Confirm>
+          <RegenerateConfirm apiKey={apiKey} maxLifetimeDays={maxLifetimeDays} onCancel={() => setView("edit")} onDone={regenerated} />
         ) : null}
         {view === "confirm-delete" ? (
           <Confirm
@@ -135,6 +129,12 @@ export function EditApiKeyDialog({
         {view === "regenerated" && fresh ? (
           <div className="space-y-4">
             <NewKeySecret name={fresh.name} secret={fresh.secret} />
+            {fresh.previousSecretExpiresAt ? (
+              <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" role="note">
+                The old secret keeps working until <strong>{formatDateTime(fresh.previousSecretExpiresAt)}</strong>. Once nothing uses it,
+                end it with <strong>Revoke old secret now</strong> on the key&apos;s row.
+              </p>
+            ) : null}
             <div className="flex justify-end">
               <Button variant="secondary" onClick={() => close(false)}>
                 Done
@@ -147,10 +147,11 @@ export function EditApiKeyDialog({
   );
 }
 
-function RenameForm({ apiKey }: { apiKey: ApiKeyDto }) {
+/** Name and Description, saved together (editApiKeySchema, one transaction). */
+function EditForm({ apiKey }: { apiKey: ApiKeyDto }) {
   const [state, formAction, pending] = useActionState<ActionState, FormData>(async (prev, formData) => {
-    const result = await renameApiKeyAction(prev, formData);
-    if (result?.ok) toast.success(result.message ?? "Renamed.");
+    const result = await editApiKeyAction(prev, formData);
+    if (result?.ok) toast.success(result.message ?? "Saved.");
     return result;
   }, null);
   const errors = fieldErrorsFrom(state);
@@ -159,11 +160,105 @@ function RenameForm({ apiKey }: { apiKey: ApiKeyDto }) {
       <input type="hidden" name="id" value={apiKey.id} />
       <FormMessage message={formLevelMessage(state)} />
       <Field label="Name" name="name" autoComplete="off" required defaultValue={apiKey.name} errors={errors?.name} />
+      <DescriptionField defaultValue={apiKey.description} errors={errors?.description} />
       <div className="flex justify-end">
         <Button type="submit" variant="secondary" disabled={pending}>
           {pending ? "Updating…" : "Update"}
         </Button>
       </div>
+    </form>
+  );
+}
+
+/**
+ * Regenerate's confirmation: Keep the old secret working for (an active key: its secret works now,
+ * so it can keep working a while), and a new Expiration for an expired key, which then works again.
+ */
+function RegenerateConfirm({
+  apiKey,
+  maxLifetimeDays,
+  onCancel,
+  onDone,
+}: {
+  apiKey: ApiKeyDto;
+  maxLifetimeDays: number | null;
+  onCancel: () => void;
+  onDone: (result: NewSecret) => void;
+}) {
+  const state = keyState(apiKey);
+  const [grace, setGrace] = useState<number>(0);
+  const [result, setResult] = useState<ActionState<NewSecret>>(null);
+  const [pending, startTransition] = useTransition();
+  const form = useRef<HTMLFormElement>(null);
+  const errors = fieldErrorsFrom(result);
+
+  const submit = () =>
+    startTransition(async () => {
+      const answer = await regenerateApiKeyAction(null, new FormData(form.current!));
+      if (answer?.ok && answer.data) onDone(answer.data);
+      else setResult(answer ?? { ok: false, message: "Could not regenerate." });
+    });
+
+  return (
+    <form
+      ref={form}
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <input type="hidden" name="id" value={apiKey.id} />
+      <Confirm
+        confirmLabel="Regenerate"
+        pendingLabel="Working…"
+        tone="primary"
+        autoFocus={state === "disabled"}
+        pending={pending}
+        onCancel={onCancel}
+        onConfirm={submit}
+      >
+        <p className="text-sm text-slate-700">
+          Regenerate <strong>{apiKey.name}</strong>? It gets a new secret at once
+          {state === "expired"
+            ? " and works again until the expiration you choose."
+            : grace > 0
+              ? `; the old secret keeps working for ${GRACE_PERIOD_LABELS[grace as keyof typeof GRACE_PERIOD_LABELS]}, time to move what uses it to the new one.`
+              : ", and anything still using the old secret stops working."}
+        </p>
+        <FormMessage message={formLevelMessage(result)} />
+        {state === "active" ? (
+          <fieldset className="space-y-2">
+            <legend className="mb-1.5 text-sm font-medium text-slate-800">Keep the old secret working for</legend>
+            <div className="grid grid-cols-2 gap-2">
+              {GRACE_PERIOD_CHOICES.map((seconds) => (
+                <label
+                  key={seconds}
+                  className="flex cursor-pointer items-center gap-2 rounded-md border border-slate-200 px-3 py-2 text-sm has-checked:border-indigo-600 has-checked:bg-indigo-50/50"
+                >
+                  <input
+                    type="radio"
+                    name="grace_period_seconds"
+                    value={seconds}
+                    checked={grace === seconds}
+                    autoFocus={seconds === 0}
+                    onChange={() => setGrace(seconds)}
+                    className="accent-indigo-600"
+                  />
+                  {GRACE_PERIOD_LABELS[seconds]}
+                </label>
+              ))}
+            </div>
+            <FieldErrors errors={errors?.grace_period_seconds} />
+          </fieldset>
+        ) : null}
+        {state === "expired" ? (
+          <div className="space-y-2">
+            <p className="text-sm text-slate-700">This key has expired. Choose when the regenerated key expires:</p>
+            <ExpirationField maxLifetimeDays={maxLifetimeDays} errors={errors} />
+          </div>
+        ) : null}
+      </Confirm>
     </form>
   );
 }
