@@ -1,9 +1,11 @@
 import { KeyRound } from "lucide-react";
 import Link from "next/link";
 import { NavLinks, type NavItem } from "@/components/shell/nav-links";
+import { NotificationsMenu } from "@/components/shell/notifications-menu";
 import { SignOutButton } from "@/components/shell/sign-out-button";
 import { requireActor } from "@/lib/auth/session";
 import { can, ROLE_LABELS } from "@/lib/auth/permissions";
+import { listOwnNotifications } from "@/lib/notifications/service";
 
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
   const actor = await requireActor();
@@ -11,6 +13,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
   if (can(actor.role, "keys.manageAll")) items.push({ href: "/admin/api-access", label: "API Access Manager" });
   if (can(actor.role, "users.manage")) items.push({ href: "/admin/users", label: "Users" });
   if (can(actor.role, "audit.read")) items.push({ href: "/admin/audit-log", label: "Audit log" });
+  const notifications = await listOwnNotifications(actor);
   if (can(actor.role, "settings.manage")) items.push({ href: "/admin/settings", label: "Settings" });
   return (
     <div className="min-h-screen">
@@ -28,6 +31,10 @@ export default async function AppLayout({ children }: { children: React.ReactNod
               <div className="font-medium text-slate-900">{actor.name}</div>
               <div className="text-xs text-slate-600">{ROLE_LABELS[actor.role]}</div>
             </div>
+            <NotificationsMenu
+              items={notifications.entries.map(({ id, title, body, createdAt, readAt }) => ({ id, title, body, createdAt, readAt }))}
+              unread={notifications.unread}
+            />
             <SignOutButton />
           </div>
         </div>
