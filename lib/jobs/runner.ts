@@ -35,7 +35,7 @@ export interface RunOptions {
   /** The time the job acts as of (tests run it "later" instead of waiting). */
   now?: Date;
   /**
-   * Skip the run when the job last started less than this long ago (the scheduler passes half
+   * Skip the run when the job last started less than this long ago (the scheduler passes 90% of
    * its interval, so N instances run each job about once per interval, not N times). 0: always run.
    */
   minGapMs?: number;

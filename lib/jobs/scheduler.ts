@@ -2,6 +2,13 @@ import type { Database } from "@/db/client";
 import { logError } from "@/lib/log";
 import { runJob, type Job, type JobOutcome } from "./runner";
 
+/**
+ * A job is due once this share of the interval has passed since it last started, on any instance.
+ * Each instance's own runs are a whole interval apart (its timer starts after a run ends), so it
+ * is never skipped by itself; another instance's run in between is what makes it skip.
+ */
+const MIN_GAP_SHARE = 0.9;
+
 export interface SchedulerOptions {
   /** The database the jobs run on (each run takes a connection from its pool). */
   database: () => Database;
@@ -23,7 +30,7 @@ export interface Scheduler {
 
 /**
  * Runs the jobs one after another, every `intervalMs`, in this process. Every instance runs its
- * own scheduler; runJob's advisory lock and its "ran less than half an interval ago" check make
+ * own scheduler; runJob's advisory lock and its "started less than 90% of an interval ago" check make
  * each job run about once per interval in all, by whichever instance comes first. A failing job
  * is logged and tried again next time; it never stops the others or the process.
  */
@@ -36,7 +43,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     for (const job of options.jobs) {
       if (stopped) return;
       try {
-        const outcome = await runJob(options.database(), job, { minGapMs: options.intervalMs / 2 });
+        const outcome = await runJob(options.database(), job, { minGapMs: options.intervalMs * MIN_GAP_SHARE });
         options.onOutcome?.(job.name, outcome);
       } catch (error) {
         logError(`job ${job.name} failed`, error);

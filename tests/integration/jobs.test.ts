@@ -4,6 +4,7 @@
  * advisory lock: with several instances on one database a job runs once. Time is driven by
  * running a job "as of" a later moment or by moving a row's times, never by waiting.
  */
+import net from "node:net";
 import { asc, eq, gt, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { connect } from "@/db/client";
@@ -20,6 +21,7 @@ import { db, keyCache } from "@/lib/runtime";
 import { createApiApp } from "@/server/api/app";
 import { setupTestDatabase, testDatabaseUrl } from "../helpers/db";
 import { keyRow, makeUser, withSession } from "../helpers/fixtures";
+import { spawnApiServer, stopServer } from "../helpers/spawn-server";
 
 const onPostgres = process.env.TEST_DB === "postgres";
 const DAY = 86_400_000;
@@ -346,7 +348,7 @@ describe("the runner", () => {
       onOutcome: (name, outcome) => seen.push(`${name}:${outcome.status}`),
     });
     await scheduler.runNow();
-    await scheduler.runNow(); // within half an interval: not due
+    await scheduler.runNow(); // within the interval: not due
     await scheduler.stop();
     expect(seen).toEqual(["expiry-warnings:ran", "prune:ran", "expiry-warnings:not_due", "prune:not_due"]);
   });
@@ -421,5 +423,42 @@ describe.runIf(onPostgres)("several instances on one database (PostgreSQL)", () 
       await Promise.all(instances.map((i) => i.sql.end()));
     }
   });
+
+  it("two real servers with the scheduler on: each job runs about once per interval in all, each notice is raised once", async () => {
+    const owner = await makeUser("staff");
+    const now = new Date();
+    const key = await makeKey(owner, { createdAt: new Date(now.getTime() - 60 * DAY), expiresAt: new Date(now.getTime() + 3 * DAY) });
+    const mark = await auditMark();
+    const ports = [await freePort(), await freePort()];
+    const servers = await Promise.all(
+      ports.map((port) => spawnApiServer({ port, env: { DATABASE_URL: testDatabaseUrl(), LATCHKEY_JOB_INTERVAL_SECONDS: "1" } })),
+    );
+    const started = Date.now();
+    try {
+      // Until the expiry warnings have run a few times (the schedulers tick every second each).
+      for (let i = 0; i < 100 && ((await runsOf("expiry-warnings"))?.runs ?? 0) < 4; i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await Promise.all(servers.map((s) => stopServer(s.child)));
+    }
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const runs = (await runsOf("expiry-warnings"))!.runs;
+    expect(runs).toBeGreaterThanOrEqual(4);
+    // Two schedulers ticking every second would make about 2 runs a second without the lock and
+    // the interval check; with them, one run per interval in all (a due run needs 0.9 s since the last).
+    expect(runs).toBeLessThanOrEqual(elapsedSeconds / 0.9 + 1);
+    expect((await noticesOf(owner.userId)).map((n) => [n.kind, n.keyId])).toEqual([["key_expiring", key.id]]);
+    const audited = (await auditAfter(mark)).filter((a) => a.metadata.job === "expiry-warnings");
+    expect(audited).toHaveLength(1);
+    for (const job of ["expired-notices", "unused-keys", "prune"]) expect((await runsOf(job))?.runs, job).toBeGreaterThan(0);
+  });
 });
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.once("error", reject);
+  });
+}
