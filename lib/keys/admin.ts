@@ -10,7 +10,8 @@ import { forbidden, invalid, notFound, ServiceError } from "@/lib/errors";
 import { notify } from "@/lib/notifications/notify";
 import { readKeyPolicy, type KeyPolicy } from "@/lib/settings/policy";
 import { accessManagerQuerySchema, bulkKeyIdsSchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
-import { isOverPolicy, latestAllowedExpiry } from "./expiry";
+import type { KeyState } from "./dto";
+import { isExpired, isOverPolicy, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
 
@@ -26,6 +27,8 @@ export interface AdminKeyRow {
   name: string;
   accessLevel: AccessLevel;
   status: KeyStatus;
+  /** What the Status column shows: Active, Disabled, or Expired (an active key past its expiry, when the page was served). */
+  state: KeyState;
   disabledByAdmin: boolean;
   createdAt: Date;
   /** When it stops working; null: never. */
@@ -101,6 +104,7 @@ function toRow(r: DisplayRow, moment: Moment): AdminKeyRow {
     name: r.name,
     accessLevel: r.accessLevel,
     status: r.status,
+    state: r.status === "disabled" ? "disabled" : isExpired(r.expiresAt, moment.now) ? "expired" : "active",
     disabledByAdmin: r.status === "disabled" && r.disabledByAdmin,
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,

@@ -99,9 +99,16 @@ describe("filters", () => {
 
   it("shows each key's expiry, last used IP and disabled reason, and Expired as its own status", async () => {
     const expired = await rowOf("expired an hour ago");
-    expect(expired).toMatchObject({ status: "active", lastUsedIp: "203.0.113.7", disabledReason: null, overPolicy: false });
+    expect(expired).toMatchObject({
+      status: "active",
+      state: "expired",
+      lastUsedIp: "203.0.113.7",
+      disabledReason: null,
+      overPolicy: false,
+    });
     expect(expired.expiresAt!.getTime()).toBeLessThan(Date.now());
-    expect(await rowOf("never expires")).toMatchObject({ expiresAt: null, lastUsedIp: "203.0.113.7" });
+    expect(await rowOf("never expires")).toMatchObject({ state: "active", expiresAt: null, lastUsedIp: "203.0.113.7" });
+    expect(await rowOf("expired and disabled")).toMatchObject({ status: "disabled", state: "disabled" });
     expect(await rowOf("owner never expires")).toMatchObject({ lastUsedAt: null, lastUsedIp: null });
   });
 

@@ -147,6 +147,7 @@ describe("listing", () => {
       "lastUsedIp",
       "name",
       "overPolicy",
+      "state",
       "status",
       "user",
     ]);
