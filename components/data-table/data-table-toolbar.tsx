@@ -69,7 +69,9 @@ export function DataTableSearch({
           maxLength={maxLength}
           placeholder={placeholder}
           autoComplete="off"
-          className={cn(inputClass, "pr-9 pl-9")}
+          // type=search for its semantics; the browser's own clear button is hidden, as the box
+          // has ours (one clear button, the same in every browser).
+          className={cn(inputClass, "pr-9 pl-9 [&::-webkit-search-cancel-button]:appearance-none")}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={(e) => {
             if (e.key !== "Enter") return;

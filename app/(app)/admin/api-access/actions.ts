@@ -1,8 +1,9 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
-import { deleteApiKeyAsAdmin, setApiKeyStatusAsAdmin } from "@/lib/keys/admin";
+import { deleteApiKeyAsAdmin, deleteApiKeysAsAdmin, disableApiKeysAsAdmin, setApiKeyStatusAsAdmin } from "@/lib/keys/admin";
 import { typedActionWithActor } from "@/lib/safe-action";
+import { bulkKeyIdsSchema } from "@/lib/validation/admin";
 import { apiKeyIdSchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
 
 export const setKeyStatusAsAdminAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
@@ -15,4 +16,29 @@ export const deleteKeyAsAdminAction = typedActionWithActor(apiKeyIdSchema, async
   const key = await deleteApiKeyAsAdmin(actor, input.id);
   revalidatePath("/admin/api-access");
   return { ok: true, message: `API key "${key.name}" deleted.` };
+});
+
+/** What a bulk action tells its dialog: how many keys it changed, and which selected ids were gone. */
+export type BulkOutcome = { done: number; missing: string[] };
+
+export const disableSelectedAction = typedActionWithActor(bulkKeyIdsSchema, async (input, actor) => {
+  const result = await disableApiKeysAsAdmin(actor, input);
+  revalidatePath("/admin/api-access");
+  const n = result.done.length;
+  return {
+    ok: true,
+    message: `${n} API ${n === 1 ? "key" : "keys"} disabled.`,
+    data: { done: n, missing: result.missing } satisfies BulkOutcome,
+  };
+});
+
+export const deleteSelectedAction = typedActionWithActor(bulkKeyIdsSchema, async (input, actor) => {
+  const result = await deleteApiKeysAsAdmin(actor, input);
+  revalidatePath("/admin/api-access");
+  const n = result.done.length;
+  return {
+    ok: true,
+    message: `${n} API ${n === 1 ? "key" : "keys"} deleted.`,
+    data: { done: n, missing: result.missing } satisfies BulkOutcome,
+  };
 });

@@ -20,7 +20,7 @@ export default async function ApiAccessPage({ searchParams }: { searchParams: Pr
           good. Secrets are never shown here.
         </p>
       </div>
-      <AccessManager rows={result.rows} total={result.total} pageCount={result.pageCount} query={result.query} />
+      <AccessManager rows={result.rows} total={result.total} pageCount={result.pageCount} query={result.query} policy={result.policy} />
     </div>
   );
 }
