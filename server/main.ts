@@ -84,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         database: db,
         intervalMs: jobs.intervalMs,
         jobs: scheduledJobs({ mailer, appUrl: process.env.NEXTAUTH_URL }),
+        available: () => databaseHealth().available,
       });
     }
 

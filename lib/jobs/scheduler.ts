@@ -17,6 +17,8 @@ export interface SchedulerOptions {
   intervalMs: number;
   /** Before the first run (default: a second, so start-up is not slowed). */
   firstRunAfterMs?: number;
+  /** Whether to run at all now (the server passes "the database answers", so an outage logs nothing). */
+  available?: () => boolean;
   /** Each job's outcome (tests, logs). */
   onOutcome?: (job: string, outcome: JobOutcome) => void;
 }
@@ -41,7 +43,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   const runAll = async () => {
     for (const job of options.jobs) {
-      if (stopped) return;
+      if (stopped || options.available?.() === false) return;
       try {
         const outcome = await runJob(options.database(), job, { minGapMs: options.intervalMs * MIN_GAP_SHARE });
         options.onOutcome?.(job.name, outcome);

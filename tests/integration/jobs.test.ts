@@ -352,6 +352,26 @@ describe("the runner", () => {
     await scheduler.stop();
     expect(seen).toEqual(["expiry-warnings:ran", "prune:ran", "expiry-warnings:not_due", "prune:not_due"]);
   });
+
+  it("the scheduler runs nothing while the database is known to be unavailable", async () => {
+    const seen: string[] = [];
+    let up = false;
+    const scheduler = startScheduler({
+      database: db,
+      jobs: [pruneJob],
+      intervalMs: 60_000,
+      firstRunAfterMs: 60_000,
+      available: () => up,
+      onOutcome: (name, outcome) => seen.push(`${name}:${outcome.status}`),
+    });
+    await scheduler.runNow();
+    expect(seen).toEqual([]);
+    expect(await runsOf("prune")).toBeUndefined();
+    up = true;
+    await scheduler.runNow();
+    await scheduler.stop();
+    expect(seen).toEqual(["prune:ran"]);
+  });
 });
 
 describe.runIf(onPostgres)("several instances on one database (PostgreSQL)", () => {
