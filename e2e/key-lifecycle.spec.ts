@@ -7,7 +7,8 @@ const DAY = 24 * 60 * 60 * 1000;
 const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
 const day = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
 /** The date the table shows for now + `days` (either side of a UTC midnight the run may straddle). */
-const dayFromNow = (days: number) => new RegExp(`^(${day.format(Date.now() + days * DAY)}|${day.format(Date.now() + days * DAY + 60_000)})$`);
+const dayFromNow = (days: number) =>
+  new RegExp(`^(${day.format(Date.now() + days * DAY)}|${day.format(Date.now() + days * DAY + 60_000)})$`);
 
 /** Axe with no toast on screen: a toast still fading in is measured half transparent. */
 async function expectNoAxeViolationsWithoutToasts(page: Page): Promise<void> {
@@ -52,7 +53,10 @@ test.describe("key lifecycle on the profile", () => {
     await expectNoAxeViolations(page);
     await page.keyboard.press("Escape");
 
-    const secret = await addKey(page, name, { expiration: "7 days", description: "Nightly export to the warehouse.\nOwned by the data team." });
+    const secret = await addKey(page, name, {
+      expiration: "7 days",
+      description: "Nightly export to the warehouse.\nOwned by the data team.",
+    });
     const row = keyRowOf(page, name);
     await expect(row).toHaveCount(1);
     // Expires is the 4th data column after Name, Key, Access Level, Created.
@@ -78,7 +82,11 @@ test.describe("key lifecycle on the profile", () => {
     // No expiration shows Never.
     const forever = `Forever ${Date.now()}`;
     await addKey(page, forever, { expiration: "No expiration" });
-    await expect(keyRowOf(page, forever).getByRole("cell").nth(headers.findIndex((h) => h.trim() === "Expires"))).toHaveText("Never");
+    await expect(
+      keyRowOf(page, forever)
+        .getByRole("cell")
+        .nth(headers.findIndex((h) => h.trim() === "Expires")),
+    ).toHaveText("Never");
   });
 
   test("bad Expiration and Description input: the message is under the field and nothing is added", async ({ page }) => {

@@ -37,7 +37,10 @@ async function adminAct(page: Page, keyName: string, item: "Disable" | "Delete")
 test("a key an admin disabled shows up in its holder's Notifications; read one, then all", async ({ browser }) => {
   test.slow();
   const holderName = `Nia Notified ${stamp}`;
-  const { context: holderContext, page: holder } = await inviteUser(browser, "staff", { name: holderName, email: `nia.${stamp}@latchkey.test` });
+  const { context: holderContext, page: holder } = await inviteUser(browser, "staff", {
+    name: holderName,
+    email: `nia.${stamp}@latchkey.test`,
+  });
   const deployKey = `${stamp} deploy`;
   const reportKey = `${stamp} reports`;
   await addKey(holder, deployKey);
@@ -100,7 +103,10 @@ test("a key an admin disabled shows up in its holder's Notifications; read one, 
 
   // The admin's own list holds none of this (a person sees only their own notices).
   await admin.goto("/profile");
-  await admin.getByRole("banner").getByRole("button", { name: /^Notifications/ }).click();
+  await admin
+    .getByRole("banner")
+    .getByRole("button", { name: /^Notifications/ })
+    .click();
   await expect(admin.getByRole("dialog", { name: "Notifications" }).getByText(deployKey)).toHaveCount(0);
 
   await adminContext.close();

@@ -49,7 +49,9 @@ export function DataCards<T>({
     <div className={cn("space-y-3", className)}>
       <CardSort table={table} />
       {rows.length === 0 ? (
-        <div className="rounded-lg border border-slate-200 bg-white px-4 py-10 text-center text-slate-600">{empty ?? "Nothing here yet."}</div>
+        <div className="rounded-lg border border-slate-200 bg-white px-4 py-10 text-center text-slate-600">
+          {empty ?? "Nothing here yet."}
+        </div>
       ) : (
         <ul aria-label={label} aria-busy={busy || undefined} className={cn("space-y-3 transition-opacity", busy && "opacity-60")}>
           {rows.map((row) => {
@@ -58,7 +60,11 @@ export function DataCards<T>({
             const render = (cell: (typeof cells)[number]) => flexRender(cell.column.columnDef.cell, cell.getContext());
             const actions = where("actions");
             return (
-              <li key={row.id} data-testid="data-card" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4 text-sm text-slate-800">
+              <li
+                key={row.id}
+                data-testid="data-card"
+                className="space-y-3 rounded-lg border border-slate-200 bg-white p-4 text-sm text-slate-800"
+              >
                 <div className="flex items-start justify-between gap-3">
                   <div className="min-w-0 flex-1 break-words">
                     {where("title").map((cell) => (

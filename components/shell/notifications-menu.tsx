@@ -71,7 +71,12 @@ export function NotificationsMenu({ items, unread }: { items: NotificationItem[]
         ) : (
           <ul className="max-h-[min(32rem,70vh)] divide-y divide-slate-100 overflow-y-auto" aria-labelledby={headingId}>
             {items.map((item) => (
-              <NotificationRow key={item.id} item={item} pending={pending} onMarkRead={() => run(() => markNotificationReadAction({ id: item.id }))} />
+              <NotificationRow
+                key={item.id}
+                item={item}
+                pending={pending}
+                onMarkRead={() => run(() => markNotificationReadAction({ id: item.id }))}
+              />
             ))}
           </ul>
         )}

@@ -39,7 +39,8 @@ export function emailJob(mailer: Mailer, options: { appUrl?: string } = {}): Job
         where u.id = n.user_id and n.id in (
           select id from notifications
           where emailed_at is null
-            and (email_claimed_at is null or email_claimed_at < ${new Date(now.getTime() - EMAIL_CLAIM_TIMEOUT_MS).toISOString()}::timestamptz)
+            and (email_claimed_at is null
+              or email_claimed_at < ${new Date(now.getTime() - EMAIL_CLAIM_TIMEOUT_MS).toISOString()}::timestamptz)
             and created_at > ${new Date(now.getTime() - EMAIL_MAX_AGE_MS).toISOString()}::timestamptz
           order by created_at
           limit ${EMAIL_BATCH}

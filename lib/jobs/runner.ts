@@ -59,7 +59,9 @@ export async function runJob<Later>(database: Database, job: Job<Later>, options
   let outcome: JobOutcome;
   try {
     outcome = await database.transaction(async (tx) => {
-      const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext(${job.name})) as locked`);
+      const [lock] = await tx.execute<{ locked: boolean }>(
+        sql`select pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext(${job.name})) as locked`,
+      );
       if (!lock?.locked) return { status: "busy" } as const;
       if (options.minGapMs) {
         const [last] = await tx.select({ at: jobRuns.lastStartedAt }).from(jobRuns).where(eq(jobRuns.name, job.name)).limit(1);

@@ -17,6 +17,8 @@ export function notificationEmail(notice: NotificationContent, to: EmailRecipien
   return {
     to: to.email,
     subject: title,
-    text: [`Hello ${to.name},`, "", body, "", where, "", "This message was sent by Latchkey, your organisation's API key manager."].join("\n"),
+    text: [`Hello ${to.name},`, "", body, "", where, "", "This message was sent by Latchkey, your organisation's API key manager."].join(
+      "\n",
+    ),
   };
 }

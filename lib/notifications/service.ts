@@ -49,7 +49,14 @@ export async function listOwnNotifications(actor: Actor, options: { limit?: numb
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(limit);
   return {
-    entries: rows.map((row) => ({ id: row.id, kind: row.kind, keyName: row.keyName, createdAt: row.createdAt, readAt: row.readAt, ...describeNotification(row) })),
+    entries: rows.map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      keyName: row.keyName,
+      createdAt: row.createdAt,
+      readAt: row.readAt,
+      ...describeNotification(row),
+    })),
     unread: await countUnreadNotifications(actor),
   };
 }

@@ -46,7 +46,9 @@ export function describeNotification(notice: NotificationContent): NotificationT
       const at = when(data.expires_at);
       return {
         title: `Your API key ${key} expires within ${days === 1 ? "1 day" : `${days ?? 7} days`}`,
-        body: `It stops working${at ? ` on ${at}` : " soon"}. Create a replacement before then, or regenerate it with a new expiration once it has expired.`,
+        body:
+          `It stops working${at ? ` on ${at}` : " soon"}. ` +
+          "Create a replacement before then, or regenerate it with a new expiration once it has expired.",
       };
     }
     case "key_expired": {
@@ -80,7 +82,8 @@ export function describeNotification(notice: NotificationContent): NotificationT
       return {
         title: `Your role is now ${roleLabel(data.to)}`,
         body: deleted.length
-          ? `${change} Your new role does not allow ${deleted.length === 1 ? "this key, which was" : "these keys, which were"} deleted: ${quoted(deleted)}.`
+          ? `${change} Your new role does not allow ` +
+            `${deleted.length === 1 ? "this key, which was" : "these keys, which were"} deleted: ${quoted(deleted)}.`
           : change,
       };
     }

@@ -52,7 +52,9 @@ const noticesOf = (userId: string) =>
   db().select().from(notifications).where(eq(notifications.userId, userId)).orderBy(asc(notifications.createdAt), asc(notifications.id));
 
 async function auditMark(): Promise<number> {
-  const [row] = await db().select({ id: sql<number>`coalesce(max(${auditLog.id}), 0)::int` }).from(auditLog);
+  const [row] = await db()
+    .select({ id: sql<number>`coalesce(max(${auditLog.id}), 0)::int` })
+    .from(auditLog);
   return row!.id;
 }
 const auditAfter = (mark: number) => db().select().from(auditLog).where(gt(auditLog.id, mark)).orderBy(asc(auditLog.id));
@@ -101,19 +103,29 @@ describe("expiry warnings", () => {
     expect(await auditAfter(mark)).toHaveLength(1);
     expect((await runsOf("expiry-warnings"))!.runs).toBe(2);
 
-    // Two and a half days later the 3-day key is within a day: its 1-day notice, once.
+    // Two and a half days later the 3-day key is within a day: its 1-day notice, once
+    // (the 2 notified include the 9-day key's 7-day one).
     const later = new Date(now.getTime() + 2.5 * DAY);
-    expect(await runJob(db(), expiryWarningsJob, { now: later })).toEqual({ status: "ran", summary: { notified: 2 } }); // + the 9-day key's 7-day one
+    expect(await runJob(db(), expiryWarningsJob, { now: later })).toEqual({ status: "ran", summary: { notified: 2 } });
     expect(await runJob(db(), expiryWarningsJob, { now: later })).toEqual({ status: "ran", summary: { notified: 0 } });
     const afterwards = await noticesOf(owner.userId);
-    expect(afterwards.filter((n) => n.keyId === inThreeDays.id).map((n) => n.data.days).sort()).toEqual([1, 7]);
+    expect(
+      afterwards
+        .filter((n) => n.keyId === inThreeDays.id)
+        .map((n) => n.data.days)
+        .sort(),
+    ).toEqual([1, 7]);
     expect(afterwards.filter((n) => n.keyId === inNineDays.id).map((n) => n.data.days)).toEqual([7]);
   });
 
   it("does not warn at a threshold a key was made inside of (a 7-day key gets only the 1-day notice)", async () => {
     const owner = await makeUser("staff");
     const now = new Date();
-    const { key } = await createApiKey(owner, { name: "seven days", access_level: "read_only", expires_at: new Date(now.getTime() + 7 * DAY) });
+    const { key } = await createApiKey(owner, {
+      name: "seven days",
+      access_level: "read_only",
+      expires_at: new Date(now.getTime() + 7 * DAY),
+    });
     expect(await runJob(db(), expiryWarningsJob, { now })).toEqual({ status: "ran", summary: { notified: 0 } });
     const lastDay = new Date(now.getTime() + 6.5 * DAY);
     expect(await runJob(db(), expiryWarningsJob, { now: lastDay })).toEqual({ status: "ran", summary: { notified: 1 } });
@@ -230,8 +242,14 @@ describe("the unused-key policy", () => {
     await runJob(db(), unusedKeysJob, { now });
     const enabled = await setOwnApiKeyStatus(owner, key.id, "active");
     expect(enabled).toMatchObject({ status: "active", disabledReason: null });
-    expect(await runJob(db(), unusedKeysJob, { now: new Date(Date.now() + 29 * DAY) })).toEqual({ status: "ran", summary: { disabled: 0 } });
-    expect(await runJob(db(), unusedKeysJob, { now: new Date(Date.now() + 31 * DAY) })).toEqual({ status: "ran", summary: { disabled: 1 } });
+    expect(await runJob(db(), unusedKeysJob, { now: new Date(Date.now() + 29 * DAY) })).toEqual({
+      status: "ran",
+      summary: { disabled: 0 },
+    });
+    expect(await runJob(db(), unusedKeysJob, { now: new Date(Date.now() + 31 * DAY) })).toEqual({
+      status: "ran",
+      summary: { disabled: 1 },
+    });
     expect((await noticesOf(owner.userId)).map((n) => n.kind)).toEqual(["key_disabled_unused", "key_disabled_unused"]);
   });
 
@@ -244,10 +262,16 @@ describe("the unused-key policy", () => {
       const app = createApiApp({ keyRateLimit: 0, authFailureLimit: 0 });
       const ping = () => app.request("/api/v1/ping", { headers: { Authorization: `Bearer ${key.secret}` } });
       // Used just now: still "unused" as the job sees it (last_used_at moves at most once a minute).
-      await db().update(apiKeys).set({ lastUsedAt: new Date(Date.now() - 31 * DAY) }).where(eq(apiKeys.id, key.id));
+      await db()
+        .update(apiKeys)
+        .set({ lastUsedAt: new Date(Date.now() - 31 * DAY) })
+        .where(eq(apiKeys.id, key.id));
       expect((await ping()).status).toBe(200);
       expect((await verifyApiKey(key.secret, null)).ok).toBe(true); // cached now
-      await db().update(apiKeys).set({ lastUsedAt: new Date(Date.now() - 31 * DAY) }).where(eq(apiKeys.id, key.id));
+      await db()
+        .update(apiKeys)
+        .set({ lastUsedAt: new Date(Date.now() - 31 * DAY) })
+        .where(eq(apiKeys.id, key.id));
       expect(await runJob(db(), unusedKeysJob)).toEqual({ status: "ran", summary: { disabled: 1 } });
       const refused = await ping();
       expect(refused.status).toBe(401);
@@ -260,14 +284,17 @@ describe("the unused-key policy", () => {
 });
 
 describe("pruning", () => {
-  it("removes ended previous secrets, expired sessions, quiet throttle rows and old read notices; nothing else; a second run finds nothing", async () => {
+  it("removes only ended previous secrets, expired sessions, quiet throttle rows and old read notices; a rerun finds nothing", async () => {
     const owner = await makeUser("staff");
     const now = new Date();
     const ended = await makeKey(owner, { previousDigest: "a".repeat(64), previousExpiresAt: new Date(now.getTime() - 1000) });
     const inGrace = await makeKey(owner, { previousDigest: "b".repeat(64), previousExpiresAt: new Date(now.getTime() + 3_600_000) });
     const expiredSession = (await withSession(owner)).sessionId;
     const liveSession = (await withSession(owner)).sessionId;
-    await db().update(sessions).set({ expiresAt: new Date(now.getTime() - 1000) }).where(eq(sessions.id, expiredSession));
+    await db()
+      .update(sessions)
+      .set({ expiresAt: new Date(now.getTime() - 1000) })
+      .where(eq(sessions.id, expiredSession));
     await db().delete(authThrottle);
     await db()
       .insert(authThrottle)
@@ -327,7 +354,11 @@ describe("the runner", () => {
     expect(await db().select({ id: notifications.id }).from(notifications)).toEqual(before);
     expect(await runsOf("test-failing")).toMatchObject({ runs: 1, lastResult: null, lastError: expect.stringContaining("boom") });
     await runJob(db(), pruneJob);
-    expect(await runsOf("prune")).toMatchObject({ runs: 1, lastError: null, lastResult: expect.objectContaining({ sessions: expect.any(Number) }) });
+    expect(await runsOf("prune")).toMatchObject({
+      runs: 1,
+      lastError: null,
+      lastResult: expect.objectContaining({ sessions: expect.any(Number) }),
+    });
   });
 
   it("skips a job that ran less than minGapMs ago (on any instance), and runs it once the gap has passed", async () => {

@@ -35,13 +35,14 @@ let inbox: Received[] = [];
 
 /** RFC 2047 encoded words (a subject with quotes in it arrives as =?UTF-8?Q?...?=). */
 function decodeWords(header: string): string {
-  return header
-    .replace(/\?=\s+=\?/g, "?==?")
-    .replace(/=\?utf-8\?([qb])\?(.*?)\?=/gi, (_m, encoding: string, text: string) =>
-      encoding.toUpperCase() === "B"
-        ? Buffer.from(text, "base64").toString("utf8")
-        : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8"),
-    );
+  return header.replace(/\?=\s+=\?/g, "?==?").replace(/=\?utf-8\?([qb])\?(.*?)\?=/gi, (_m, encoding: string, text: string) =>
+    encoding.toUpperCase() === "B"
+      ? Buffer.from(text, "base64").toString("utf8")
+      : Buffer.from(
+          text.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+          "latin1",
+        ).toString("utf8"),
+  );
 }
 
 function decode(raw: string): { subject: string; text: string } {
@@ -148,13 +149,20 @@ describe("notification email", () => {
     const staff = await makeUser("staff");
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      await notify(db(), { userId: staff.userId, kind: "key_expired", keyName: `key ${i}`, data: { expires_at: new Date().toISOString() } });
+      await notify(db(), {
+        userId: staff.userId,
+        kind: "key_expired",
+        keyName: `key ${i}`,
+        data: { expires_at: new Date().toISOString() },
+      });
     }
     for (const row of await db().select({ id: notifications.id }).from(notifications)) ids.push(row.id);
     const databases = onPostgres ? [connect(testDatabaseUrl(), { max: 2 }), connect(testDatabaseUrl(), { max: 2 })] : [];
     try {
       const senders = onPostgres ? databases.map((d) => d.db) : [db(), db()];
-      const outcomes = await Promise.all(senders.flatMap((database) => [runJob(database, emailJob(newMailer())), runJob(database, emailJob(newMailer()))]));
+      const outcomes = await Promise.all(
+        senders.flatMap((database) => [runJob(database, emailJob(newMailer())), runJob(database, emailJob(newMailer()))]),
+      );
       const sent = outcomes.reduce((sum, o) => sum + (o.status === "ran" ? o.summary.sent! : 0), 0);
       expect(sent).toBe(6);
       expect(inbox).toHaveLength(6);
@@ -182,7 +190,10 @@ describe("notification email", () => {
     expect(failed!.emailClaimedAt).toBeInstanceOf(Date);
 
     const job = emailJob(newMailer());
-    expect(await runJob(db(), job, { now: new Date(now.getTime() + 60_000) })).toEqual({ status: "ran", summary: { claimed: 0, sent: 0, failed: 0 } });
+    expect(await runJob(db(), job, { now: new Date(now.getTime() + 60_000) })).toEqual({
+      status: "ran",
+      summary: { claimed: 0, sent: 0, failed: 0 },
+    });
     const later = new Date(now.getTime() + EMAIL_CLAIM_TIMEOUT_MS + 1000);
     expect(await runJob(db(), job, { now: later })).toEqual({ status: "ran", summary: { claimed: 1, sent: 1, failed: 0 } });
     expect(await runJob(db(), job, { now: later })).toEqual({ status: "ran", summary: { claimed: 0, sent: 0, failed: 0 } });
@@ -206,4 +217,3 @@ describe("notification email", () => {
     expect(scheduledJobs({ mailer: newMailer() }).map((j) => j.name)).toContain("notification-email");
   });
 });
-

@@ -11,7 +11,11 @@ describe("describeNotification", () => {
       key_disabled_by_admin: [{ by: "Ada" }, 'Your API key "ci" was disabled by an admin', "Ada disabled it in the API Access Manager"],
       key_deleted_by_admin: [{ by: "Ada" }, 'Your API key "ci" was deleted by an admin', "Ada deleted it in the API Access Manager."],
       key_disabled_unused: [{ days: 90 }, 'Your API key "ci" was disabled because it was not used for 90 days', "enable it again"],
-      role_changed: [{ from: "admin", to: "lite", deleted_keys: ["ci", "deploy"], by: "Olivia" }, "Your role is now Lite", 'which were deleted: "ci", "deploy".'],
+      role_changed: [
+        { from: "admin", to: "lite", deleted_keys: ["ci", "deploy"], by: "Olivia" },
+        "Your role is now Lite",
+        'which were deleted: "ci", "deploy".',
+      ],
     } as const;
     for (const kind of NOTIFICATION_KINDS) {
       const [data, title, bodyPart] = cases[kind];
@@ -22,7 +26,9 @@ describe("describeNotification", () => {
   });
 
   it("says 1 day, 1 year, and a role change without deleted keys", () => {
-    expect(describeNotification({ kind: "key_expiring", keyName: "k", data: { days: 1 } }).title).toBe('Your API key "k" expires within 1 day');
+    expect(describeNotification({ kind: "key_expiring", keyName: "k", data: { days: 1 } }).title).toBe(
+      'Your API key "k" expires within 1 day',
+    );
     expect(describeNotification({ kind: "key_expiring", keyName: "k", data: { days: 1 } }).body).toContain("It stops working soon.");
     expect(describeNotification({ kind: "key_disabled_unused", keyName: "k", data: { days: 365 } }).title).toContain("not used for 1 year");
     expect(describeNotification({ kind: "role_changed", keyName: null, data: { from: "staff", to: "admin", deleted_keys: [] } }).body).toBe(

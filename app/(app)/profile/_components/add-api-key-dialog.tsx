@@ -32,7 +32,11 @@ export function AddApiKeyDialog({ role, maxLifetimeDays }: { role: Role; maxLife
         </Button>
       </DialogTrigger>
       <DialogContent title="Add API Key">
-        {can(role, "keys.own") ? <AddApiKeyForm key={formKey} role={role} maxLifetimeDays={maxLifetimeDays} onDone={() => setOpen(false)} /> : <LiteExplanation />}
+        {can(role, "keys.own") ? (
+          <AddApiKeyForm key={formKey} role={role} maxLifetimeDays={maxLifetimeDays} onDone={() => setOpen(false)} />
+        ) : (
+          <LiteExplanation />
+        )}
       </DialogContent>
     </Dialog>
   );

@@ -3,6 +3,7 @@
 import { useActionState, useRef, useState, useTransition } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
 import { Confirm } from "@/components/ui/confirm";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { Field, FieldErrors, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
@@ -223,7 +224,8 @@ function RegenerateConfirm({
           {state === "expired"
             ? " and works again until the expiration you choose."
             : grace > 0
-              ? `; the old secret keeps working for ${GRACE_PERIOD_LABELS[grace as keyof typeof GRACE_PERIOD_LABELS]}, time to move what uses it to the new one.`
+              ? `; the old secret keeps working for ${GRACE_PERIOD_LABELS[grace as keyof typeof GRACE_PERIOD_LABELS]}, ` +
+                "time to move what uses it to the new one."
               : ", and anything still using the old secret stops working."}
         </p>
         <FormMessage message={formLevelMessage(result)} />
@@ -234,7 +236,10 @@ function RegenerateConfirm({
               {GRACE_PERIOD_CHOICES.map((seconds) => (
                 <label
                   key={seconds}
-                  className="flex cursor-pointer items-center gap-2 rounded-md border border-slate-200 px-3 py-2 text-sm has-checked:border-indigo-600 has-checked:bg-indigo-50/50"
+                  className={cn(
+                    "flex cursor-pointer items-center gap-2 rounded-md border border-slate-200 px-3 py-2 text-sm",
+                    "has-checked:border-indigo-600 has-checked:bg-indigo-50/50",
+                  )}
                 >
                   <input
                     type="radio"
