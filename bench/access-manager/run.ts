@@ -13,7 +13,12 @@
  *     count over the same join, with the indexes of the first migration (0000_init) only;
  *   - the page: GET /admin/api-access as a signed-in Owner, from the production build in
  *     LATCHKEY_DIST_DIR (default .next; skipped when there is no build or with --no-page), once
- *     with our indexes and once with the 0000_init indexes.
+ *     with our indexes and once with the 0000_init indexes;
+ *   - bulk actions (SPEC §11): Disable selected and Delete selected of a page of 25 keys, ours
+ *     (one transaction) against the same keys done one call at a time.
+ * The seed makes keys without expiries; here about 60% get one (30 days to 2 years after their
+ * creation, so some have expired and some expire soon), and the Maximum key lifetime is 90 days
+ * (for Over policy).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -24,7 +29,14 @@ import postgres from "postgres";
 import { openDatabase, type OpenedDatabase } from "@/db/open";
 import type { Actor } from "@/lib/auth/actor";
 import { createKeyring } from "@/lib/config/keyring";
-import { listApiKeysForAdmin } from "@/lib/keys/admin";
+import {
+  deleteApiKeyAsAdmin,
+  deleteApiKeysAsAdmin,
+  disableApiKeysAsAdmin,
+  listApiKeysForAdmin,
+  setApiKeyStatusAsAdmin,
+} from "@/lib/keys/admin";
+import { latestAllowedExpiry } from "@/lib/keys/expiry";
 import { setConnection, setServerSecret } from "@/lib/runtime";
 import { seed, seedBulk } from "@/lib/seed";
 import { parseAccessManagerQuery, accessManagerSearch, type AccessManagerQuery } from "@/lib/validation/admin";
@@ -76,11 +88,33 @@ const SCENARIOS: Scenario[] = [
   { label: "search 'billing-prod' (keys)", params: { q: "billing-prod" } },
   { label: "search no match", params: { q: "no such key 100%_" } },
   { label: "search + filter + sort", params: { q: "grace", status: "active", sort: "lastUsedAt", dir: "desc" } },
+  { label: "sort expires asc", params: { sort: "expiresAt", dir: "asc" } },
+  { label: "filter status expired", params: { status: "expired" } },
+  { label: "filter expired", params: { expires: "expired" } },
+  { label: "filter expires within 7 days", params: { expires: "7d" } },
+  { label: "filter expires in 30d, by expiry", params: { expires: "30d", sort: "expiresAt", dir: "asc" } },
+  { label: "filter never expires", params: { expires: "never" } },
+  { label: "filter last used never", params: { last_used: "never" } },
+  { label: "filter last used > 90 days ago", params: { last_used: "90d" } },
+  { label: "filter over policy (90 days)", params: { over_policy: "1" } },
+  { label: "over policy + never used", params: { over_policy: "1", last_used: "never", sort: "lastUsedAt", dir: "desc" } },
   { label: "middle page, 100/page", params: { page: "MIDDLE", size: "100" } },
   { label: "last page", params: { page: "LAST" } },
 ];
 
-const PAGE_SCENARIOS = ["first page (newest)", "sort user asc", "search 'hopper' (a user)", "last page"];
+const PAGE_SCENARIOS = [
+  "first page (newest)",
+  "sort user asc",
+  "search 'hopper' (a user)",
+  "last page",
+  "filter expires within 7 days",
+  "filter never expires",
+  "filter last used > 90 days ago",
+  "filter over policy (90 days)",
+];
+
+/** The Maximum key lifetime set for the Over policy scenarios. */
+const POLICY_DAYS = 90;
 
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -118,13 +152,26 @@ const BASELINE_ORDER: Record<string, string> = {
   role: "u.role",
   status: "k.status",
   lastUsedAt: "k.last_used_at",
+  expiresAt: "k.expires_at",
 };
 
 async function baselineList(sql: postgres.Sql, q: AccessManagerQuery) {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const add = (value: string | number) => (params.push(value), `$${params.length}`);
-  if (q.status) where.push(`k.status = ${add(q.status)}`);
+  if (q.status === "expired") where.push(`k.status = 'active' and k.expires_at <= now()`);
+  else if (q.status === "active") where.push(`k.status = 'active' and (k.expires_at is null or k.expires_at > now())`);
+  else if (q.status) where.push(`k.status = ${add(q.status)}`);
+  if (q.expires === "expired") where.push(`k.expires_at <= now()`);
+  if (q.expires === "7d" || q.expires === "30d") {
+    where.push(`k.expires_at > now() and k.expires_at <= now() + interval '${q.expires === "7d" ? 7 : 30} days'`);
+  }
+  if (q.expires === "never") where.push(`k.expires_at is null`);
+  if (q.last_used === "never") where.push(`k.last_used_at is null`);
+  if (q.last_used === "30d" || q.last_used === "90d")
+    where.push(`k.last_used_at < now() - interval '${q.last_used === "30d" ? 30 : 90} days'`);
+  if (q.over_policy)
+    where.push(`(k.expires_at is null or k.expires_at > ${add(latestAllowedExpiry(POLICY_DAYS, new Date())!.toISOString())})`);
   if (q.level) where.push(`k.access_level = ${add(q.level)}`);
   if (q.role) where.push(`u.role = ${add(q.role)}`);
   if (q.q) {
@@ -138,10 +185,72 @@ async function baselineList(sql: postgres.Sql, q: AccessManagerQuery) {
   const page = Math.min(q.page, Math.max(1, Math.ceil(total / q.size)));
   const order = `${BASELINE_ORDER[q.sort]} ${q.dir}, k.id ${q.dir}`;
   await sql.unsafe(
-    `select k.id, k.name, k.access_level, k.status, k.created_at, k.last_used_at, u.id as user_id, u.name as user_name, u.email, u.role
+    `select k.id, k.name, k.access_level, k.status, k.created_at, k.expires_at, k.last_used_at, k.last_used_ip, k.disabled_reason,
+       u.id as user_id, u.name as user_name, u.email, u.role
      ${from} ${whereSql} order by ${order} limit ${q.size} offset ${(page - 1) * q.size}`,
     params,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiries, the policy and the bulk actions.
+
+/**
+ * Gives the keys not yet seen here an expiry (about 60% of them, 30 days to 2 years after their
+ * creation) or none; `description` marks them seen, as the seed grows the table size by size.
+ */
+async function giveExpiries(sql: postgres.Sql): Promise<void> {
+  await sql`
+    update api_keys set
+      description = 'bench',
+      expires_at = case when random() < 0.6 then created_at + make_interval(days => 30 + floor(random() * 700)::int) end
+    where description is null`;
+  await sql`update organisation_settings set max_key_lifetime_days = ${POLICY_DAYS} where id = 1`;
+  await sql`vacuum (analyze) api_keys`;
+}
+
+/** Disable selected and Delete selected of 25 keys: ours in one transaction, and one call per key. */
+async function benchBulk(sql: postgres.Sql, actor: Actor): Promise<void> {
+  const BULK = 25;
+  const runs = Math.min(RUNS, 10);
+  const pickKeys = async () =>
+    (
+      await sql<{ id: string }[]>`
+        select k.id from api_keys k join users u on u.id = k.user_id
+        where k.status = 'active' and u.role <> 'owner' order by random() limit ${BULK}`
+    ).map((r) => r.id);
+  const enable = (ids: string[]) =>
+    sql`update api_keys set status = 'active', disabled_by_admin = false, disabled_by = null where id in ${sql(ids)}`;
+  const timed = async (fn: (ids: string[]) => Promise<unknown>, after?: (ids: string[]) => Promise<unknown>) => {
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const ids = await pickKeys();
+      const start = performance.now();
+      await fn(ids);
+      samples.push(performance.now() - start);
+      await after?.(ids);
+    }
+    samples.sort((a, b) => a - b);
+    return { p50: percentile(samples, 50), p95: percentile(samples, 95) };
+  };
+  const rows: [string, { p50: number; p95: number }, { p50: number; p95: number }][] = [
+    [
+      `disable selected (${BULK} keys)`,
+      await timed((ids) => disableApiKeysAsAdmin(actor, { ids }), enable),
+      await timed(async (ids) => {
+        for (const id of ids) await setApiKeyStatusAsAdmin(actor, id, "disabled");
+      }, enable),
+    ],
+    [
+      `delete selected (${BULK} keys)`,
+      await timed((ids) => deleteApiKeysAsAdmin(actor, { ids })),
+      await timed(async (ids) => {
+        for (const id of ids) await deleteApiKeyAsAdmin(actor, id);
+      }),
+    ],
+  ];
+  console.log(`${`bulk (${runs} runs)`.padEnd(32)}   one tx p50    p95 | one call per key p50 p95`);
+  for (const [label, o, b] of rows) console.log(`${label.padEnd(32)} ${fmt(o.p50)} ${fmt(o.p95)} |     ${fmt(b.p50)} ${fmt(b.p95)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,6 +269,7 @@ const OURS = [
   "api_keys_access_level_created_idx",
   "api_keys_last_used_idx",
   "api_keys_user_created_idx",
+  "api_keys_expires_at_idx",
   "users_name_email_idx",
   "users_role_name_email_idx",
 ];
@@ -281,6 +391,7 @@ async function main() {
         );
         await sql`vacuum (analyze) users, api_keys`;
       }
+      await giveExpiries(sql);
       const total = await scalar(sql<{ n: number }[]>`select count(*)::int as n from api_keys`);
       const people = await scalar(sql<{ n: number }[]>`select count(*)::int as n from users`);
       console.log(
@@ -331,6 +442,8 @@ async function main() {
           await restoreOurIndexes(sql, defs2);
         }
       }
+      // Last: deleting keys shrinks the table (the next size seeds them back).
+      await benchBulk(sql, actor);
       console.log("");
     }
   } finally {
