@@ -52,7 +52,10 @@ export function KeyPolicyForm({ policy }: { policy: KeyPolicy }) {
         defaultValue={policy.disableUnusedAfterDays === null ? NO_LIMIT : String(policy.disableUnusedAfterDays)}
         options={UNUSED_OPTIONS}
         errors={errors?.disable_unused_after_days}
-        hint="A scheduled job disables active keys nobody has used for this long (counted from their last use, or from when they were created or enabled). Their holders are told, and may enable them again, which restarts the clock."
+        hint={
+          "A scheduled job disables active keys nobody has used for this long (counted from their last use, or from when they " +
+          "were created or enabled). Their holders are told, and may enable them again, which restarts the clock."
+        }
       />
       <Button type="submit" disabled={pending}>
         {pending ? "Saving…" : "Save"}
