@@ -1,6 +1,6 @@
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
 
 export type E2ERole = "owner" | "admin" | "staff" | "read_only" | "lite";
 
@@ -70,6 +70,14 @@ export function cardOf(page: Page, name: string) {
     .getByTestId("data-card")
     .filter({ visible: true })
     .filter({ has: page.getByText(name, { exact: true }) });
+}
+
+/**
+ * Resolves once React has hydrated the element, so its handlers run: a select changed or a box
+ * checked before that changes the DOM only (React sets its props on the element when it hydrates).
+ */
+export async function hydrated(locator: Locator): Promise<void> {
+  await expect.poll(() => locator.evaluate((element) => Object.keys(element).some((key) => key.startsWith("__reactProps$")))).toBe(true);
 }
 
 export async function expectNoAxeViolations(page: Page): Promise<void> {
