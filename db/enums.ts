@@ -11,3 +11,5 @@ export const ROLE_VALUES = ["owner", "admin", "staff", "read_only", "lite"] as c
 export const ACCESS_LEVEL_VALUES = ["read_only", "read_write"] as const;
 /** Every key status. */
 export const KEY_STATUS_VALUES = ["active", "disabled"] as const;
+/** Whether a user is a person (signs in) or a service account (holds keys, never signs in). */
+export const USER_KIND_VALUES = ["person", "service_account"] as const;

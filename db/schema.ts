@@ -14,11 +14,12 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES } from "./enums";
+import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES, USER_KIND_VALUES } from "./enums";
 
 export const roleEnum = pgEnum("role", ROLE_VALUES);
 export const accessLevelEnum = pgEnum("access_level", ACCESS_LEVEL_VALUES);
 export const keyStatusEnum = pgEnum("key_status", KEY_STATUS_VALUES);
+export const userKindEnum = pgEnum("user_kind", USER_KIND_VALUES);
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 
@@ -30,6 +31,8 @@ export const users = pgTable(
     name: text().notNull(),
     passwordHash: text().notNull(),
     role: roleEnum().notNull(),
+    // SPEC §12: a service account holds keys and never signs in (its password hash opens nothing).
+    kind: userKindEnum().notNull().default("person"),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
@@ -75,6 +78,8 @@ export const sessions = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     createdAt: createdAt(),
     lastActiveAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    // SPEC §12's "Confirm it's you": the last sign-in or confirmation on this session.
+    confirmedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     ip: inet(),
     // Truncated on insert: only a short readable device name is shown from it.
@@ -266,3 +271,4 @@ export type Notification = typeof notifications.$inferSelect;
 export type Role = (typeof roleEnum.enumValues)[number];
 export type AccessLevel = (typeof accessLevelEnum.enumValues)[number];
 export type KeyStatus = (typeof keyStatusEnum.enumValues)[number];
+export type UserKind = (typeof userKindEnum.enumValues)[number];
