@@ -33,6 +33,7 @@ export const AUDIT_ACTIONS = [
   "api_key.previous_secret_revoked",
   "settings.changed",
   "job.ran",
+  "user.service_account_created",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -69,4 +70,5 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   "api_key.previous_secret_revoked": "API key old secret revoked",
   "settings.changed": "Settings changed",
   "job.ran": "Scheduled job ran",
+  "user.service_account_created": "Service account added",
 };

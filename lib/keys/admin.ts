@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { db } from "@/lib/runtime";
@@ -6,7 +7,7 @@ import { apiKeys, users, type AccessLevel, type KeyStatus, type Role } from "@/d
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
-import { forbidden, invalid, notFound, ServiceError } from "@/lib/errors";
+import { conflict, forbidden, invalid, notFound, ServiceError } from "@/lib/errors";
 import { notify } from "@/lib/notifications/notify";
 import { readKeyPolicy, type KeyPolicy } from "@/lib/settings/policy";
 import { accessManagerQuerySchema, bulkKeyIdsSchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
@@ -14,6 +15,10 @@ import type { KeyState } from "./dto";
 import { isExpired, isOverPolicy, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
+import { allowedAccessLevels } from "@/lib/auth/permissions";
+import type { CreateApiKeyInput } from "@/lib/validation/keys";
+import { toKeyDto, type ApiKeyDto } from "./dto";
+import { isUniqueViolation, newSecretColumns, resolveExpiry } from "./service";
 
 /**
  * The API Access Manager: every key of the organisation, for Owners and Admins. Sorting,
@@ -489,4 +494,71 @@ export function disableApiKeysAsAdmin(actor: Actor, input: { ids: string[] }): P
 /** Delete selected: each key as deleteApiKeyAsAdmin deletes it (audited and notified per key), in one transaction. */
 export function deleteApiKeysAsAdmin(actor: Actor, input: { ids: string[] }): Promise<BulkResult> {
   return bulk(actor, input, (tx, id) => deleteInTx(tx, actor, id));
+}
+
+const NOT_A_SERVICE_ACCOUNT = "Service account not found.";
+
+/**
+ * Access Manager's Add API Key: an Owner or Admin creates a key held by a service account
+ * (SPEC §12). The same rules as a person's own new key (the holder's role decides the levels,
+ * the organisation's policy the expiry, names are unique per holder); the secret is returned this
+ * once, and the audit row names the admin as actor and the service account as the key's holder.
+ */
+export async function createApiKeyForServiceAccount(
+  actor: Actor,
+  accountId: string,
+  input: CreateApiKeyInput,
+): Promise<{ key: ApiKeyDto; secret: string; account: { id: string; name: string } }> {
+  requireManageAll(actor);
+  if (!isUuid(accountId)) throw notFound(NOT_A_SERVICE_ACCOUNT);
+  const id = randomUUID();
+  const { secret, columns } = newSecretColumns(id);
+  try {
+    return await db().transaction(async (tx) => {
+      // Share-locked as createApiKey does: a concurrent role change of the account waits or is seen.
+      const [account] = await tx
+        .select({ id: users.id, name: users.name, role: users.role })
+        .from(users)
+        .where(and(eq(users.id, accountId), eq(users.kind, "service_account")))
+        .for("share")
+        .limit(1);
+      if (!account) throw notFound(NOT_A_SERVICE_ACCOUNT);
+      if (!allowedAccessLevels(account.role).includes(input.access_level)) {
+        throw new ServiceError("forbidden", `${account.name} is Read-only: it can only hold Read-only keys.`, "access_level");
+      }
+      const now = new Date();
+      const expiresAt = await resolveExpiry(tx, input.expires_at, now);
+      const [row] = await tx
+        .insert(apiKeys)
+        .values({
+          id,
+          userId: account.id,
+          name: input.name,
+          description: input.description ?? null,
+          accessLevel: input.access_level,
+          expiresAt,
+          activeSince: now,
+          ...columns,
+        })
+        .returning();
+      if (!row) throw new Error("insert returned no row");
+      await recordAudit(tx, actor, {
+        action: "api_key.created",
+        targetType: "api_key",
+        targetId: id,
+        targetLabel: input.name,
+        metadata: {
+          access_level: input.access_level,
+          expires_at: expiresAt?.toISOString() ?? null,
+          by_admin: true,
+          key_owner: account.name,
+          service_account_id: account.id,
+        },
+      });
+      return { key: toKeyDto(row), secret, account: { id: account.id, name: account.name } };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict("This service account already has an API key with this name.", "name");
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import type { Role } from "@/db/schema";
+import type { Role, UserKind } from "@/db/schema";
 import type { ApiKeyDto } from "./dto";
 
 /**
@@ -21,7 +21,7 @@ import type { ApiKeyDto } from "./dto";
 
 export interface CachedKey {
   key: ApiKeyDto;
-  user: { id: string; email: string; name: string; role: Role };
+  user: { id: string; email: string; name: string; role: Role; kind: UserKind };
   /** Set when the secret presented is the key's previous one (a regenerate's grace): its end. */
   sunset?: Date;
 }

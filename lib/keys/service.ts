@@ -32,7 +32,7 @@ const EXPIRED_NEEDS_EXPIRY = "This key has expired: choose a new expiration to r
  * The expiry a new or regenerated key gets: the one asked for, checked against the organisation's
  * policy; left out, the policy's longest lifetime (or none without a policy).
  */
-async function resolveExpiry(tx: DbOrTx, asked: Date | null | undefined, now: Date): Promise<Date | null> {
+export async function resolveExpiry(tx: DbOrTx, asked: Date | null | undefined, now: Date): Promise<Date | null> {
   const { maxKeyLifetimeDays } = await readKeyPolicy(tx);
   if (asked === undefined) return latestAllowedExpiry(maxKeyLifetimeDays, now);
   const problem = checkExpiry(asked, maxKeyLifetimeDays, now);
@@ -44,7 +44,7 @@ const readOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO
 /** Changing one's own keys: through an API key, only a Read & Write key. */
 const changeOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true });
 
-function isUniqueViolation(error: unknown): boolean {
+export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
   return code === "23505";
 }
@@ -62,7 +62,7 @@ async function ownKeyForUpdate(tx: DbOrTx, actor: Actor, id: string): Promise<Ap
   return row;
 }
 
-function newSecretColumns(id: string) {
+export function newSecretColumns(id: string) {
   const ring = keyring();
   const secret = generateApiKey();
   const sealed = sealSecret(secret, id, ring);
@@ -409,7 +409,7 @@ export async function verifyApiKey(raw: string, ip: string | null, options: { ca
     // Taken before the lookup: any invalidation meanwhile makes set() drop this result.
     const generation = cache.generation;
     const [row] = await db()
-      .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role } })
+      .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role, kind: users.kind } })
       .from(apiKeys)
       .innerJoin(users, eq(users.id, apiKeys.userId))
       .where(or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)))

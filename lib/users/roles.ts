@@ -2,12 +2,13 @@ import { and, asc, eq, inArray, notInArray } from "drizzle-orm";
 import type { DbOrTx, Tx } from "@/db/client";
 import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
-import { apiKeys, sessions, users, type AccessLevel, type Role } from "@/db/schema";
+import { apiKeys, sessions, users, type AccessLevel, type Role, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import { notify } from "@/lib/notifications/notify";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { USERS_IN_BROWSER } from "./messages";
+import { isServiceAccountRole } from "./service-accounts";
 import { allowedAccessLevels, canManageUser, canSignOutEverywhere } from "@/lib/auth/permissions";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { conflict, forbidden, invalid, notFound } from "@/lib/errors";
@@ -39,8 +40,13 @@ function requireUsersManage(actor: Actor): void {
 }
 
 /** Why `actor` may not change `target` to `next` (or remove them, when `next` is null). */
-function refusal(actor: Actor, target: { id: string; role: Role }, next: Role | null): string | null {
-  if (canManageUser({ id: actor.userId, role: actor.role }, target, next)) return null;
+function refusal(actor: Actor, target: { id: string; role: Role; kind: UserKind }, next: Role | null): string | null {
+  if (canManageUser({ id: actor.userId, role: actor.role }, target, next)) {
+    if (target.kind === "service_account" && next !== null && !isServiceAccountRole(next)) {
+      return "A service account can only be Staff or Read-only.";
+    }
+    return null;
+  }
   if (actor.userId === target.id) return next === null ? "You cannot remove yourself." : "You cannot change your own role.";
   if (target.role === "owner") {
     return next === null
@@ -55,7 +61,7 @@ function refusal(actor: Actor, target: { id: string; role: Role }, next: Role | 
 async function findUser(q: DbOrTx, id: string, lock: boolean) {
   if (!isUuid(id)) throw notFound(USER_NOT_FOUND);
   const query = q
-    .select({ id: users.id, name: users.name, email: users.email, role: users.role })
+    .select({ id: users.id, name: users.name, email: users.email, role: users.role, kind: users.kind })
     .from(users)
     .where(eq(users.id, id))
     .limit(1);
@@ -239,6 +245,7 @@ export async function transferOwnership(actor: Actor, userId: string): Promise<{
     if (me.role !== "owner") throw forbidden("Only the Owner can transfer ownership.");
 
     await tx.update(users).set({ role: "admin", updatedAt: new Date() }).where(eq(users.id, me.id));
+    if (target.kind !== "person") throw invalid("Ownership can only go to a person, not a service account.");
     await tx.update(users).set({ role: "owner", updatedAt: new Date() }).where(eq(users.id, target.id));
     await announceKeyChange(tx, { userId: me.id });
     await announceKeyChange(tx, { userId: target.id });

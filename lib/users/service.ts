@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { db } from "@/lib/runtime";
-import { invites, users, type Role, type User } from "@/db/schema";
+import { invites, users, type Role, type User, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
 import { USERS_IN_BROWSER } from "./messages";
@@ -19,10 +19,11 @@ export interface UserDto {
   email: string;
   name: string;
   role: Role;
+  kind: UserKind;
   createdAt: Date;
 }
 
-const toDto = (u: User): UserDto => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt });
+const toDto = (u: User): UserDto => ({ id: u.id, email: u.email, name: u.name, role: u.role, kind: u.kind, createdAt: u.createdAt });
 
 export async function hasAnyUser(): Promise<boolean> {
   const [row] = await db().select({ id: users.id }).from(users).limit(1);
@@ -83,8 +84,11 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
     .from(users)
     .where(sql`lower(${users.email}) = ${input.email}`)
     .limit(1);
-  const ok = user ? await verifyPassword(user.passwordHash, input.password) : (await burnPasswordCheck(input.password), false);
-  if (!user || !ok) {
+  // Only a person signs in: a service account is refused whatever is typed (its hash is of random
+  // bytes anyway), with the same work done as for an unknown email.
+  const person = user?.kind === "person" ? user : undefined;
+  const ok = person ? await verifyPassword(person.passwordHash, input.password) : (await burnPasswordCheck(input.password), false);
+  if (!user || !person || !ok) {
     await recordAudit(db(), who, { action: "auth.sign_in_failed", targetType: "user", targetId: user?.id, targetLabel: input.email });
     return null;
   }
@@ -115,6 +119,7 @@ export async function listUsers(actor: Actor): Promise<UserListItem[]> {
       email: users.email,
       name: users.name,
       role: users.role,
+      kind: users.kind,
       createdAt: users.createdAt,
       // Spelled out: inside a select list drizzle leaves columns unqualified, and an unqualified
       // "id" in the subquery would be the key's own id (every count was 0).

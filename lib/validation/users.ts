@@ -45,3 +45,14 @@ export type EndSessionInput = z.infer<typeof endSessionSchema>;
 
 /** Profile's Sessions: Sign out other sessions (no fields). */
 export const endOtherSessionsSchema = z.object({});
+
+/** The roles a service account may have (SPEC §12): it holds keys, so Staff or Read-only. */
+export const SERVICE_ACCOUNT_ROLES = ["staff", "read_only"] as const;
+export type ServiceAccountRole = (typeof SERVICE_ACCOUNT_ROLES)[number];
+
+/** Users page: Add service account. */
+export const createServiceAccountSchema = z.object({
+  name: displayName("name"),
+  role: z.enum(SERVICE_ACCOUNT_ROLES, { error: "Choose a role: Staff or Read-only." }),
+});
+export type CreateServiceAccountInput = z.infer<typeof createServiceAccountSchema>;

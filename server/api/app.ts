@@ -144,7 +144,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
         created_at: key.createdAt.toISOString(),
         expires_at: key.expiresAt?.toISOString() ?? null,
         last_used_at: key.lastUsedAt?.toISOString() ?? null,
-        user: { email: user.email, name: user.name, role: user.role },
+        user: { email: user.email, name: user.name, role: user.role, type: user.kind },
       },
       200,
     );

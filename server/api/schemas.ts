@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES } from "@/lib/auth/permissions";
+import { USER_KIND_VALUES } from "@/db/enums";
 import { MAX_GRACE_PERIOD_SECONDS } from "@/lib/keys/expiry";
 import { accessLevel, createApiKeySchema, keyStatus, regenerateApiKeySchema, updateApiKeySchema } from "@/lib/validation/keys";
 
@@ -113,7 +114,12 @@ export const whoamiResponse = z
     created_at: timestamp,
     expires_at: timestamp.nullable().meta({ description: "When the key stops working; null: never." }),
     last_used_at: timestamp.nullable(),
-    user: z.object({ email: z.string(), name: z.string(), role: z.enum(ROLES) }),
+    user: z.object({
+      email: z.string(),
+      name: z.string(),
+      role: z.enum(ROLES),
+      type: z.enum(USER_KIND_VALUES).meta({ description: "A person, or a service account (a key holder for a system, not a person)." }),
+    }),
   })
   .meta({ description: "The key making the request and its user." })
   .openapi("WhoAmI");

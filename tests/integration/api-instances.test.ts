@@ -46,7 +46,7 @@ function fakeKey(id: string, userId: string): CachedKey {
       disabledByAdmin: false,
       disabledReason: null,
     },
-    user: { id: userId, email: "u@example.test", name: "u", role: "staff" },
+    user: { id: userId, email: "u@example.test", name: "u", role: "staff", kind: "person" },
   };
 }
 
