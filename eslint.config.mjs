@@ -34,6 +34,7 @@ export default defineConfig([
               from: ["./server"],
               message: "server/ is the process and the REST transport; pages reach the domain through lib/.",
             },
+            { target: "./components", from: ["./app"], message: "components/ are shared by pages: a page passes them what they need." },
           ],
         },
       ],

@@ -1,7 +1,7 @@
 import { KeyRound } from "lucide-react";
 import Link from "next/link";
 import { NavLinks, type NavItem } from "@/components/shell/nav-links";
-import { NotificationsMenu } from "@/components/shell/notifications-menu";
+import { NotificationsMenu } from "./_components/notifications-menu";
 import { SignOutButton } from "@/components/shell/sign-out-button";
 import { requireActor } from "@/lib/auth/session";
 import { can, ROLE_LABELS } from "@/lib/auth/permissions";

@@ -4,7 +4,7 @@ import { Bell, Check } from "lucide-react";
 import { Popover as P } from "radix-ui";
 import { useId, useTransition } from "react";
 import { toast } from "sonner";
-import { markAllNotificationsReadAction, markNotificationReadAction } from "@/app/(app)/notifications/actions";
+import { markAllNotificationsReadAction, markNotificationReadAction } from "../notifications/actions";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { formatDateTime } from "@/lib/format";
