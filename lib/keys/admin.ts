@@ -3,7 +3,7 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type 
 import type { DbOrTx } from "@/db/client";
 import { db } from "@/lib/runtime";
 import { escapeLike, isUuid } from "@/db/sql";
-import { apiKeys, users, type AccessLevel, type KeyStatus, type Role } from "@/db/schema";
+import { apiKeys, users, type AccessLevel, type KeyStatus, type Role, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
@@ -44,7 +44,7 @@ export interface AdminKeyRow {
   disabledReason: string | null;
   /** It would live longer from now than the organisation's Maximum key lifetime allows. */
   overPolicy: boolean;
-  user: { id: string; name: string; email: string; role: Role };
+  user: { id: string; name: string; email: string; role: Role; kind: UserKind };
 }
 
 export interface AdminKeyPage {
@@ -78,6 +78,7 @@ const displayColumns = {
   userName: users.name,
   userEmail: users.email,
   userRole: users.role,
+  userKind: users.kind,
 };
 
 interface DisplayRow {
@@ -95,6 +96,7 @@ interface DisplayRow {
   userName: string;
   userEmail: string;
   userRole: Role;
+  userKind: UserKind;
 }
 
 /** When the page is served and the policy then: what Expired, Within 7 days and Over policy are measured against. */
@@ -117,7 +119,7 @@ function toRow(r: DisplayRow, moment: Moment): AdminKeyRow {
     lastUsedIp: r.lastUsedIp,
     disabledReason: r.status === "disabled" ? r.disabledReason : null,
     overPolicy: isOverPolicy(r.expiresAt, moment.policy.maxKeyLifetimeDays, moment.now),
-    user: { id: r.userId, name: r.userName, email: r.userEmail, role: r.userRole },
+    user: { id: r.userId, name: r.userName, email: r.userEmail, role: r.userRole, kind: r.userKind },
   };
 }
 

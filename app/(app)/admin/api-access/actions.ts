@@ -1,10 +1,17 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
-import { deleteApiKeyAsAdmin, deleteApiKeysAsAdmin, disableApiKeysAsAdmin, setApiKeyStatusAsAdmin } from "@/lib/keys/admin";
-import { typedActionWithActor } from "@/lib/safe-action";
+import {
+  createApiKeyForServiceAccount,
+  deleteApiKeyAsAdmin,
+  deleteApiKeysAsAdmin,
+  disableApiKeysAsAdmin,
+  setApiKeyStatusAsAdmin,
+} from "@/lib/keys/admin";
+import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
 import { bulkKeyIdsSchema } from "@/lib/validation/admin";
 import { apiKeyIdSchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
+import { serviceAccountKeyFormSchema } from "@/lib/validation/users";
 
 export const setKeyStatusAsAdminAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
   const key = await setApiKeyStatusAsAdmin(actor, input.id, input.status);
@@ -16,6 +23,18 @@ export const deleteKeyAsAdminAction = typedActionWithActor(apiKeyIdSchema, async
   const key = await deleteApiKeyAsAdmin(actor, input.id);
   revalidatePath("/admin/api-access");
   return { ok: true, message: `API key "${key.name}" deleted.` };
+});
+
+/** A service account's new key: its secret, shown this once to the admin who made it. */
+export type ServiceAccountSecret = { id: string; name: string; secret: string; accountName: string };
+
+/** Add API Key for a service account (SPEC §12). */
+export const createServiceAccountKeyAction = validatedActionWithActor(serviceAccountKeyFormSchema, async (input, actor) => {
+  const { account_id: accountId, ...fields } = input;
+  const { key, secret, account } = await createApiKeyForServiceAccount(actor, accountId, fields);
+  revalidatePath("/admin/api-access");
+  revalidatePath("/admin/users");
+  return { ok: true, data: { id: key.id, name: key.name, secret, accountName: account.name } satisfies ServiceAccountSecret };
 });
 
 /** What a bulk action tells its dialog: how many keys it changed, and which selected ids were gone. */

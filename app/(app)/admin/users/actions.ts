@@ -13,13 +13,20 @@ import {
   type KeyToDelete,
 } from "@/lib/users/roles";
 import { createInvite } from "@/lib/users/service";
+import { createServiceAccount } from "@/lib/users/service-accounts";
 import { changeRoleSchema, previewRoleChangeSchema, userIdSchema } from "@/lib/validation/admin";
-import { inviteSchema } from "@/lib/validation/users";
+import { createServiceAccountSchema, inviteSchema } from "@/lib/validation/users";
 
 export const createInviteAction = validatedActionWithActor(inviteSchema, async (input, actor) => {
   const invite = await createInvite(actor, input);
   revalidatePath("/admin/users");
   return { ok: true, data: { path: `/invite/${invite.token}`, expiresAt: invite.expiresAt } };
+});
+
+export const createServiceAccountAction = validatedActionWithActor(createServiceAccountSchema, async (input, actor) => {
+  const account = await createServiceAccount(actor, input);
+  revalidatePath("/admin/users");
+  return { ok: true, message: `Service account ${account.name} added (${ROLE_LABELS[account.role]}).` };
 });
 
 export type KeyPreview = Pick<KeyToDelete, "id" | "name">;

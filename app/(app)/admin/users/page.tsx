@@ -4,6 +4,7 @@ import { can, canManageUser, canSignOutEverywhere, ROLE_LABELS } from "@/lib/aut
 import { requirePermission } from "@/lib/auth/session";
 import { formatDate } from "@/lib/format";
 import { listPendingInvites, listUsers } from "@/lib/users/service";
+import { AddServiceAccountDialog } from "./_components/add-service-account-dialog";
 import { InviteUserDialog } from "./_components/invite-user-dialog";
 import { UsersTable, type UserRow } from "./_components/users-table";
 
@@ -18,17 +19,23 @@ export default async function UsersPage() {
     ...user,
     isYou: user.id === actor.userId,
     canManage: canManageUser(me, user, null),
-    canTransfer: can(actor.role, "ownership.transfer") && user.id !== actor.userId,
-    canSignOut: canSignOutEverywhere(me, user),
+    // A service account never signs in, so it has no sessions and cannot become the Owner.
+    canTransfer: can(actor.role, "ownership.transfer") && user.id !== actor.userId && user.kind === "person",
+    canSignOut: user.kind === "person" && canSignOutEverywhere(me, user),
   }));
   return (
     <div className="space-y-8">
       <div className="flex flex-wrap items-center justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Users</h1>
-          <p className="text-sm text-slate-600">Everyone who can sign in to this Latchkey.</p>
+          <p className="text-sm text-slate-600">
+            Everyone who can sign in to this Latchkey, and the service accounts that hold keys for systems.
+          </p>
         </div>
-        <InviteUserDialog />
+        <div className="flex flex-wrap gap-2">
+          <AddServiceAccountDialog />
+          <InviteUserDialog />
+        </div>
       </div>
       <UsersTable users={rows} />
       {invites.length > 0 ? (

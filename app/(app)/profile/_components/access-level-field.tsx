@@ -10,7 +10,8 @@ const DESCRIPTIONS = {
   read_write: "Can read and change data through the API.",
 } as const;
 
-export function AccessLevelField({ role, errors }: { role: Role; errors?: string[] }) {
+/** `readOnlyNote`: why only Read-only is offered, when the key is not the viewer's own (a service account's). */
+export function AccessLevelField({ role, errors, readOnlyNote }: { role: Role; errors?: string[]; readOnlyNote?: string }) {
   const allowed = allowedAccessLevels(role);
   return (
     <fieldset className="space-y-2">
@@ -41,7 +42,9 @@ export function AccessLevelField({ role, errors }: { role: Role; errors?: string
         );
       })}
       {role === "read_only" ? (
-        <p className="text-xs text-slate-600">Your role is Read-only, so your keys are Read-only too. An admin can change your role.</p>
+        <p className="text-xs text-slate-600">
+          {readOnlyNote ?? "Your role is Read-only, so your keys are Read-only too. An admin can change your role."}
+        </p>
       ) : null}
       <FieldErrors errors={errors} />
     </fieldset>

@@ -160,7 +160,9 @@ export function AccessManager({
           cell: ({ row }) => (
             <div className="min-w-[10rem]">
               <div className="font-medium text-slate-900">{row.original.user.name}</div>
-              <div className="text-xs break-all text-slate-600">{row.original.user.email}</div>
+              <div className="text-xs break-all text-slate-600">
+                {row.original.user.kind === "person" ? row.original.user.email : "Service account"}
+              </div>
             </div>
           ),
           meta: { cellClassName: "max-w-[18rem]" },
@@ -423,8 +425,9 @@ export function AccessManager({
       >
         {deleting ? (
           <p className="text-sm text-slate-700">
-            Delete <strong className="break-all">{deleting.name}</strong> of {deleting.user.name} ({deleting.user.email})? This is
-            permanent: anything using it stops working at once.
+            Delete <strong className="break-all">{deleting.name}</strong> of {deleting.user.name} (
+            {deleting.user.kind === "person" ? deleting.user.email : "service account"})? This is permanent: anything using it stops
+            working at once.
           </p>
         ) : null}
       </ConfirmDialog>

@@ -3,6 +3,7 @@
 import { useState, useTransition, type ReactNode } from "react";
 import { toast } from "sonner";
 import { RoleBadge } from "@/components/badges";
+import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm";
 import { FormMessage, inputClass } from "@/components/ui/field";
@@ -13,6 +14,7 @@ import type { Role } from "@/db/schema";
 import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
 import { formatDate } from "@/lib/format";
 import type { UserListItem } from "@/lib/users/service";
+import { SERVICE_ACCOUNT_ROLES } from "@/lib/validation/users";
 import {
   changeRoleAction,
   previewRemovalAction,
@@ -39,6 +41,16 @@ type Pending =
   | { kind: "remove"; user: UserRow; keys: KeyPreview[] | null }
   | { kind: "transfer"; user: UserRow }
   | { kind: "signout"; user: UserRow };
+
+/** How a confirmation names a user: a person by name and email; a service account (its address is internal) by name. */
+function Who({ user }: { user: UserRow }) {
+  return (
+    <>
+      <strong>{user.name}</strong>
+      {user.kind === "person" ? ` (${user.email})` : " (service account)"}
+    </>
+  );
+}
 
 const TITLES: Record<Pending["kind"], string> = {
   role: "Change role",
@@ -126,8 +138,22 @@ export function UsersTable({ users }: { users: UserRow[] }) {
                   <Td className="font-medium">
                     <span id={nameId}>{user.name}</span>
                     {user.isYou ? <span className="ml-2 text-xs text-slate-500">(you)</span> : null}
+                    {user.kind === "service_account" ? (
+                      <span className="ml-2">
+                        <Badge>Service account</Badge>
+                      </span>
+                    ) : null}
                   </Td>
-                  <Td>{user.email}</Td>
+                  <Td>
+                    {user.kind === "person" ? (
+                      user.email
+                    ) : (
+                      <span className="text-slate-500">
+                        <span aria-hidden>—</span>
+                        <span className="sr-only">None: a service account cannot sign in</span>
+                      </span>
+                    )}
+                  </Td>
                   <Td>
                     {user.canManage ? (
                       <select
@@ -138,7 +164,7 @@ export function UsersTable({ users }: { users: UserRow[] }) {
                         className={cn(inputClass, "h-9 w-auto pr-8")}
                         onChange={(e) => open({ kind: "role", user, role: e.target.value as Role, keys: null })}
                       >
-                        {INVITABLE_ROLES.map((role) => (
+                        {(user.kind === "service_account" ? SERVICE_ACCOUNT_ROLES : INVITABLE_ROLES).map((role) => (
                           <option key={role} value={role}>
                             {ROLE_LABELS[role]}
                           </option>
@@ -212,7 +238,7 @@ export function UsersTable({ users }: { users: UserRow[] }) {
             {pending.kind === "role" ? (
               <>
                 <p className="text-sm text-slate-700">
-                  Change the role of <strong>{pending.user.name}</strong> ({pending.user.email}) from{" "}
+                  Change the role of <Who user={pending.user} /> from{" "}
                   <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from their
                   next request.
                 </p>
@@ -230,20 +256,23 @@ export function UsersTable({ users }: { users: UserRow[] }) {
             {pending.kind === "remove" ? (
               <>
                 <p className="text-sm text-slate-700">
-                  Remove <strong>{pending.user.name}</strong> ({pending.user.email})? They are signed out at once and can no longer sign in.
+                  Remove <Who user={pending.user} />?{" "}
+                  {pending.user.kind === "person"
+                    ? "They are signed out at once and can no longer sign in."
+                    : "Its keys stop working at once."}
                 </p>
                 <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
               </>
             ) : null}
             {pending.kind === "signout" ? (
               <p className="text-sm text-slate-700">
-                Sign <strong>{pending.user.name}</strong> ({pending.user.email}) out of every session? Their next request in each browser
+                Sign <Who user={pending.user} /> out of every session? Their next request in each browser
                 goes to the sign-in page. Their API keys keep working.
               </p>
             ) : null}
             {pending.kind === "transfer" ? (
               <p className="text-sm text-slate-700">
-                Make <strong>{pending.user.name}</strong> ({pending.user.email}) the Owner of this Latchkey? You become an Admin, and only
+                Make <Who user={pending.user} /> the Owner of this Latchkey? You become an Admin, and only
                 the new Owner can transfer ownership again.
               </p>
             ) : null}
