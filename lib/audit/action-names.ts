@@ -34,6 +34,7 @@ export const AUDIT_ACTIONS = [
   "settings.changed",
   "job.ran",
   "user.service_account_created",
+  "api_key.moved",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -71,4 +72,5 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   "settings.changed": "Settings changed",
   "job.ran": "Scheduled job ran",
   "user.service_account_created": "Service account added",
+  "api_key.moved": "API key moved to a service account",
 };

@@ -8,7 +8,7 @@ import { notify } from "@/lib/notifications/notify";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { USERS_IN_BROWSER } from "./messages";
-import { isServiceAccountRole } from "./service-accounts";
+import { isServiceAccountRole, moveKeysToServiceAccounts, type KeyMove, type MovedKey } from "./service-accounts";
 import { allowedAccessLevels, canManageUser, canSignOutEverywhere } from "@/lib/auth/permissions";
 import { announceKeyChange } from "@/lib/keys/revocation";
 import { conflict, forbidden, invalid, notFound } from "@/lib/errors";
@@ -173,8 +173,15 @@ export async function changeRole(actor: Actor, input: ChangeRoleInput): Promise<
   });
 }
 
-/** Removes a user: their keys are deleted and their sessions end (the row they name is gone). */
-export async function removeUser(actor: Actor, userId: string): Promise<{ name: string; email: string; deletedKeys: string[] }> {
+/**
+ * Removes a user: their sessions end (the row they name is gone) and their keys are deleted, except
+ * those `moves` sends to a service account (regenerated as they move, so the person's copy dies).
+ */
+export async function removeUser(
+  actor: Actor,
+  userId: string,
+  moves: KeyMove[] = [],
+): Promise<{ name: string; email: string; deletedKeys: string[]; movedKeys: MovedKey[] }> {
   requireUsersManage(actor);
   return db().transaction(async (tx) => {
     const user = await lockUser(tx, userId);
@@ -184,7 +191,11 @@ export async function removeUser(actor: Actor, userId: string): Promise<{ name: 
     if (user.role === "owner") throw forbidden("The Owner cannot be removed.");
 
     const keys = await keysNotAllowed(tx, user.id, "lite", true);
-    await deleteKeys(tx, actor, keys, "user_removed", user.email);
+    // Keys moved to a service account survive, under a new secret; the rest are deleted.
+    const movedKeys = await moveKeysToServiceAccounts(tx, actor, user, keys, moves);
+    const moved = new Set(movedKeys.map((k) => k.id));
+    const doomed = keys.filter((k) => !moved.has(k.id));
+    await deleteKeys(tx, actor, doomed, "user_removed", user.email);
     await announceKeyChange(tx, { userId: user.id });
     // Their sessions go with the row (on delete cascade): the next request of each is refused.
     await tx.delete(users).where(eq(users.id, user.id));
@@ -193,9 +204,14 @@ export async function removeUser(actor: Actor, userId: string): Promise<{ name: 
       targetType: "user",
       targetId: user.id,
       targetLabel: user.email,
-      metadata: { name: user.name, role: user.role, deleted_keys: keys.map((k) => k.name) },
+      metadata: {
+        name: user.name,
+        role: user.role,
+        deleted_keys: doomed.map((k) => k.name),
+        moved_keys: movedKeys.map((k) => ({ name: k.name, to: k.accountName })),
+      },
     });
-    return { name: user.name, email: user.email, deletedKeys: keys.map((k) => k.name) };
+    return { name: user.name, email: user.email, deletedKeys: doomed.map((k) => k.name), movedKeys };
   });
 }
 

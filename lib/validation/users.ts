@@ -64,3 +64,13 @@ export const serviceAccountKeyFormSchema = z.intersection(
   createApiKeyFormSchema,
 );
 export type ServiceAccountKeyFormInput = z.infer<typeof serviceAccountKeyFormSchema>;
+
+/** Users page: Remove, with the keys to move to a service account (the others are deleted). */
+export const removeUserSchema = z.object({
+  userId: uuid,
+  moves: z
+    .array(z.object({ keyId: uuid, accountId: z.uuid("Choose a service account.") }))
+    .max(1000)
+    .default([]),
+});
+export type RemoveUserInput = z.infer<typeof removeUserSchema>;

@@ -15,11 +15,11 @@ import { hashPassword } from "@/lib/auth/password";
 import { createApiKeyForServiceAccount } from "@/lib/keys/admin";
 import { authenticateApiKey } from "@/lib/keys/service";
 import { keyCache } from "@/lib/runtime";
-import { changeRole, transferOwnership } from "@/lib/users/roles";
+import { changeRole, removeUser, transferOwnership } from "@/lib/users/roles";
 import { createServiceAccount, listServiceAccounts, serviceAccountEmail } from "@/lib/users/service-accounts";
 import { listUsers, verifyCredentials } from "@/lib/users/service";
 import { createApiKeySchema } from "@/lib/validation/keys";
-import { createServiceAccountSchema } from "@/lib/validation/users";
+import { createServiceAccountSchema, removeUserSchema } from "@/lib/validation/users";
 import { changeRoleSchema } from "@/lib/validation/admin";
 import { updateKeyPolicy } from "@/lib/settings/service";
 import { setupTestDatabase } from "../helpers/db";
@@ -229,5 +229,104 @@ describe("API", () => {
     const { createApiKey } = await import("@/lib/keys/service");
     const mine = await createApiKey(admin, { name: unique("admin's"), access_level: "read_only" });
     expect((await whoami(mine.secret)).user).toMatchObject({ email: admin.email, role: "admin", type: "person" });
+  });
+});
+
+describe("Remove a person, moving keys to a service account", () => {
+  /** A Staff person with a Read & Write and a Read-only key, signed in by their keys' secrets. */
+  async function personWithKeys() {
+    const { createApiKey } = await import("@/lib/keys/service");
+    const person = await makeUser("staff");
+    const rw = await createApiKey(person, { name: unique("deploy"), access_level: "read_write", description: "CI" });
+    const ro = await createApiKey(person, { name: unique("report"), access_level: "read_only" });
+    return { person, rw, ro };
+  }
+
+  it("moves the chosen key under a new secret (the old one refused at once), deletes the rest, audited per key", async () => {
+    const account = await createServiceAccount(admin, { name: unique("Deploy bot"), role: "staff" });
+    const { person, rw, ro } = await personWithKeys();
+    expect(await authenticateApiKey(rw.secret, null)).not.toBeNull(); // cached now, where a cache runs
+    const before = await snapshot();
+    const input = removeUserSchema.parse({ userId: person.userId, moves: [{ keyId: rw.key.id, accountId: account.id }] });
+    const result = await removeUser(admin, input.userId, input.moves);
+    expect(result.deletedKeys).toEqual([ro.key.name]);
+    expect(result.movedKeys).toMatchObject([{ id: rw.key.id, name: rw.key.name, accountId: account.id, accountName: account.name }]);
+    const newSecret = result.movedKeys[0]!.secret;
+    expect(newSecret).not.toBe(rw.secret);
+
+    // The person's copy stops at once; the new secret works, as the service account's.
+    expect(await authenticateApiKey(rw.secret, null)).toBeNull();
+    expect(await authenticateApiKey(ro.secret, null)).toBeNull();
+    expect(await authenticateApiKey(newSecret, null)).toMatchObject({ user: { id: account.id, kind: "service_account" } });
+    // Name, level, expiry, description and status kept.
+    const [row] = await db().select().from(apiKeys).where(eq(apiKeys.id, rw.key.id));
+    expect(row).toMatchObject({
+      userId: account.id,
+      name: rw.key.name,
+      accessLevel: "read_write",
+      description: "CI",
+      status: "active",
+      expiresAt: rw.key.expiresAt,
+      previousDigest: null,
+    });
+    expect(await userRow(person.userId)).toBeUndefined();
+
+    const audit = await auditSince(before);
+    expect(audit.map((a) => [a.action, a.targetId])).toEqual([
+      ["api_key.moved", rw.key.id],
+      ["api_key.deleted", ro.key.id],
+      ["user.removed", person.userId],
+    ]);
+    expect(audit[0]).toMatchObject({
+      actorUserId: admin.userId,
+      metadata: { reason: "user_removed", from: person.email, to: account.name, service_account_id: account.id },
+    });
+    expect(audit[2]!.metadata).toMatchObject({ deleted_keys: [ro.key.name], moved_keys: [{ name: rw.key.name, to: account.name }] });
+  });
+
+  it("refuses, changing nothing: Read & Write to a Read-only account, a name it has, a person, someone else's key", async () => {
+    const reader = await createServiceAccount(admin, { name: unique("Reader bot"), role: "read_only" });
+    const staffBot = await createServiceAccount(admin, { name: unique("Staff bot"), role: "staff" });
+    const { person, rw, ro } = await personWithKeys();
+    await createApiKeyForServiceAccount(admin, staffBot.id, createApiKeySchema.parse({ name: ro.key.name.toUpperCase() }));
+    const stranger = await personWithKeys();
+    const cases: [string, { keyId: string; accountId: string }[], string][] = [
+      ["level", [{ keyId: rw.key.id, accountId: reader.id }], "forbidden"],
+      ["name", [{ keyId: ro.key.id, accountId: staffBot.id }], "conflict"],
+      ["person", [{ keyId: ro.key.id, accountId: stranger.person.userId }], "not_found"],
+      ["themselves", [{ keyId: ro.key.id, accountId: person.userId }], "not_found"],
+      ["unknown account", [{ keyId: ro.key.id, accountId: crypto.randomUUID() }], "not_found"],
+      ["someone else's key", [{ keyId: stranger.rw.key.id, accountId: staffBot.id }], "conflict"],
+      ["twice", [{ keyId: ro.key.id, accountId: reader.id }, { keyId: ro.key.id, accountId: staffBot.id }], "conflict"],
+    ];
+    for (const [what, moves, code] of cases) {
+      const before = await snapshot();
+      await expect(removeUser(admin, person.userId, moves), what).rejects.toMatchObject({ code });
+      await expectUnchanged(before);
+    }
+    expect(await authenticateApiKey(rw.secret, null)).not.toBeNull();
+    // A Read-only key may go to a Read-only account.
+    const result = await removeUser(admin, person.userId, [{ keyId: ro.key.id, accountId: reader.id }]);
+    expect(result.movedKeys.map((k) => k.accountName)).toEqual([reader.name]);
+  });
+
+  it.each(ROLES)("as %s: only Owners and Admins remove and move; a refusal changes nothing", async (role) => {
+    const actor = await actorFor(role);
+    const account = await createServiceAccount(admin, { name: unique("Bot"), role: "staff" });
+    const { person, rw } = await personWithKeys();
+    const before = await snapshot();
+    const attempt = removeUser(actor, person.userId, [{ keyId: rw.key.id, accountId: account.id }]);
+    if (!MANAGERS.has(role)) {
+      await expect(attempt).rejects.toMatchObject({ code: "forbidden" });
+      await expectUnchanged(before);
+      return;
+    }
+    expect((await attempt).movedKeys).toHaveLength(1);
+  });
+
+  it("the move's schema takes ids only, and no moves means every key is deleted", async () => {
+    const malformed = { userId: crypto.randomUUID(), moves: [{ keyId: "x", accountId: crypto.randomUUID() }] };
+    expect(removeUserSchema.safeParse(malformed).success).toBe(false);
+    expect(removeUserSchema.parse({ userId: admin.userId }).moves).toEqual([]);
   });
 });

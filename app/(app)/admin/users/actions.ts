@@ -15,7 +15,7 @@ import {
 import { createInvite } from "@/lib/users/service";
 import { createServiceAccount } from "@/lib/users/service-accounts";
 import { changeRoleSchema, previewRoleChangeSchema, userIdSchema } from "@/lib/validation/admin";
-import { createServiceAccountSchema, inviteSchema } from "@/lib/validation/users";
+import { createServiceAccountSchema, inviteSchema, removeUserSchema } from "@/lib/validation/users";
 
 export const createInviteAction = validatedActionWithActor(inviteSchema, async (input, actor) => {
   const invite = await createInvite(actor, input);
@@ -29,12 +29,12 @@ export const createServiceAccountAction = validatedActionWithActor(createService
   return { ok: true, message: `Service account ${account.name} added (${ROLE_LABELS[account.role]}).` };
 });
 
-export type KeyPreview = Pick<KeyToDelete, "id" | "name">;
+export type KeyPreview = Pick<KeyToDelete, "id" | "name" | "accessLevel">;
 
 /** For the confirmation: the keys a role change would delete (by name). Changes nothing. */
 export const previewRoleChangeAction = typedActionWithActor(previewRoleChangeSchema, async (input, actor) => {
   const preview = await previewRoleChange(actor, input.userId, input.role);
-  return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name }): KeyPreview => ({ id, name })) } };
+  return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name, accessLevel }): KeyPreview => ({ id, name, accessLevel })) } };
 });
 
 export const changeRoleAction = typedActionWithActor(changeRoleSchema, async (input, actor) => {
@@ -52,13 +52,23 @@ export const changeRoleAction = typedActionWithActor(changeRoleSchema, async (in
 /** For the confirmation: the keys removing a user deletes. Changes nothing. */
 export const previewRemovalAction = typedActionWithActor(userIdSchema, async (input, actor) => {
   const preview = await previewRemoval(actor, input.userId);
-  return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name }): KeyPreview => ({ id, name })) } };
+  return { ok: true, data: { keys: preview.keysToDelete.map(({ id, name, accessLevel }): KeyPreview => ({ id, name, accessLevel })) } };
 });
 
-export const removeUserAction = typedActionWithActor(userIdSchema, async (input, actor) => {
-  const removed = await removeUser(actor, input.userId);
+/** A key moved to a service account as its holder was removed: its new secret, shown this once. */
+export type MovedKeySecret = { id: string; name: string; accountName: string; secret: string };
+
+export const removeUserAction = typedActionWithActor(removeUserSchema, async (input, actor) => {
+  const removed = await removeUser(actor, input.userId, input.moves);
   revalidatePath("/admin/users");
-  return { ok: true, message: `${removed.name} was removed.` };
+  revalidatePath("/admin/api-access");
+  const moved = removed.movedKeys.map(({ id, name, accountName, secret }): MovedKeySecret => ({ id, name, accountName, secret }));
+  return {
+    ok: true,
+    message:
+      `${removed.name} was removed.` + (moved.length ? ` ${moved.length} API ${moved.length === 1 ? "key was" : "keys were"} moved.` : ""),
+    data: { moved },
+  };
 });
 
 export const transferOwnershipAction = typedActionWithActor(userIdSchema, async (input, actor) => {

@@ -3,6 +3,7 @@ import { Table, Td, Th } from "@/components/ui/table";
 import { can, canManageUser, canSignOutEverywhere, ROLE_LABELS } from "@/lib/auth/permissions";
 import { requirePermission } from "@/lib/auth/session";
 import { formatDate } from "@/lib/format";
+import { listServiceAccounts } from "@/lib/users/service-accounts";
 import { listPendingInvites, listUsers } from "@/lib/users/service";
 import { AddServiceAccountDialog } from "./_components/add-service-account-dialog";
 import { InviteUserDialog } from "./_components/invite-user-dialog";
@@ -12,7 +13,7 @@ export const metadata: Metadata = { title: "Users" };
 
 export default async function UsersPage() {
   const actor = await requirePermission("users.manage");
-  const [users, invites] = await Promise.all([listUsers(actor), listPendingInvites(actor)]);
+  const [users, invites, accounts] = await Promise.all([listUsers(actor), listPendingInvites(actor), listServiceAccounts(actor)]);
   const me = { id: actor.userId, role: actor.role };
   // What the actor may do to each row is decided here, with the same rules the services enforce.
   const rows: UserRow[] = users.map((user) => ({
@@ -37,7 +38,7 @@ export default async function UsersPage() {
           <InviteUserDialog />
         </div>
       </div>
-      <UsersTable users={rows} />
+      <UsersTable users={rows} serviceAccounts={accounts.map(({ id, name, role }) => ({ id, name, role }))} />
       {invites.length > 0 ? (
         <section aria-labelledby="pending-invites" className="space-y-3">
           <h2 id="pending-invites" className="text-lg font-semibold">

@@ -5,13 +5,15 @@ import { toast } from "sonner";
 import { RoleBadge } from "@/components/badges";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { Dialog, DialogContent } from "@/components/ui/dialog";
+import { ShownOnce } from "@/components/ui/shown-once";
 import { ConfirmDialog } from "@/components/ui/confirm";
 import { FormMessage, inputClass } from "@/components/ui/field";
 import { Td, Th } from "@/components/ui/table";
 import { ScrollRegion } from "@/components/data-table/scroll-region";
 import { cn } from "@/components/ui/cn";
 import type { Role } from "@/db/schema";
-import { INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
+import { allowedAccessLevels, INVITABLE_ROLES, ROLE_LABELS } from "@/lib/auth/permissions";
 import { formatDate } from "@/lib/format";
 import type { UserListItem } from "@/lib/users/service";
 import { SERVICE_ACCOUNT_ROLES } from "@/lib/validation/users";
@@ -23,6 +25,7 @@ import {
   signOutEverywhereAction,
   transferOwnershipAction,
   type KeyPreview,
+  type MovedKeySecret,
 } from "../actions";
 
 /** A user as the service lists them, with what the viewer may do to them. */
@@ -38,7 +41,8 @@ export interface UserRow extends UserListItem {
 
 type Pending =
   | { kind: "role"; user: UserRow; role: Role; keys: KeyPreview[] | null }
-  | { kind: "remove"; user: UserRow; keys: KeyPreview[] | null }
+  /** `moves`: key id -> the service account it moves to (absent: deleted). */
+  | { kind: "remove"; user: UserRow; keys: KeyPreview[] | null; moves: Record<string, string> }
   | { kind: "transfer"; user: UserRow }
   | { kind: "signout"; user: UserRow };
 
@@ -59,7 +63,15 @@ const TITLES: Record<Pending["kind"], string> = {
   signout: "Sign out everywhere",
 };
 
-export function UsersTable({ users }: { users: UserRow[] }) {
+/** A service account a departing person's key can move to. */
+export interface ServiceAccountOption {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export function UsersTable({ users, serviceAccounts = [] }: { users: UserRow[]; serviceAccounts?: ServiceAccountOption[] }) {
+  const [movedSecrets, setMovedSecrets] = useState<MovedKeySecret[]>([]);
   const [pending, setPending] = useState<Pending | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [working, startWork] = useTransition();
@@ -98,12 +110,17 @@ export function UsersTable({ users }: { users: UserRow[] }) {
               confirmedKeyIds: (pending.keys ?? []).map((k) => k.id),
             })
           : pending.kind === "remove"
-            ? await removeUserAction({ userId: pending.user.id })
+            ? await removeUserAction({
+                userId: pending.user.id,
+                moves: Object.entries(pending.moves).map(([keyId, accountId]) => ({ keyId, accountId })),
+              })
             : pending.kind === "signout"
               ? await signOutEverywhereAction({ userId: pending.user.id })
               : await transferOwnershipAction({ userId: pending.user.id });
       if (result?.ok) {
         toast.success(result.message ?? "Done.");
+        const moved = result.data && "moved" in result.data ? result.data.moved : [];
+        if (moved.length) setMovedSecrets(moved);
         setPending(null);
         setError(null);
         return;
@@ -208,7 +225,7 @@ export function UsersTable({ users }: { users: UserRow[] }) {
                           className="text-red-700"
                           aria-describedby={nameId}
                           disabled={working}
-                          onClick={() => open({ kind: "remove", user, keys: null })}
+                          onClick={() => open({ kind: "remove", user, keys: null, moves: {} })}
                         >
                           Remove
                         </Button>
@@ -261,7 +278,22 @@ export function UsersTable({ users }: { users: UserRow[] }) {
                     ? "They are signed out at once and can no longer sign in."
                     : "Its keys stop working at once."}
                 </p>
-                <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
+                {serviceAccounts.some((a) => a.id !== pending.user.id) && pending.keys?.length ? (
+                  <KeysOnRemoval
+                    keys={pending.keys}
+                    accounts={serviceAccounts.filter((a) => a.id !== pending.user.id)}
+                    moves={pending.moves}
+                    disabled={working}
+                    onChange={(keyId, accountId) => {
+                      const moves = { ...pending.moves };
+                      if (accountId) moves[keyId] = accountId;
+                      else delete moves[keyId];
+                      setPending({ ...pending, moves });
+                    }}
+                  />
+                ) : (
+                  <KeysToDelete keys={pending.keys} intro="Their API keys are deleted too:" none="They have no API keys." />
+                )}
               </>
             ) : null}
             {pending.kind === "signout" ? (
@@ -279,7 +311,82 @@ export function UsersTable({ users }: { users: UserRow[] }) {
           </>
         ) : null}
       </ConfirmDialog>
+
+      <Dialog open={movedSecrets.length > 0} onOpenChange={(next) => (next ? null : setMovedSecrets([]))}>
+        <DialogContent
+          title="Moved API keys"
+          description="Each moved key has a new secret: the old one no longer works. Put the new ones where the keys are used."
+        >
+          <div className="space-y-4">
+            {movedSecrets.map((key, i) => (
+              <div key={key.id} className="space-y-1">
+                <p className="text-sm text-slate-700">
+                  <strong className="break-all">{key.name}</strong>, now held by <strong>{key.accountName}</strong>
+                </p>
+                <ShownOnce
+                  what={`New secret of ${key.name}`}
+                  value={key.secret}
+                  warning={i === 0}
+                  testId="moved-api-key"
+                  notice={i === 0 ? "Copy each new secret now: nobody can reveal a service account's key later." : null}
+                />
+              </div>
+            ))}
+            <div className="flex justify-end">
+              <Button variant="secondary" onClick={() => setMovedSecrets([])}>
+                Done
+              </Button>
+            </div>
+          </div>
+        </DialogContent>
+      </Dialog>
     </>
+  );
+}
+
+/** Removing a person: for each of their keys, delete it or move it to a service account whose role allows its level. */
+function KeysOnRemoval({
+  keys,
+  accounts,
+  moves,
+  disabled,
+  onChange,
+}: {
+  keys: KeyPreview[];
+  accounts: ServiceAccountOption[];
+  moves: Record<string, string>;
+  disabled: boolean;
+  onChange: (keyId: string, accountId: string) => void;
+}) {
+  return (
+    <div className="space-y-2 text-sm">
+      <p className="text-slate-700">
+        Choose what happens to each of their API keys. A moved key gets a new secret, shown once: their copy stops working at once.
+      </p>
+      <ul aria-label="Their API keys" className="space-y-2">
+        {keys.map((key) => (
+          <li key={key.id} className="flex flex-wrap items-center justify-between gap-2">
+            <span className="break-all">{key.name}</span>
+            <select
+              aria-label={`What happens to ${key.name}`}
+              value={moves[key.id] ?? ""}
+              disabled={disabled}
+              className={cn(inputClass, "h-9 w-auto pr-8")}
+              onChange={(e) => onChange(key.id, e.target.value)}
+            >
+              <option value="">Delete</option>
+              {accounts
+                .filter((a) => allowedAccessLevels(a.role).includes(key.accessLevel))
+                .map((a) => (
+                  <option key={a.id} value={a.id}>
+                    Move to {a.name}
+                  </option>
+                ))}
+            </select>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
