@@ -118,3 +118,38 @@ export async function inviteUser(
   await expect(page).toHaveURL(/\/profile$/);
   return { context, page, link };
 }
+
+/**
+ * Confirm it's you: makes the sessions of the person with `email` look signed in (and last
+ * confirmed) `minutes` ago, in the database of the app under test. e2e/server.ts gives each run a
+ * fresh PostgreSQL database named latchkey_e2e_*; runs on other ports have their own, so the
+ * person is looked for by email (make it unique to the test) and only their sessions change.
+ */
+export async function ageConfirmation(email: string, minutes: number): Promise<void> {
+  const { default: postgres } = await import("postgres");
+  const adminUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  let changed = 0;
+  try {
+    const databases = await admin<{ datname: string }[]>`select datname from pg_database where datname like 'latchkey\_e2e\_%'`;
+    for (const { datname } of databases) {
+      const url = new URL(adminUrl);
+      url.pathname = `/${datname}`;
+      const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      try {
+        const rows = await sql`
+          update sessions set confirmed_at = now() - make_interval(mins => ${minutes})
+          where user_id in (select id from users where lower(email) = lower(${email}))
+          returning id`;
+        changed += rows.length;
+      } catch {
+        // A database of another run that is being dropped, or not migrated yet: not ours.
+      } finally {
+        await sql.end();
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  if (changed === 0) throw new Error(`No session of ${email} found in an e2e PostgreSQL database (is the run on the embedded one?).`);
+}

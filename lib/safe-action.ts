@@ -8,7 +8,15 @@ import { fieldErrorsOf, type FieldErrors } from "@/lib/validation/common";
 
 /** What every server action returns to its form. */
 export type ActionState<T = undefined> =
-  { ok: true; message?: string; data?: T } | { ok: false; message: string; fieldErrors?: FieldErrors } | null;
+  | { ok: true; message?: string; data?: T }
+  | {
+      ok: false;
+      message: string;
+      fieldErrors?: FieldErrors;
+      /** Set when the refusal is Confirm it's you: the client asks the password, then calls again. */
+      code?: "confirmation_required";
+    }
+  | null;
 
 function formDataToObject(formData: FormData): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -22,6 +30,7 @@ function formDataToObject(formData: FormData): Record<string, unknown> {
 /** Maps what a service threw to the form's state; unexpected errors are logged, never shown. */
 export function errorState(error: unknown): ActionState<never> {
   if (error instanceof ServiceError) {
+    if (error.code === "confirmation_required") return { ok: false, message: error.message, code: error.code };
     return {
       ok: false,
       message: error.message,

@@ -1,11 +1,13 @@
 import { KeyRound } from "lucide-react";
 import Link from "next/link";
+import { ConfirmIdentityProvider } from "@/components/auth/confirm-identity";
 import { NavLinks, type NavItem } from "@/components/shell/nav-links";
 import { NotificationsMenu } from "./_components/notifications-menu";
 import { SignOutButton } from "@/components/shell/sign-out-button";
 import { requireActor } from "@/lib/auth/session";
 import { can, ROLE_LABELS } from "@/lib/auth/permissions";
 import { listOwnNotifications } from "@/lib/notifications/service";
+import { confirmIdentityAction } from "./actions";
 
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
   const actor = await requireActor();
@@ -39,7 +41,9 @@ export default async function AppLayout({ children }: { children: React.ReactNod
           </div>
         </div>
       </header>
-      <main className="mx-auto max-w-6xl px-4 py-8 sm:px-6">{children}</main>
+      <main className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
+        <ConfirmIdentityProvider confirm={confirmIdentityAction}>{children}</ConfirmIdentityProvider>
+      </main>
     </div>
   );
 }

@@ -443,7 +443,7 @@ async function main() {
         }
       }
       // Last: deleting keys shrinks the table (the next size seeds them back).
-      await benchBulk(sql, actor);
+      await benchBulk(sql, { ...actor, confirmedAt: new Date() }); // a freshly confirmed Owner (Confirm it's you)
       console.log("");
     }
   } finally {

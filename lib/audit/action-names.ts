@@ -35,6 +35,9 @@ export const AUDIT_ACTIONS = [
   "job.ran",
   "user.service_account_created",
   "api_key.moved",
+  "auth.confirmed",
+  "auth.confirm_failed",
+  "auth.confirm_rate_limited",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -73,4 +76,7 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   "job.ran": "Scheduled job ran",
   "user.service_account_created": "Service account added",
   "api_key.moved": "API key moved to a service account",
+  "auth.confirmed": "Identity confirmed",
+  "auth.confirm_failed": "Identity confirmation failed",
+  "auth.confirm_rate_limited": "Identity confirmation rate limited",
 };

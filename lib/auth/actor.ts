@@ -9,6 +9,11 @@ export interface Actor {
   ip: string | null;
   /** The browser session the request came with (absent for the REST API). */
   sessionId?: string;
+  /**
+   * The browser session's last sign-in or confirmation (sessions.confirmed_at), which Confirm
+   * it's you measures (authorize's `recent`). Absent for the REST API, which it never applies to.
+   */
+  confirmedAt?: Date;
   /** Set when the request came through the REST API. */
   apiKey?: { id: string; name: string; accessLevel: AccessLevel };
 }

@@ -21,7 +21,15 @@ export const getActor = cache(async (): Promise<Actor | null> => {
   const user = await findActiveSession(sid);
   if (!user) return null;
   const ip = clientIpFrom(await headers());
-  return { userId: user.id, email: user.email, name: user.name, role: user.role, ip, sessionId: user.sessionId };
+  return {
+    userId: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    ip,
+    sessionId: user.sessionId,
+    confirmedAt: user.confirmedAt,
+  };
 });
 
 /** For pages: the actor, or a redirect to sign in. */

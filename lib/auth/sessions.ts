@@ -27,6 +27,8 @@ export interface SessionUser {
   email: string;
   name: string;
   role: Role;
+  /** The session's last sign-in or confirmation. */
+  confirmedAt: Date;
 }
 
 /** Starts a session for a user who just proved who they are; prunes expired sessions on the way. */
@@ -42,6 +44,8 @@ export async function createSession(
       userId,
       createdAt: now,
       lastActiveAt: now,
+      // Signing in is the first confirmation: Confirm it's you asks nothing for 15 minutes.
+      confirmedAt: now,
       expiresAt: new Date(now.getTime() + SESSION_MAX_AGE_MS),
       ip: client.ip,
       userAgent: client.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) || null,
@@ -61,6 +65,7 @@ export async function findActiveSession(sessionId: string, now: Date = new Date(
     .select({
       sessionId: sessions.id,
       lastActiveAt: sessions.lastActiveAt,
+      confirmedAt: sessions.confirmedAt,
       id: users.id,
       email: users.email,
       name: users.name,
@@ -74,7 +79,7 @@ export async function findActiveSession(sessionId: string, now: Date = new Date(
   if (now.getTime() - row.lastActiveAt.getTime() >= SESSION_TOUCH_INTERVAL_MS) {
     await db().update(sessions).set({ lastActiveAt: now }).where(eq(sessions.id, sessionId));
   }
-  return { sessionId: row.sessionId, id: row.id, email: row.email, name: row.name, role: row.role };
+  return { sessionId: row.sessionId, id: row.id, email: row.email, name: row.name, role: row.role, confirmedAt: row.confirmedAt };
 }
 
 /** Sign out: ends the session the cookie names, audited. Unknown or ended sessions are a no-op. */

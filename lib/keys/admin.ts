@@ -58,9 +58,10 @@ export interface AdminKeyPage {
   policy: KeyPolicy;
 }
 
-function requireManageAll(actor: Actor): void {
+/** `change`: every Access Manager change needs Confirm it's you's recent confirmation (SPEC §12). */
+function requireManageAll(actor: Actor, change = false): void {
   // The Access Manager is a browser tool; an API key never acts on other people's keys.
-  authorize(actor, "keys.manageAll", { browserOnly: "The API Access Manager is only available in the browser." });
+  authorize(actor, "keys.manageAll", { browserOnly: "The API Access Manager is only available in the browser.", recent: change });
 }
 
 const displayColumns = {
@@ -388,7 +389,7 @@ async function anyKeyForUpdate(tx: DbOrTx, id: string) {
  * (lib/keys/service.ts setOwnApiKeyStatus refuses too), unless the holder is an Owner.
  */
 export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: KeyStatus): Promise<{ name: string; status: KeyStatus }> {
-  requireManageAll(actor);
+  requireManageAll(actor, true);
   return db().transaction((tx) => setStatusInTx(tx, actor, id, status));
 }
 
@@ -434,7 +435,7 @@ async function setStatusInTx(tx: DbOrTx, actor: Actor, id: string, status: KeySt
 
 /** Deletes any key, permanently. */
 export async function deleteApiKeyAsAdmin(actor: Actor, id: string): Promise<{ name: string }> {
-  requireManageAll(actor);
+  requireManageAll(actor, true);
   return db().transaction((tx) => deleteInTx(tx, actor, id));
 }
 
@@ -468,7 +469,7 @@ export interface BulkResult {
  * as missing and the rest go ahead; any other refusal undoes the lot.
  */
 async function bulk(actor: Actor, input: unknown, each: (tx: DbOrTx, id: string) => Promise<{ name: string }>): Promise<BulkResult> {
-  requireManageAll(actor);
+  requireManageAll(actor, true);
   const parsed = bulkKeyIdsSchema.safeParse(input);
   if (!parsed.success) throw invalid(parsed.error.issues[0]?.message ?? "Select the keys to change.", "ids");
   const ids = [...new Set(parsed.data.ids.map((id) => id.toLowerCase()))].sort();

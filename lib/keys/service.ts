@@ -43,6 +43,9 @@ export async function resolveExpiry(tx: DbOrTx, asked: Date | null | undefined, 
 const readOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE });
 /** Changing one's own keys: through an API key, only a Read & Write key. */
 const changeOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true });
+/** Regenerate and Delete: in the browser, only within Confirm it's you's window (SPEC §12). */
+const changeOwnKeysSensitively = (actor: Actor) =>
+  authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true, recent: true });
 
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
@@ -199,7 +202,7 @@ const REVEAL_ACTIONS: Record<RevealPurpose, AuditAction> = {
 
 /** The full secret of one of the actor's own keys, audited as a reveal, a copy or a QR view. */
 export async function revealApiKey(actor: Actor, id: string, purpose: RevealPurpose): Promise<string> {
-  authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, browserOnly: "Secrets are only shown in the browser." });
+  authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, browserOnly: "Secrets are only shown in the browser.", recent: true });
   return db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     const secret = openSecret({ ciphertext: row.secretCiphertext, nonce: row.secretNonce, version: row.keyVersion }, row.id, keyring());
@@ -255,7 +258,7 @@ export async function regenerateApiKey(
   id: string,
   options: Partial<RegenerateApiKeyInput> = {},
 ): Promise<{ key: ApiKeyDto; secret: string; previousSecretExpiresAt: Date | null }> {
-  changeOwnKeys(actor);
+  changeOwnKeysSensitively(actor);
   return db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     const now = new Date();
@@ -374,7 +377,7 @@ export async function updateOwnApiKey(
 }
 
 export async function deleteApiKey(actor: Actor, id: string): Promise<void> {
-  changeOwnKeys(actor);
+  changeOwnKeysSensitively(actor);
   await db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     await tx.delete(apiKeys).where(eq(apiKeys.id, id));

@@ -14,8 +14,13 @@ import { readKeyPolicy, type KeyPolicy } from "./policy";
  * page and changed.
  */
 
-function requireSettings(actor: Actor): void {
-  authorize(actor, "settings.manage", { write: true, browserOnly: "Organisation settings are only available in the browser." });
+/** `change`: saving settings needs Confirm it's you's recent confirmation (SPEC §12); reading them does not. */
+function requireSettings(actor: Actor, change = false): void {
+  authorize(actor, "settings.manage", {
+    write: true,
+    browserOnly: "Organisation settings are only available in the browser.",
+    recent: change,
+  });
 }
 
 export async function getKeyPolicy(actor: Actor): Promise<KeyPolicy> {
@@ -35,7 +40,7 @@ const asJson = (policy: KeyPolicy) => ({
  * Returns the policy as it now stands and whether anything changed (a no-op is not audited).
  */
 export async function updateKeyPolicy(actor: Actor, input: unknown): Promise<{ policy: KeyPolicy; changed: boolean }> {
-  requireSettings(actor);
+  requireSettings(actor, true);
   const parsed = keyPolicySchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

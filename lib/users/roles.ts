@@ -35,8 +35,9 @@ export interface RoleChangePreview {
   keysToDelete: KeyToDelete[];
 }
 
-function requireUsersManage(actor: Actor): void {
-  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
+/** `change`: every Users change needs Confirm it's you's recent confirmation (SPEC §12); previews do not. */
+function requireUsersManage(actor: Actor, change = false): void {
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER, recent: change });
 }
 
 /** Why `actor` may not change `target` to `next` (or remove them, when `next` is null). */
@@ -134,7 +135,7 @@ export interface RoleChangeResult {
  * request re-reads the role, so the change applies from the next one.
  */
 export async function changeRole(actor: Actor, input: ChangeRoleInput): Promise<RoleChangeResult> {
-  requireUsersManage(actor);
+  requireUsersManage(actor, true);
   return db().transaction(async (tx) => {
     const user = await lockUser(tx, input.userId);
     const why = refusal(actor, user, input.role);
@@ -182,7 +183,7 @@ export async function removeUser(
   userId: string,
   moves: KeyMove[] = [],
 ): Promise<{ name: string; email: string; deletedKeys: string[]; movedKeys: MovedKey[] }> {
-  requireUsersManage(actor);
+  requireUsersManage(actor, true);
   return db().transaction(async (tx) => {
     const user = await lockUser(tx, userId);
     const why = refusal(actor, user, null);
@@ -217,7 +218,7 @@ export async function removeUser(
 
 /** Ends every session of another user (Users page, "Sign out everywhere"). Returns how many ended. */
 export async function signOutEverywhere(actor: Actor, userId: string): Promise<{ name: string; email: string; sessions: number }> {
-  requireUsersManage(actor);
+  requireUsersManage(actor, true);
   return db().transaction(async (tx) => {
     const user = await lockUser(tx, userId);
     if (!canSignOutEverywhere({ id: actor.userId, role: actor.role }, user)) {
@@ -248,6 +249,7 @@ export async function transferOwnership(actor: Actor, userId: string): Promise<{
   authorize(actor, "ownership.transfer", {
     message: "Only the Owner can transfer ownership.",
     browserOnly: "Ownership is only transferred in the browser.",
+    recent: true,
   });
   if (userId === actor.userId) throw invalid("You are already the Owner.");
   return db().transaction(async (tx) => {

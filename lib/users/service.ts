@@ -153,7 +153,7 @@ function inviteDigest(token: string): string {
 
 /** Creates a one-time invite; the token is returned once and only its digest is stored. */
 export async function createInvite(actor: Actor, input: InviteInput): Promise<{ token: string; expiresAt: Date }> {
-  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER, recent: true });
   if ((input.role as Role) === "owner") throw forbidden("Nobody can be invited as Owner.");
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + INVITE_TTL_MS);

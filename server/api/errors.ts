@@ -38,4 +38,7 @@ export const SERVICE_STATUS: Record<ServiceErrorCode, number> = {
   conflict: 409,
   invalid: 422,
   rate_limited: 429,
+  // Only browser sessions are asked to confirm (lib/auth/authorize.ts); should an API call ever
+  // meet it, it is a refusal like any other.
+  confirmation_required: 403,
 };

@@ -8,14 +8,15 @@ let counter = 0;
 
 /**
  * Inserts a user directly (the password hash is a placeholder: these users never sign in) and
- * returns them as an actor.
+ * returns them as an actor, as if just signed in.
  */
 export async function makeUser(role: Role, overrides: { email?: string; name?: string } = {}): Promise<Actor> {
   counter += 1;
   const email = overrides.email ?? `${role}-${counter}-${Date.now()}@example.test`;
   const name = overrides.name ?? `${role} user ${counter}`;
   const [user] = await db().insert(users).values({ email, name, role, passwordHash: "x" }).returning();
-  return { userId: user!.id, email: user!.email, name: user!.name, role: user!.role, ip: "127.0.0.1" };
+  // Signed in just now: within Confirm it's you's window (lib/auth/authorize.ts).
+  return { userId: user!.id, email: user!.email, name: user!.name, role: user!.role, ip: "127.0.0.1", confirmedAt: new Date() };
 }
 
 export async function countRows(table: string): Promise<number> {
@@ -27,7 +28,7 @@ export async function countRows(table: string): Promise<number> {
 export async function withSession(actor: Actor, userAgent: string | null = null, now?: Date): Promise<Actor & { sessionId: string }> {
   const { createSession } = await import("@/lib/auth/sessions");
   const sessionId = await createSession(actor.userId, { ip: actor.ip, userAgent }, now);
-  return { ...actor, sessionId };
+  return { ...actor, sessionId, confirmedAt: now ?? new Date() };
 }
 
 /** The tables a refused call must leave exactly as they were (the audit log is followed by its ids). */

@@ -277,7 +277,7 @@ describe("Sign out everywhere (Users page)", () => {
   beforeAll(async () => {
     const [existing] = await db().select().from(users).where(eq(users.role, "owner"));
     owner = existing
-      ? { userId: existing.id, email: existing.email, name: existing.name, role: "owner", ip: null }
+      ? { userId: existing.id, email: existing.email, name: existing.name, role: "owner", ip: null, confirmedAt: new Date() }
       : await makeUser("owner");
   });
 

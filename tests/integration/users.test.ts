@@ -165,7 +165,7 @@ describe("invites", () => {
     const parsed = inviteSchema.safeParse({ email: "boss@example.test", role: "owner" });
     expect(parsed.success).toBe(false);
     const owner = (await db().select().from(users).where(eq(users.role, "owner")))[0]!;
-    const actor = { userId: owner.id, email: owner.email, name: owner.name, role: owner.role, ip: null };
+    const actor = { userId: owner.id, email: owner.email, name: owner.name, role: owner.role, ip: null, confirmedAt: new Date() };
     const before = await snapshot();
     await expect(createInvite(actor, { email: "boss@example.test", role: "owner" as never })).rejects.toMatchObject({
       code: "forbidden",

@@ -4,6 +4,7 @@ import { useActionState, useRef, useState, useTransition } from "react";
 import { toast } from "sonner";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { Confirm } from "@/components/ui/confirm";
 import { Dialog, DialogContent } from "@/components/ui/dialog";
 import { Field, FieldErrors, FormMessage, formLevelMessage, fieldErrorsFrom } from "@/components/ui/field";
@@ -35,6 +36,7 @@ export function EditApiKeyDialog({
   onOpenChange: (open: boolean) => void;
   onSecretChanged: (id: string) => void;
 }) {
+  const confirmed = useConfirmIdentity();
   const [view, setView] = useState<View>("edit");
   const [fresh, setFresh] = useState<NewSecret | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -76,7 +78,7 @@ export function EditApiKeyDialog({
 
   const remove = () =>
     run(async () => {
-      const result = await deleteApiKeyAction({ id: apiKey.id });
+      const result = await confirmed(() => deleteApiKeyAction({ id: apiKey.id }));
       if (!result?.ok) return setError(result?.message ?? "Could not delete the key.");
       onSecretChanged(apiKey.id);
       toast.success(`API key "${apiKey.name}" deleted.`);
@@ -186,6 +188,7 @@ function RegenerateConfirm({
   onCancel: () => void;
   onDone: (result: NewSecret) => void;
 }) {
+  const confirmed = useConfirmIdentity();
   const state = keyState(apiKey);
   const [grace, setGrace] = useState<number>(0);
   const [result, setResult] = useState<ActionState<NewSecret>>(null);
@@ -195,7 +198,8 @@ function RegenerateConfirm({
 
   const submit = () =>
     startTransition(async () => {
-      const answer = await regenerateApiKeyAction(null, new FormData(form.current!));
+      const data = new FormData(form.current!);
+      const answer = await confirmed(() => regenerateApiKeyAction(null, data));
       if (answer?.ok && answer.data) onDone(answer.data);
       else setResult(answer ?? { ok: false, message: "Could not regenerate." });
     });

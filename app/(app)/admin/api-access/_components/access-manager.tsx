@@ -44,6 +44,7 @@ import {
   type PageSize,
 } from "@/lib/validation/admin";
 import { deleteKeyAsAdminAction, deleteSelectedAction, disableSelectedAction, setKeyStatusAsAdminAction } from "../actions";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { BulkActionDialog, type BulkOperation } from "./bulk-action-dialog";
 
 const column = createColumnHelper<AdminKeyRow>();
@@ -89,6 +90,7 @@ export function AccessManager({
   policy: KeyPolicy;
 }) {
   const { navigate, pending } = useTableNavigation();
+  const confirmed = useConfirmIdentity();
   const [deleting, setDeleting] = useState<AdminKeyRow | null>(null);
   const [bulk, setBulk] = useState<{ operation: BulkOperation; keys: AdminKeyRow[] } | null>(null);
   // Selected rows by key id. Only rows on the page count: a key that left it (another page, a
@@ -124,16 +126,16 @@ export function AccessManager({
   const setStatus = useCallback(
     (key: AdminKeyRow, status: KeyStatus) =>
       startWork(async () => {
-        const result = await setKeyStatusAsAdminAction({ id: key.id, status });
+        const result = await confirmed(() => setKeyStatusAsAdminAction({ id: key.id, status }));
         if (result?.ok) toast.success(result.message ?? "Done.");
         else toast.error(result?.message ?? "Could not change the status.");
       }),
-    [],
+    [confirmed],
   );
 
   const remove = (key: AdminKeyRow) =>
     startWork(async () => {
-      const result = await deleteKeyAsAdminAction({ id: key.id });
+      const result = await confirmed(() => deleteKeyAsAdminAction({ id: key.id }));
       if (result?.ok) {
         toast.success(result.message ?? "Deleted.");
         setDeleting(null);
@@ -408,7 +410,7 @@ export function AccessManager({
       <BulkActionDialog
         operation={bulk?.operation ?? null}
         keys={bulk?.keys ?? []}
-        run={runBulk}
+        run={(operation, ids) => confirmed(() => runBulk(operation, ids))}
         onClose={() => setBulk(null)}
         onDone={() => setSelection({})}
       />

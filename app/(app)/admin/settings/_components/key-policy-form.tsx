@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useActionState, useId, type ReactNode } from "react";
 import { toast } from "sonner";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { FieldErrors, FormMessage, fieldErrorsFrom, formLevelMessage, inputClass } from "@/components/ui/field";
@@ -20,8 +21,9 @@ const UNUSED_OPTIONS = optionsOf(UNUSED_CHOICES, "Off");
 
 /** The organisation's key policy (SPEC §11): Maximum key lifetime and Disable keys unused for. */
 export function KeyPolicyForm({ policy }: { policy: KeyPolicy }) {
+  const confirmed = useConfirmIdentity();
   const [state, formAction, pending] = useActionState<ActionState, FormData>(async (prev, formData) => {
-    const result = await updateKeyPolicyAction(prev, formData);
+    const result = await confirmed(() => updateKeyPolicyAction(prev, formData));
     if (result?.ok) toast.success(result.message ?? "Settings saved.");
     return result;
   }, null);

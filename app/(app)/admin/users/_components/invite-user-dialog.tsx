@@ -2,6 +2,7 @@
 
 import { UserPlus } from "lucide-react";
 import { useActionState, useState } from "react";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
 import { Field, FieldErrors, FormMessage, formLevelMessage, inputClass, fieldErrorsFrom } from "@/components/ui/field";
@@ -41,7 +42,11 @@ export function InviteUserDialog() {
 }
 
 function InviteForm() {
-  const [state, formAction, pending] = useActionState<State, FormData>(createInviteAction, null);
+  const confirmed = useConfirmIdentity();
+  const [state, formAction, pending] = useActionState<State, FormData>(
+    (previous, formData) => confirmed(() => createInviteAction(previous, formData)),
+    null,
+  );
   if (state?.ok && state.data) {
     const link = `${window.location.origin}${state.data.path}`;
     return (

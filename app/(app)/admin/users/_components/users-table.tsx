@@ -2,6 +2,7 @@
 
 import { useState, useTransition, type ReactNode } from "react";
 import { toast } from "sonner";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { RoleBadge } from "@/components/badges";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -72,6 +73,7 @@ export interface ServiceAccountOption {
 
 export function UsersTable({ users, serviceAccounts = [] }: { users: UserRow[]; serviceAccounts?: ServiceAccountOption[] }) {
   const [movedSecrets, setMovedSecrets] = useState<MovedKeySecret[]>([]);
+  const confirmed = useConfirmIdentity();
   const [pending, setPending] = useState<Pending | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [working, startWork] = useTransition();
@@ -102,7 +104,7 @@ export function UsersTable({ users, serviceAccounts = [] }: { users: UserRow[]; 
   const confirm = () =>
     startWork(async () => {
       if (!pending) return;
-      const result =
+      const result = await confirmed(async () =>
         pending.kind === "role"
           ? await changeRoleAction({
               userId: pending.user.id,
@@ -116,7 +118,8 @@ export function UsersTable({ users, serviceAccounts = [] }: { users: UserRow[]; 
               })
             : pending.kind === "signout"
               ? await signOutEverywhereAction({ userId: pending.user.id })
-              : await transferOwnershipAction({ userId: pending.user.id });
+              : await transferOwnershipAction({ userId: pending.user.id }),
+      );
       if (result?.ok) {
         toast.success(result.message ?? "Done.");
         const moved = result.data && "moved" in result.data ? result.data.moved : [];

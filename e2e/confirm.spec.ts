@@ -1,0 +1,67 @@
+import { expect, test } from "@playwright/test";
+import { ageConfirmation, expectNoAxeViolations, inviteUser, PASSWORD, rowOf } from "./support";
+
+const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
+
+// SPEC §12, Confirm it's you: 16 minutes after signing in, Reveal asks the password, then reveals
+// (no second click). The server's clock cannot be moved, so the session's confirmation is aged in
+// the e2e database instead (ageConfirmation).
+test("Reveal after 16 minutes asks Confirm it's you, then reveals", async ({ browser }) => {
+  const account = { name: "Connie Confirm", email: `confirm-${Date.now()}@latchkey.test` };
+  const { context, page } = await inviteUser(browser, "staff", account);
+  try {
+    const name = `Confirmed key ${Date.now()}`;
+    await page.getByRole("button", { name: "Add API Key" }).click();
+    const add = page.getByRole("dialog", { name: "Add API Key" });
+    await add.getByLabel("Name").fill(name);
+    await add.getByRole("button", { name: "Add", exact: true }).click();
+    const secret = (await add.getByTestId("new-api-key").textContent())!.trim();
+    expect(secret).toMatch(KEY_SHAPE);
+    await add.getByRole("button", { name: "Done" }).click();
+
+    // Within 15 minutes of signing in: no question asked.
+    const row = rowOf(page, name);
+    await row.getByRole("button", { name: "Reveal" }).click();
+    await expect(row.getByTestId("api-key-value")).toHaveText(secret);
+    await row.getByRole("button", { name: "Hide" }).click();
+    await expect(row.getByTestId("api-key-value")).not.toHaveText(secret);
+
+    await ageConfirmation(account.email, 16);
+    await row.getByRole("button", { name: "Reveal" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+    await expect(dialog).toBeVisible();
+    // (The page behind a modal dialog is hidden from the accessibility tree: look for the text.)
+    await expect(page.getByText(secret)).toHaveCount(0);
+    await expect(dialog.getByLabel("Password")).toBeFocused();
+    await expectNoAxeViolations(page);
+
+    // A wrong password: the message under the field, the dialog stays, nothing is revealed.
+    await dialog.getByLabel("Password").fill("not my password");
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await expect(dialog.getByText("The password is not correct.")).toBeVisible();
+    await expect(dialog.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
+    await expectNoAxeViolations(page);
+    await expect(page.getByText(secret)).toHaveCount(0);
+
+    // The right one: the dialog closes and the reveal the person asked for happens.
+    await dialog.getByLabel("Password").fill(PASSWORD);
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(row.getByTestId("api-key-value")).toHaveText(secret);
+
+    // Confirmed for the next 15 minutes: Copy asks nothing now.
+    await row.getByRole("button", { name: "Copy" }).click();
+    await expect(page.getByText("API key copied to the clipboard")).toBeVisible();
+    await expect(page.getByRole("dialog", { name: "Confirm it's you" })).toHaveCount(0);
+
+    // Cancelling leaves everything as it was.
+    await ageConfirmation(account.email, 16);
+    await row.getByRole("button", { name: "Hide" }).click();
+    await row.getByRole("button", { name: "Reveal" }).click();
+    await page.getByRole("dialog", { name: "Confirm it's you" }).getByRole("button", { name: "Cancel" }).click();
+    await expect(page.getByRole("dialog", { name: "Confirm it's you" })).toHaveCount(0);
+    await expect(row.getByTestId("api-key-value")).not.toHaveText(secret);
+  } finally {
+    await context.close();
+  }
+});
