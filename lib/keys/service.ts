@@ -44,8 +44,7 @@ const readOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO
 /** Changing one's own keys: through an API key, only a Read & Write key. */
 const changeOwnKeys = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true });
 /** Regenerate and Delete: in the browser, only within Confirm it's you's window (SPEC §12). */
-const changeOwnKeysSensitively = (actor: Actor) =>
-  authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true, recent: true });
+const changeOwnKeysSensitively = (actor: Actor) => authorize(actor, "keys.own", { message: NO_KEYS_FOR_ROLE, write: true, recent: true });
 
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;

@@ -13,12 +13,7 @@ import { hashPassword } from "@/lib/auth/password";
 import { findActiveSession } from "@/lib/auth/sessions";
 import { THROTTLE, throttleKeys } from "@/lib/auth/throttle";
 import { CONFIRMATION_REQUIRED_MESSAGE } from "@/lib/errors";
-import {
-  deleteApiKeyAsAdmin,
-  deleteApiKeysAsAdmin,
-  disableApiKeysAsAdmin,
-  setApiKeyStatusAsAdmin,
-} from "@/lib/keys/admin";
+import { deleteApiKeyAsAdmin, deleteApiKeysAsAdmin, disableApiKeysAsAdmin, setApiKeyStatusAsAdmin } from "@/lib/keys/admin";
 import { createApiKey, deleteApiKey, regenerateApiKey, revealApiKey } from "@/lib/keys/service";
 import { db } from "@/lib/runtime";
 import { readKeyPolicy } from "@/lib/settings/policy";

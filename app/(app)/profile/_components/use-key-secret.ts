@@ -12,12 +12,15 @@ import { revealApiKeyAction } from "../actions";
  */
 export function useKeySecret() {
   const confirmed = useConfirmIdentity();
-  return useCallback(async (id: string, purpose: RevealPurpose): Promise<string | null> => {
-    const result = await confirmed(() => revealApiKeyAction({ id, purpose }));
-    if (!result?.ok || !result.data) {
-      toast.error(result && !result.ok ? result.message : "Could not load the key.");
-      return null;
-    }
-    return result.data.secret;
-  }, [confirmed]);
+  return useCallback(
+    async (id: string, purpose: RevealPurpose): Promise<string | null> => {
+      const result = await confirmed(() => revealApiKeyAction({ id, purpose }));
+      if (!result?.ok || !result.data) {
+        toast.error(result && !result.ok ? result.message : "Could not load the key.");
+        return null;
+      }
+      return result.data.secret;
+    },
+    [confirmed],
+  );
 }
