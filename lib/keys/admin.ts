@@ -512,7 +512,7 @@ export async function createApiKeyForServiceAccount(
   accountId: string,
   input: CreateApiKeyInput,
 ): Promise<{ key: ApiKeyDto; secret: string; account: { id: string; name: string } }> {
-  requireManageAll(actor);
+  requireManageAll(actor, true);
   if (!isUuid(accountId)) throw notFound(NOT_A_SERVICE_ACCOUNT);
   const id = randomUUID();
   const { secret, columns } = newSecretColumns(id);

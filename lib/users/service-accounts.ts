@@ -46,7 +46,8 @@ export function isServiceAccountRole(role: Role): boolean {
 
 /** Users page: Add service account (Owners and Admins). */
 export async function createServiceAccount(actor: Actor, input: CreateServiceAccountInput): Promise<ServiceAccountDto> {
-  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER });
+  // A Users change: Confirm it's you (SPEC §12).
+  authorize(actor, "users.manage", { browserOnly: USERS_IN_BROWSER, recent: true });
   const id = randomUUID();
   const passwordHash = await hashPassword(randomBytes(32).toString("base64url"));
   return db().transaction(async (tx) => {

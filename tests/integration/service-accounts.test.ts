@@ -330,3 +330,23 @@ describe("Remove a person, moving keys to a service account", () => {
     expect(removeUserSchema.parse({ userId: admin.userId }).moves).toEqual([]);
   });
 });
+
+describe("Confirm it's you", () => {
+  it("adding a service account, a key for one, and moving keys on removal need a recent sign-in; refused, nothing changes", async () => {
+    const stale: Actor = { ...admin, confirmedAt: new Date(Date.now() - 16 * 60_000) };
+    const account = await createServiceAccount(admin, { name: unique("Confirmed bot"), role: "staff" });
+    const { createApiKey } = await import("@/lib/keys/service");
+    const person = await makeUser("staff");
+    const { key } = await createApiKey(person, { name: unique("to move"), access_level: "read_only" });
+    const attempts: [string, () => Promise<unknown>][] = [
+      ["add service account", () => createServiceAccount(stale, { name: unique("Stale bot"), role: "staff" })],
+      ["add key", () => createApiKeyForServiceAccount(stale, account.id, createApiKeySchema.parse({ name: unique("stale") }))],
+      ["remove and move", () => removeUser(stale, person.userId, [{ keyId: key.id, accountId: account.id }])],
+    ];
+    for (const [what, attempt] of attempts) {
+      const before = await snapshot();
+      await expect(attempt(), what).rejects.toMatchObject({ code: "confirmation_required" });
+      await expectUnchanged(before);
+    }
+  });
+});

@@ -3,6 +3,7 @@
 import { Plus } from "lucide-react";
 import Link from "next/link";
 import { startTransition, useActionState, useId, useState } from "react";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
 import { Field, FieldErrors, FormMessage, formLevelMessage, fieldErrorsFrom, inputClass } from "@/components/ui/field";
@@ -77,12 +78,14 @@ function ServiceAccountKeyForm({
   maxLifetimeDays: number | null;
   onDone: () => void;
 }) {
+  const confirmed = useConfirmIdentity();
   const accountFieldId = useId();
   const [accountId, setAccountId] = useState(accounts[0]!.id);
   const account = accounts.find((a) => a.id === accountId) ?? accounts[0]!;
   const [state, formAction, pending] = useActionState<State, FormData>(async (_prev, formData) => {
     // Never the previous state: after an Add it holds the new secret, which must not travel back.
-    const result = await createServiceAccountKeyAction(null, formData);
+    // Confirm it's you (SPEC §12): a stale sign-in asks the password, then the same submit goes on.
+    const result = await confirmed(() => createServiceAccountKeyAction(null, formData));
     return { ...result!, name: String(formData.get("name") ?? ""), description: String(formData.get("description") ?? "") };
   }, null);
   if (state?.ok && state.data) {

@@ -3,6 +3,7 @@
 import { Bot } from "lucide-react";
 import { useActionState, useEffect, useState } from "react";
 import { toast } from "sonner";
+import { useConfirmIdentity } from "@/components/auth/confirm-identity";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTrigger } from "@/components/ui/dialog";
 import { Field, FieldErrors, FormMessage, formLevelMessage, inputClass, fieldErrorsFrom } from "@/components/ui/field";
@@ -47,7 +48,12 @@ export function AddServiceAccountDialog() {
 }
 
 function ServiceAccountForm({ onDone }: { onDone: () => void }) {
-  const [state, formAction, pending] = useActionState<ActionState, FormData>(createServiceAccountAction, null);
+  const confirmed = useConfirmIdentity();
+  // Confirm it's you (SPEC §12): a stale sign-in asks the password, then the same submit goes on.
+  const [state, formAction, pending] = useActionState<ActionState, FormData>(
+    (prev, formData) => confirmed(() => createServiceAccountAction(prev, formData)),
+    null,
+  );
   useEffect(() => {
     if (!state?.ok) return;
     toast.success(state.message ?? "Service account added.");
