@@ -126,10 +126,7 @@ export async function moveKeysToServiceAccounts(
     .for("update");
   if (accounts.length !== accountIds.length) throw notFound(SERVICE_ACCOUNT_NOT_FOUND);
   const accountOf = new Map(accounts.map((a) => [a.id, a]));
-  const taken = await tx
-    .select({ userId: apiKeys.userId, name: apiKeys.name })
-    .from(apiKeys)
-    .where(inArray(apiKeys.userId, accountIds));
+  const taken = await tx.select({ userId: apiKeys.userId, name: apiKeys.name }).from(apiKeys).where(inArray(apiKeys.userId, accountIds));
   const takenNames = new Set(taken.map((t) => `${t.userId}/${t.name.toLowerCase()}`));
 
   const moved: MovedKey[] = [];

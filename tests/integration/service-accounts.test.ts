@@ -297,7 +297,14 @@ describe("Remove a person, moving keys to a service account", () => {
       ["themselves", [{ keyId: ro.key.id, accountId: person.userId }], "not_found"],
       ["unknown account", [{ keyId: ro.key.id, accountId: crypto.randomUUID() }], "not_found"],
       ["someone else's key", [{ keyId: stranger.rw.key.id, accountId: staffBot.id }], "conflict"],
-      ["twice", [{ keyId: ro.key.id, accountId: reader.id }, { keyId: ro.key.id, accountId: staffBot.id }], "conflict"],
+      [
+        "twice",
+        [
+          { keyId: ro.key.id, accountId: reader.id },
+          { keyId: ro.key.id, accountId: staffBot.id },
+        ],
+        "conflict",
+      ],
     ];
     for (const [what, moves, code] of cases) {
       const before = await snapshot();

@@ -22,8 +22,8 @@ export default async function ApiAccessPage({ searchParams }: { searchParams: Pr
         <div className="max-w-3xl">
           <h1 className="text-2xl font-semibold">API Access Manager</h1>
           <p className="text-sm text-slate-600">
-            Every API key in the organisation. Disable a key to stop its access at once (its owner cannot enable it again), or delete it
-            for good. Secrets are never shown here, except a service account&apos;s new key, once.
+            Every API key in the organisation. Disable a key to stop its access at once (its owner cannot enable it again), or delete it for
+            good. Secrets are never shown here, except a service account&apos;s new key, once.
           </p>
         </div>
         <AddServiceAccountKeyDialog

@@ -428,8 +428,8 @@ export function AccessManager({
         {deleting ? (
           <p className="text-sm text-slate-700">
             Delete <strong className="break-all">{deleting.name}</strong> of {deleting.user.name} (
-            {deleting.user.kind === "person" ? deleting.user.email : "service account"})? This is permanent: anything using it stops
-            working at once.
+            {deleting.user.kind === "person" ? deleting.user.email : "service account"})? This is permanent: anything using it stops working
+            at once.
           </p>
         ) : null}
       </ConfirmDialog>

@@ -258,9 +258,8 @@ export function UsersTable({ users, serviceAccounts = [] }: { users: UserRow[]; 
             {pending.kind === "role" ? (
               <>
                 <p className="text-sm text-slate-700">
-                  Change the role of <Who user={pending.user} /> from{" "}
-                  <strong>{ROLE_LABELS[pending.user.role]}</strong> to <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from their
-                  next request.
+                  Change the role of <Who user={pending.user} /> from <strong>{ROLE_LABELS[pending.user.role]}</strong> to{" "}
+                  <strong>{ROLE_LABELS[pending.role]}</strong>? It applies from their next request.
                 </p>
                 <KeysToDelete
                   keys={pending.keys}
@@ -301,14 +300,14 @@ export function UsersTable({ users, serviceAccounts = [] }: { users: UserRow[]; 
             ) : null}
             {pending.kind === "signout" ? (
               <p className="text-sm text-slate-700">
-                Sign <Who user={pending.user} /> out of every session? Their next request in each browser
-                goes to the sign-in page. Their API keys keep working.
+                Sign <Who user={pending.user} /> out of every session? Their next request in each browser goes to the sign-in page. Their
+                API keys keep working.
               </p>
             ) : null}
             {pending.kind === "transfer" ? (
               <p className="text-sm text-slate-700">
-                Make <Who user={pending.user} /> the Owner of this Latchkey? You become an Admin, and only
-                the new Owner can transfer ownership again.
+                Make <Who user={pending.user} /> the Owner of this Latchkey? You become an Admin, and only the new Owner can transfer
+                ownership again.
               </p>
             ) : null}
           </>
