@@ -64,6 +64,10 @@ function withExpiresAt<T extends { expiration: (typeof EXPIRATION_CHOICES)[numbe
 /** The Add API Key form: the same fields, with the Expiration choice instead of expires_at. */
 export const createApiKeyFormSchema = createApiKeySchema.omit({ expires_at: true }).extend(expirationFields).transform(withExpiresAt);
 
+/** Access Manager: Add API Key for a service account (the account, then the same fields as Add API Key). */
+const serviceAccountChoice = z.object({ account_id: z.uuid("Choose a service account.") });
+export const serviceAccountKeyFormSchema = z.intersection(serviceAccountChoice, createApiKeyFormSchema);
+
 export const apiKeyIdSchema = z.object({ id: uuid });
 
 export const renameApiKeySchema = z.object({ id: uuid, name: keyName });

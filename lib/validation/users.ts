@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { INVITABLE_ROLES } from "@/lib/auth/permissions";
 import { displayName, email, newPassword, uuid } from "./common";
-import { createApiKeyFormSchema } from "./keys";
 
 export const setupSchema = z.object({
   name: displayName("name"),
@@ -57,13 +56,6 @@ export const createServiceAccountSchema = z.object({
   role: z.enum(SERVICE_ACCOUNT_ROLES, { error: "Choose a role: Staff or Read-only." }),
 });
 export type CreateServiceAccountInput = z.infer<typeof createServiceAccountSchema>;
-
-/** Access Manager: Add API Key for a service account (the account, then the Profile's Add API Key fields). */
-export const serviceAccountKeyFormSchema = z.intersection(
-  z.object({ account_id: z.uuid("Choose a service account.") }),
-  createApiKeyFormSchema,
-);
-export type ServiceAccountKeyFormInput = z.infer<typeof serviceAccountKeyFormSchema>;
 
 /** Users page: Remove, with the keys to move to a service account (the others are deleted). */
 export const removeUserSchema = z.object({

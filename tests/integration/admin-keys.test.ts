@@ -151,7 +151,7 @@ describe("listing", () => {
       "status",
       "user",
     ]);
-    expect(Object.keys(page.rows[0]!.user).sort()).toEqual(["email", "id", "name", "role"]);
+    expect(Object.keys(page.rows[0]!.user).sort()).toEqual(["email", "id", "kind", "name", "role"]);
     const text = JSON.stringify(page);
     for (const secret of secrets.values()) {
       expect(text).not.toContain(secret);

@@ -10,8 +10,7 @@ import {
 } from "@/lib/keys/admin";
 import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
 import { bulkKeyIdsSchema } from "@/lib/validation/admin";
-import { apiKeyIdSchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
-import { serviceAccountKeyFormSchema } from "@/lib/validation/users";
+import { apiKeyIdSchema, serviceAccountKeyFormSchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
 
 export const setKeyStatusAsAdminAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
   const key = await setApiKeyStatusAsAdmin(actor, input.id, input.status);
