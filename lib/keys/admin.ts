@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { db } from "@/lib/runtime";
@@ -17,8 +16,8 @@ import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
 import { allowedAccessLevels } from "@/lib/auth/permissions";
 import type { CreateApiKeyInput } from "@/lib/validation/keys";
-import { toKeyDto, type ApiKeyDto } from "./dto";
-import { isUniqueViolation, newSecretColumns, resolveExpiry } from "./service";
+import type { ApiKeyDto } from "./dto";
+import { insertKeyInTx, isUniqueViolation } from "./service";
 
 /**
  * The API Access Manager: every key of the organisation, for Owners and Admins. Sorting,
@@ -514,8 +513,6 @@ export async function createApiKeyForServiceAccount(
 ): Promise<{ key: ApiKeyDto; secret: string; account: { id: string; name: string } }> {
   requireManageAll(actor, true);
   if (!isUuid(accountId)) throw notFound(NOT_A_SERVICE_ACCOUNT);
-  const id = randomUUID();
-  const { secret, columns } = newSecretColumns(id);
   try {
     return await db().transaction(async (tx) => {
       // Share-locked as createApiKey does: a concurrent role change of the account waits or is seen.
@@ -529,36 +526,12 @@ export async function createApiKeyForServiceAccount(
       if (!allowedAccessLevels(account.role).includes(input.access_level)) {
         throw new ServiceError("forbidden", `${account.name} is Read-only: it can only hold Read-only keys.`, "access_level");
       }
-      const now = new Date();
-      const expiresAt = await resolveExpiry(tx, input.expires_at, now);
-      const [row] = await tx
-        .insert(apiKeys)
-        .values({
-          id,
-          userId: account.id,
-          name: input.name,
-          description: input.description ?? null,
-          accessLevel: input.access_level,
-          expiresAt,
-          activeSince: now,
-          ...columns,
-        })
-        .returning();
-      if (!row) throw new Error("insert returned no row");
-      await recordAudit(tx, actor, {
-        action: "api_key.created",
-        targetType: "api_key",
-        targetId: id,
-        targetLabel: input.name,
-        metadata: {
-          access_level: input.access_level,
-          expires_at: expiresAt?.toISOString() ?? null,
-          by_admin: true,
-          key_owner: account.name,
-          service_account_id: account.id,
-        },
+      const created = await insertKeyInTx(tx, actor, account.id, input, {
+        by_admin: true,
+        key_owner: account.name,
+        service_account_id: account.id,
       });
-      return { key: toKeyDto(row), secret, account: { id: account.id, name: account.name } };
+      return { ...created, account: { id: account.id, name: account.name } };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict("This service account already has an API key with this name.", "name");

@@ -32,7 +32,7 @@ const EXPIRED_NEEDS_EXPIRY = "This key has expired: choose a new expiration to r
  * The expiry a new or regenerated key gets: the one asked for, checked against the organisation's
  * policy; left out, the policy's longest lifetime (or none without a policy).
  */
-export async function resolveExpiry(tx: DbOrTx, asked: Date | null | undefined, now: Date): Promise<Date | null> {
+async function resolveExpiry(tx: DbOrTx, asked: Date | null | undefined, now: Date): Promise<Date | null> {
   const { maxKeyLifetimeDays } = await readKeyPolicy(tx);
   if (asked === undefined) return latestAllowedExpiry(maxKeyLifetimeDays, now);
   const problem = checkExpiry(asked, maxKeyLifetimeDays, now);
@@ -146,14 +146,53 @@ export async function getOwnApiKey(actor: Actor, id: string): Promise<ApiKeyDto>
   return toKeyDto(row);
 }
 
+/**
+ * Inserts a new key held by `holderId`, its expiry checked against the organisation's policy, and
+ * audits it (with `metadata` beside the level and expiry). The caller has checked, under a share
+ * lock on the holder's row, that the holder's role allows the level. A duplicate name is the
+ * caller's to word (isUniqueViolation).
+ */
+export async function insertKeyInTx(
+  tx: DbOrTx,
+  actor: Actor,
+  holderId: string,
+  input: CreateApiKeyInput,
+  metadata: Record<string, unknown> = {},
+): Promise<{ key: ApiKeyDto; secret: string }> {
+  const id = randomUUID();
+  const { secret, columns } = newSecretColumns(id);
+  const now = new Date();
+  const expiresAt = await resolveExpiry(tx, input.expires_at, now);
+  const [row] = await tx
+    .insert(apiKeys)
+    .values({
+      id,
+      userId: holderId,
+      name: input.name,
+      description: input.description ?? null,
+      accessLevel: input.access_level,
+      expiresAt,
+      activeSince: now,
+      ...columns,
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  await recordAudit(tx, actor, {
+    action: "api_key.created",
+    targetType: "api_key",
+    targetId: id,
+    targetLabel: input.name,
+    metadata: { access_level: input.access_level, expires_at: expiresAt?.toISOString() ?? null, ...metadata },
+  });
+  return { key: toKeyDto(row), secret };
+}
+
 /** Creates a key; the full secret is returned this once (and by reveal, to its owner only). */
 export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Promise<{ key: ApiKeyDto; secret: string }> {
   changeOwnKeys(actor);
   if (!allowedAccessLevels(actor.role).includes(input.access_level)) {
     throw new ServiceError("forbidden", "Your role (Read-only) can only create Read-only keys.", "access_level");
   }
-  const id = randomUUID();
-  const { secret, columns } = newSecretColumns(id);
   try {
     return await db().transaction(async (tx) => {
       // Re-read the role under a share lock: a concurrent downgrade (which locks the user row for
@@ -162,30 +201,7 @@ export async function createApiKey(actor: Actor, input: CreateApiKeyInput): Prom
       if (!owner || !allowedAccessLevels(owner.role).includes(input.access_level)) {
         throw new ServiceError("forbidden", "Your role no longer allows this access level.", "access_level");
       }
-      const now = new Date();
-      const expiresAt = await resolveExpiry(tx, input.expires_at, now);
-      const [row] = await tx
-        .insert(apiKeys)
-        .values({
-          id,
-          userId: actor.userId,
-          name: input.name,
-          description: input.description ?? null,
-          accessLevel: input.access_level,
-          expiresAt,
-          activeSince: now,
-          ...columns,
-        })
-        .returning();
-      if (!row) throw new Error("insert returned no row");
-      await recordAudit(tx, actor, {
-        action: "api_key.created",
-        targetType: "api_key",
-        targetId: id,
-        targetLabel: input.name,
-        metadata: { access_level: input.access_level, expires_at: expiresAt?.toISOString() ?? null },
-      });
-      return { key: toKeyDto(row), secret };
+      return insertKeyInTx(tx, actor, actor.userId, input);
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(DUPLICATE_NAME, "name");
