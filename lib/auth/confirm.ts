@@ -2,12 +2,12 @@ import "server-only";
 import { and, eq } from "drizzle-orm";
 import { sessions, users } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
-import { invalid, rateLimited, ServiceError } from "@/lib/errors";
+import { invalid, ServiceError } from "@/lib/errors";
 import { db } from "@/lib/runtime";
 import type { Actor } from "./actor";
 import { authorize } from "./authorize";
 import { verifyPassword } from "./password";
-import { admitAttempt, recordSuccess, retryIn, throttleKeys } from "./throttle";
+import { admitOwnPasswordAttempt } from "./password-attempts";
 
 export const WRONG_PASSWORD_MESSAGE = "The password is not correct.";
 
@@ -22,20 +22,7 @@ export const WRONG_PASSWORD_MESSAGE = "The password is not correct.";
 export async function confirmIdentity(actor: Actor, password: string, now: Date = new Date()): Promise<{ confirmedAt: Date }> {
   authorize(actor, null, { browserOnly: "Confirming your identity is only done in the browser." });
   if (!actor.sessionId) throw new ServiceError("unauthorized", "Your session has ended. Sign in again.");
-  const keys = throttleKeys("password_change", actor.userId, actor.ip);
-  const admission = await admitAttempt(keys, now, async (tx, refusal) => {
-    if (!refusal.audit) return;
-    await recordAudit(tx, actor, {
-      action: "auth.confirm_rate_limited",
-      targetType: "user",
-      targetId: actor.userId,
-      targetLabel: actor.email,
-      metadata: { limited_by: refusal.limitedBy, retry_after_seconds: refusal.retryAfterSeconds },
-    });
-  });
-  if (!admission.admitted) {
-    throw rateLimited(`Too many wrong passwords. ${retryIn(admission.retryAfterSeconds)}`, admission.retryAfterSeconds);
-  }
+  const { succeeded } = await admitOwnPasswordAttempt(actor, "auth.confirm_rate_limited", now);
 
   const confirmed = await db().transaction(async (tx) => {
     const [user] = await tx.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, actor.userId)).limit(1);
@@ -53,6 +40,6 @@ export async function confirmIdentity(actor: Actor, password: string, now: Date 
     await recordAudit(db(), actor, { action: "auth.confirm_failed", targetType: "user", targetId: actor.userId, targetLabel: actor.email });
     throw invalid(WRONG_PASSWORD_MESSAGE, "password");
   }
-  await recordSuccess(keys, admission, now);
+  await succeeded();
   return { confirmedAt: now };
 }

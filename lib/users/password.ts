@@ -5,8 +5,8 @@ import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { deleteOtherSessions } from "@/lib/auth/sessions";
-import { admitAttempt, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
-import { invalid, rateLimited } from "@/lib/errors";
+import { admitOwnPasswordAttempt } from "@/lib/auth/password-attempts";
+import { invalid } from "@/lib/errors";
 import type { ChangePasswordInput } from "@/lib/validation/users";
 
 /**
@@ -16,20 +16,7 @@ import type { ChangePasswordInput } from "@/lib/validation/users";
  */
 export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput, now: Date = new Date()): Promise<void> {
   if (actor.apiKey) throw invalid("Passwords can only be changed in the browser.");
-  const keys = throttleKeys("password_change", actor.userId, actor.ip);
-  const admission = await admitAttempt(keys, now, async (tx, refusal) => {
-    if (!refusal.audit) return;
-    await recordAudit(tx, actor, {
-      action: "user.password_change_rate_limited",
-      targetType: "user",
-      targetId: actor.userId,
-      targetLabel: actor.email,
-      metadata: { limited_by: refusal.limitedBy, retry_after_seconds: refusal.retryAfterSeconds },
-    });
-  });
-  if (!admission.admitted) {
-    throw rateLimited(`Too many wrong passwords. ${retryIn(admission.retryAfterSeconds)}`, admission.retryAfterSeconds);
-  }
+  const { succeeded } = await admitOwnPasswordAttempt(actor, "user.password_change_rate_limited", now);
 
   const passwordHash = await hashPassword(input.new_password);
   const changed = await db().transaction(async (tx) => {
@@ -55,5 +42,5 @@ export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput
     });
     throw invalid("The current password is not correct.", "current_password");
   }
-  await recordSuccess(keys, admission, now);
+  await succeeded();
 }
