@@ -13,3 +13,5 @@ export const ACCESS_LEVEL_VALUES = ["read_only", "read_write"] as const;
 export const KEY_STATUS_VALUES = ["active", "disabled"] as const;
 /** Whether a user is a person (signs in) or a service account (holds keys, never signs in). */
 export const USER_KIND_VALUES = ["person", "service_account"] as const;
+/** The organisation's "Require two-factor authentication" (SPEC §12): Off, For Owners and Admins, For everyone. */
+export const TWO_FACTOR_POLICY_VALUES = ["off", "admins", "everyone"] as const;

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -14,12 +15,13 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES, USER_KIND_VALUES } from "./enums";
+import { ACCESS_LEVEL_VALUES, KEY_STATUS_VALUES, ROLE_VALUES, TWO_FACTOR_POLICY_VALUES, USER_KIND_VALUES } from "./enums";
 
 export const roleEnum = pgEnum("role", ROLE_VALUES);
 export const accessLevelEnum = pgEnum("access_level", ACCESS_LEVEL_VALUES);
 export const keyStatusEnum = pgEnum("key_status", KEY_STATUS_VALUES);
 export const userKindEnum = pgEnum("user_kind", USER_KIND_VALUES);
+export const twoFactorPolicyEnum = pgEnum("two_factor_policy", TWO_FACTOR_POLICY_VALUES);
 
 const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
 
@@ -80,12 +82,47 @@ export const sessions = pgTable(
     lastActiveAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     // SPEC §12's "Confirm it's you": the last sign-in or confirmation on this session.
     confirmedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    // SPEC §12: the password (or SSO) was right but the person has two-factor authentication and
+    // has not yet given a code. Such a session signs nothing in; it only allows the second step.
+    secondFactorPending: boolean().notNull().default(false),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     ip: inet(),
     // Truncated on insert: only a short readable device name is shown from it.
     userAgent: text(),
   },
   (t) => [index("sessions_user_created_idx").on(t.userId, t.createdAt), index("sessions_expires_at_idx").on(t.expiresAt)],
+);
+
+// SPEC §12: a person's TOTP secret (RFC 6238), sealed like API keys' secrets (lib/keys/crypto,
+// kind "totp", the user id bound). enabledAt is null while set-up is in progress (the secret is
+// shown but no code has confirmed it yet). lastUsedStep is the time step of the last accepted
+// code: a code is never accepted twice.
+export const userTwoFactor = pgTable("user_two_factor", {
+  userId: uuid()
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  secretCiphertext: text().notNull(),
+  secretNonce: text().notNull(),
+  keyVersion: integer().notNull(),
+  enabledAt: timestamp({ withTimezone: true }),
+  lastUsedStep: bigint({ mode: "number" }),
+  createdAt: createdAt(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
+
+// SPEC §12: a person's recovery codes, only as digests; each works once (usedAt).
+export const recoveryCodes = pgTable(
+  "recovery_codes",
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeDigest: text().notNull(),
+    usedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("recovery_codes_user_digest_idx").on(t.userId, t.codeDigest)],
 );
 
 // Failed sign-ins and password changes, per limited key ("sign_in:pair:<email> <ip>",
@@ -182,6 +219,8 @@ export const organisationSettings = pgTable(
     id: integer().primaryKey().default(1),
     maxKeyLifetimeDays: integer(),
     disableUnusedAfterDays: integer(),
+    // SPEC §12's "Require two-factor authentication".
+    requireTwoFactor: twoFactorPolicyEnum().notNull().default("off"),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     updatedBy: uuid().references(() => users.id, { onDelete: "set null" }),
   },
@@ -272,3 +311,4 @@ export type Role = (typeof roleEnum.enumValues)[number];
 export type AccessLevel = (typeof accessLevelEnum.enumValues)[number];
 export type KeyStatus = (typeof keyStatusEnum.enumValues)[number];
 export type UserKind = (typeof userKindEnum.enumValues)[number];
+export type TwoFactorPolicy = (typeof twoFactorPolicyEnum.enumValues)[number];

@@ -38,6 +38,15 @@ export const AUDIT_ACTIONS = [
   "auth.confirmed",
   "auth.confirm_failed",
   "auth.confirm_rate_limited",
+  "user.two_factor_enabled",
+  "user.two_factor_disabled",
+  "user.two_factor_reset",
+  "user.recovery_codes_regenerated",
+  "auth.two_factor_failed",
+  "auth.two_factor_rate_limited",
+  "auth.recovery_code_used",
+  "auth.sso_refused",
+  "user.sso_created",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -79,4 +88,13 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   "auth.confirmed": "Identity confirmed",
   "auth.confirm_failed": "Identity confirmation failed",
   "auth.confirm_rate_limited": "Identity confirmation rate limited",
+  "user.two_factor_enabled": "Two-factor authentication turned on",
+  "user.two_factor_disabled": "Two-factor authentication turned off",
+  "user.two_factor_reset": "Two-factor authentication reset on the server",
+  "user.recovery_codes_regenerated": "Recovery codes replaced",
+  "auth.two_factor_failed": "Authentication code refused",
+  "auth.two_factor_rate_limited": "Authentication codes rate limited",
+  "auth.recovery_code_used": "Recovery code used",
+  "auth.sso_refused": "Single sign-on refused",
+  "user.sso_created": "Account created by single sign-on",
 };
