@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { db } from "@/lib/runtime";
-import { invites, users, type Role, type User, type UserKind } from "@/db/schema";
+import { invites, users, userTwoFactor, type Role, type User, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
 import { USERS_IN_BROWSER } from "./messages";
@@ -94,6 +94,13 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
   }
   await recordSuccess(keys, admission, now);
   await pruneThrottle(now);
+  // With two-factor authentication the session starts waiting for a code (lib/auth/sessions.ts):
+  // the row says so, and "auth.two_factor_passed" follows once the code is right.
+  const [twoFactor] = await db()
+    .select({ enabledAt: userTwoFactor.enabledAt })
+    .from(userTwoFactor)
+    .where(eq(userTwoFactor.userId, user.id))
+    .limit(1);
   await recordAudit(
     db(),
     { ...who, label: user.email },
@@ -102,6 +109,7 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
       targetType: "user",
       targetId: user.id,
       targetLabel: user.email,
+      ...(twoFactor?.enabledAt ? { metadata: { second_factor: "pending" } } : {}),
     },
   );
   return { user: toDto(user) };
