@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { db } from "@/lib/runtime";
-import { invites, users, userTwoFactor, type Role, type User, type UserKind } from "@/db/schema";
+import type { Tx } from "@/db/client";
+import { invites, users, userTwoFactor, type Invite, type Role, type User, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
 import { USERS_IN_BROWSER } from "./messages";
@@ -225,26 +226,44 @@ export async function acceptInvite(input: AcceptInviteInput, ip: string | null):
     if (!invite) throw invalid(INVITE_PROBLEMS.unknown);
     if (invite.acceptedAt) throw invalid(INVITE_PROBLEMS.used);
     if (invite.expiresAt.getTime() <= Date.now()) throw invalid(INVITE_PROBLEMS.expired);
-    const [taken] = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(sql`lower(${users.email}) = ${invite.email}`)
-      .limit(1);
-    if (taken) throw conflict("An account with this email already exists. Sign in instead.");
-    const [user] = await tx.insert(users).values({ email: invite.email, name: input.name, passwordHash, role: invite.role }).returning();
-    if (!user) throw new Error("insert returned no row");
-    await tx.update(invites).set({ acceptedAt: new Date(), acceptedUserId: user.id }).where(eq(invites.id, invite.id));
-    await recordAudit(
-      tx,
-      { ip, label: user.email },
-      {
-        action: "user.invite_accepted",
-        targetType: "user",
-        targetId: user.id,
-        targetLabel: user.email,
-        metadata: { role: user.role },
-      },
-    );
-    return toDto(user);
+    return toDto(await createUserFromInvite(tx, invite, { name: input.name, passwordHash }, ip, "link"));
   });
+}
+
+/**
+ * Inside `tx`, with the invite row locked and known to be pending: makes its account (the
+ * invite's email and role), marks the invite used and audits user.invite_accepted. `via` says
+ * whether the link or single sign-on accepted it.
+ */
+export async function createUserFromInvite(
+  tx: Tx,
+  invite: Invite,
+  account: { name: string; passwordHash: string },
+  ip: string | null,
+  via: "link" | "sso",
+): Promise<User> {
+  const [taken] = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(sql`lower(${users.email}) = ${invite.email}`)
+    .limit(1);
+  if (taken) throw conflict("An account with this email already exists. Sign in instead.");
+  const [user] = await tx
+    .insert(users)
+    .values({ email: invite.email, name: account.name, passwordHash: account.passwordHash, role: invite.role })
+    .returning();
+  if (!user) throw new Error("insert returned no row");
+  await tx.update(invites).set({ acceptedAt: new Date(), acceptedUserId: user.id }).where(eq(invites.id, invite.id));
+  await recordAudit(
+    tx,
+    { ip, label: user.email },
+    {
+      action: "user.invite_accepted",
+      targetType: "user",
+      targetId: user.id,
+      targetLabel: user.email,
+      metadata: via === "sso" ? { role: user.role, via } : { role: user.role },
+    },
+  );
+  return user;
 }
