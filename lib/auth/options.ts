@@ -1,7 +1,10 @@
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
+import type { OAuthConfig } from "next-auth/providers/oauth";
 import { headers } from "next/headers";
+import { oidcSettings, type OidcSettings } from "@/lib/config/env";
 import { keyring } from "@/lib/runtime";
+import { recordSsoRefusal, signInWithSso } from "./sso";
 import { ServiceError } from "@/lib/errors";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { verifyCredentials } from "@/lib/users/service";
@@ -15,6 +18,9 @@ export const SESSION_MAX_AGE_SECONDS = SESSION_MAX_AGE_MS / 1000;
  */
 export const RATE_LIMITED_ERROR = "RateLimited";
 
+/** next-auth's id for the OpenID Connect provider: its callback is /api/auth/callback/oidc. */
+export const SSO_PROVIDER_ID = "oidc";
+
 let options: NextAuthOptions | undefined;
 
 async function requestIpOrNull(): Promise<string | null> {
@@ -25,11 +31,53 @@ async function requestIpOrNull(): Promise<string | null> {
   }
 }
 
+async function requestClient(): Promise<{ ip: string | null; userAgent: string | null }> {
+  try {
+    const h = await headers();
+    return { ip: clientIpFrom(h), userAgent: h.get("user-agent") };
+  } catch {
+    return { ip: null, userAgent: null }; // outside a request scope
+  }
+}
+
+/**
+ * The OpenID Connect provider (SPEC §12), from OIDC_ISSUER's discovery document. next-auth (through
+ * openid-client) checks state, PKCE and the nonce, and the ID token's signature, issuer, audience
+ * and lifetime; the claims it carries are what signInWithSso reads.
+ */
+function ssoProvider(settings: OidcSettings): OAuthConfig<Record<string, unknown>> {
+  const base = settings.issuer.endsWith("/") ? settings.issuer : `${settings.issuer}/`;
+  return {
+    id: SSO_PROVIDER_ID,
+    name: "SSO",
+    type: "oauth",
+    wellKnown: new URL(".well-known/openid-configuration", base).href,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    authorization: { params: { scope: "openid email profile" } },
+    idToken: true,
+    checks: ["pkce", "state", "nonce"],
+    httpOptions: { timeout: 10_000 },
+    // The claims travel on to the signIn callback as they are; only `id` is next-auth's own.
+    profile: (claims) => ({ ...claims, id: String(claims.sub) }),
+  };
+}
+
+/** next-auth's error codes for a callback that failed before Latchkey saw the answer (see logger). */
+const SSO_PROTOCOL_ERRORS = new Set(["OAUTH_CALLBACK_ERROR", "OAUTH_CALLBACK_HANDLER_ERROR", "SIGNIN_OAUTH_ERROR"]);
+
+function errorMessage(metadata: unknown): string {
+  const error = (metadata as { error?: unknown } | null)?.error ?? metadata;
+  const message = error instanceof Error ? error.message : typeof error === "string" ? error : "unknown error";
+  return message.slice(0, 300);
+}
+
 /**
  * next-auth's options, built on first use: the secret is derived from LATCHKEY_SECRET, which
  * exists only once the server has started (never at build time).
  */
 export function authOptions(): NextAuthOptions {
+  const sso = oidcSettings();
   options ??= {
     secret: keyring().derive("auth").toString("base64url"),
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
@@ -57,8 +105,19 @@ export function authOptions(): NextAuthOptions {
           }
         },
       }),
+      ...(sso ? [ssoProvider(sso)] : []),
     ],
     callbacks: {
+      // Single sign-on: the provider's verified answer names a person (or an invite), or is refused
+      // with a reason /sign-in explains. The session id rides on `user` into the jwt callback.
+      async signIn({ user, account }) {
+        if (account?.provider !== SSO_PROVIDER_ID) return true;
+        // OIDC_DEFAULT_ROLE as it is now (the provider itself is configured once, at start).
+        const outcome = await signInWithSso(user, oidcSettings()?.defaultRole ?? null, await requestClient());
+        if (!outcome.ok) return `/sign-in?error=Sso_${outcome.reason}`;
+        (user as { sid?: string }).sid = outcome.sessionId;
+        return true;
+      },
       // The token carries only the session id: the sessions table (joined to users) is the
       // authority on every request, so a JWT claim never is.
       jwt({ token, user }) {
@@ -68,6 +127,23 @@ export function authOptions(): NextAuthOptions {
       session({ session, token }) {
         return { expires: session.expires, user: { sid: token.sid } } as typeof session;
       },
+    },
+    logger: {
+      // A provider answer that failed the protocol's checks (state, signature, audience, ...) never
+      // reaches signIn: next-auth logs it and sends the browser to /sign-in?error=OAuthCallback.
+      // Here it is audited too. The message names the check, never a token.
+      error(code, metadata) {
+        if (SSO_PROTOCOL_ERRORS.has(code)) {
+          void requestIpOrNull()
+            .then((ip) => recordSsoRefusal("provider_error", { ip }, { code, problem: errorMessage(metadata) }))
+            .catch((error: unknown) => console.error("[auth] could not audit a refused single sign-on:", errorMessage(error)));
+        }
+        console.error(`[auth] ${code}: ${errorMessage(metadata)}`);
+      },
+      warn(code) {
+        console.warn(`[auth] ${code}`);
+      },
+      debug() {},
     },
     events: {
       // Sign out ends the server-side session at once: a copy of the cookie is refused from now on.
