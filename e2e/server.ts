@@ -42,6 +42,17 @@ if (!(await createPostgresDatabase())) {
 }
 process.env.LATCHKEY_SECRET = "e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 process.env.PORT = process.env.E2E_PORT ?? "3100";
+
+// Single sign-on against a real OpenID provider on a free local port (e2e/sso.spec.ts).
+const { startTestIdentityProvider } = await import("../tests/helpers/oidc-provider");
+const identityProvider = await startTestIdentityProvider({
+  redirectUri: `http://127.0.0.1:${process.env.PORT}/api/auth/callback/oidc`,
+  accounts: Object.values((await import("./sso")).SSO_ACCOUNTS),
+});
+process.env.OIDC_ISSUER = identityProvider.issuer;
+process.env.OIDC_CLIENT_ID = identityProvider.clientId;
+process.env.OIDC_CLIENT_SECRET = identityProvider.clientSecret;
+console.log(`[e2e] OpenID provider ${identityProvider.issuer}`);
 process.env.HOST = "127.0.0.1";
 (process.env as Record<string, string>).NODE_ENV = "production";
 
@@ -57,6 +68,7 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   await server.close().catch(() => {});
+  await identityProvider.close().catch(() => {});
   await dropDatabase().catch(() => {});
   if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
   process.exit(0);

@@ -13,6 +13,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { and, eq, gt, sql } from "drizzle-orm";
+import type { NextAuthOptions } from "next-auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { auditLog, invites, sessions, users, type AuditRow } from "@/db/schema";
 import { authOptions } from "@/lib/auth/options";
@@ -29,7 +30,15 @@ import { startTestIdentityProvider, type TestIdentityProvider } from "../helpers
 // next-auth's core handler (what its Next.js route calls with the request): the package does not
 // export it by name, so it is loaded from next-auth's own folder.
 const require = createRequire(import.meta.url);
-const { AuthHandler } = require(path.join(path.dirname(require.resolve("next-auth")), "core")) as typeof import("next-auth/core");
+interface InternalResponse {
+  status?: number;
+  body?: unknown;
+  redirect?: string;
+  cookies?: { name: string; value: string; options?: { maxAge?: number; expires?: Date | string } }[];
+}
+const { AuthHandler } = require(path.join(path.dirname(require.resolve("next-auth")), "core")) as {
+  AuthHandler: (params: { req: Record<string, unknown>; options: NextAuthOptions }) => Promise<InternalResponse>;
+};
 
 /** Where Latchkey pretends to live: next-auth builds the callback URL from NEXTAUTH_URL. */
 const ORIGIN = "http://127.0.0.1:4999";
@@ -84,7 +93,7 @@ async function nextAuth(
 ) {
   const response = await AuthHandler({
     req: {
-      action: action as never,
+      action,
       providerId,
       method,
       query: { ...query, nextauth: [action, ...(providerId ? [providerId] : [])] },

@@ -1,0 +1,79 @@
+import { expect, test, type Page } from "@playwright/test";
+import { SSO_ACCOUNTS } from "./sso";
+import { expectNoAxeViolations, hydrated, ROLE_OPTION, screenshot, storageStateOf } from "./support";
+
+/**
+ * Single sign-on (SPEC §12) as people meet it: **Sign in with SSO** on /sign-in, the identity
+ * provider's own sign-in (a real OpenID provider on a local port, started by e2e/server.ts), and
+ * back. A person Latchkey knows gets in; someone it does not is refused with a message; an invite
+ * is honoured with its role.
+ */
+
+async function signInWithSso(page: Page, email: string): Promise<void> {
+  await page.goto("/sign-in");
+  const sso = page.getByRole("button", { name: "Sign in with SSO" });
+  await hydrated(sso);
+  await sso.click();
+  await expect(page.getByRole("heading", { name: "Test identity provider" })).toBeVisible();
+  await page.getByLabel("Email at the provider").fill(email);
+  await page.getByRole("button", { name: "Continue to Latchkey" }).click();
+}
+
+test.describe("single sign-on", () => {
+  test("the sign-in page offers it, on a desktop and a phone", async ({ page }) => {
+    await page.goto("/sign-in");
+    await expect(page.getByRole("button", { name: "Sign in with SSO" })).toBeVisible();
+    await expectNoAxeViolations(page);
+    await screenshot(page, "sign-in-sso");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, "sign-in-sso-phone");
+  });
+
+  test("a person Latchkey knows signs in through the provider and lands on their Profile", async ({ page }) => {
+    await signInWithSso(page, SSO_ACCOUNTS.owner.email);
+    await expect(page).toHaveURL(/\/profile$/);
+    await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
+    // Their own account: the provider's name for them changed nothing here.
+    await expect(page.getByText("Olivia Owner").first()).toBeVisible();
+  });
+
+  test("someone the provider knows but Latchkey does not is refused, and told why", async ({ page }) => {
+    await signInWithSso(page, SSO_ACCOUNTS.stranger.email);
+    await expect(page).toHaveURL(/\/sign-in\?.*error=Sso_no_account/);
+    await expect(page.getByRole("alert")).toHaveText(
+      "No Latchkey account or invite matches the email your identity provider gave. Ask an admin to invite you.",
+    );
+    await expectNoAxeViolations(page);
+    await screenshot(page, "sign-in-sso-refused");
+    // Still signed out.
+    await page.goto("/profile");
+    await expect(page).toHaveURL(/\/sign-in/);
+  });
+
+  test("an invite is honoured: the invitee signs in with SSO and has the invited role", async ({ browser }) => {
+    const ownerContext = await browser.newContext({ storageState: storageStateOf("owner") });
+    const owner = await ownerContext.newPage();
+    await owner.goto("/admin/users");
+    const invite = owner.getByRole("button", { name: "Invite user" });
+    await hydrated(invite);
+    await invite.click();
+    const dialog = owner.getByRole("dialog", { name: "Invite user" });
+    await dialog.getByLabel("Email").fill(SSO_ACCOUNTS.invitee.email);
+    await dialog.getByLabel("Role").selectOption({ label: ROLE_OPTION.staff });
+    await dialog.getByRole("button", { name: "Create invite" }).click();
+    await expect(dialog.getByLabel("Invite link", { exact: true })).toBeVisible();
+
+    // The invitee never opens the link: they sign in through the provider.
+    const inviteeContext = await browser.newContext();
+    const invitee = await inviteeContext.newPage();
+    await signInWithSso(invitee, SSO_ACCOUNTS.invitee.email);
+    await expect(invitee).toHaveURL(/\/profile$/);
+    await expect(invitee.getByText(SSO_ACCOUNTS.invitee.name).first()).toBeVisible();
+    await inviteeContext.close();
+
+    await owner.goto("/admin/users");
+    const row = owner.getByRole("row").filter({ hasText: SSO_ACCOUNTS.invitee.email });
+    await expect(row).toContainText("Staff");
+    await ownerContext.close();
+  });
+});
