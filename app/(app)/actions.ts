@@ -2,10 +2,13 @@
 
 import { confirmIdentity } from "@/lib/auth/confirm";
 import { typedActionWithActor } from "@/lib/safe-action";
-import { confirmIdentitySchema } from "@/lib/validation/confirm";
+import { confirmIdentityWithCodeSchema } from "@/lib/validation/two-factor";
 
-/** Confirm it's you: the password again, so the session's sensitive operations work for 15 minutes. */
-export const confirmIdentityAction = typedActionWithActor(confirmIdentitySchema, async (input, actor) => {
-  await confirmIdentity(actor, input.password);
+/**
+ * Confirm it's you: the password again (and, with two-factor authentication, a code), so the
+ * session's sensitive operations work for 15 minutes.
+ */
+export const confirmIdentityAction = typedActionWithActor(confirmIdentityWithCodeSchema, async (input, actor) => {
+  await confirmIdentity(actor, input);
   return { ok: true };
 });

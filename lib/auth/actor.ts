@@ -14,6 +14,18 @@ export interface Actor {
    * it's you measures (authorize's `recent`). Absent for the REST API, which it never applies to.
    */
   confirmedAt?: Date;
+  /**
+   * Browser sessions only (SPEC §12): whether the person has two-factor authentication on, and
+   * whether they have a password (accounts single sign-on made have none). Confirm it's you asks
+   * for what they have.
+   */
+  twoFactor?: boolean;
+  hasPassword?: boolean;
+  /**
+   * The organisation requires two-factor authentication of this person and they have not set it
+   * up: authorize refuses everything but the operations that opt out (setting it up, confirming).
+   */
+  mustSetUpTwoFactor?: boolean;
   /** Set when the request came through the REST API. */
   apiKey?: { id: string; name: string; accessLevel: AccessLevel };
 }

@@ -18,11 +18,19 @@ export interface AuthorizeOptions {
    * never applies to them.
    */
   recent?: boolean;
+  /**
+   * Allowed to a person who must set up two-factor authentication first (SPEC §12's policy):
+   * setting it up, reading its state, confirming, signing a session out. Everything else refuses them.
+   */
+  beforeTwoFactorSetUp?: boolean;
   /** The refusal when the role lacks the permission (default: a generic one). */
   message?: string;
 }
 
 /** Whether a browser actor's last sign-in or confirmation is recent enough for `recent` operations. */
+export const TWO_FACTOR_SET_UP_REQUIRED_MESSAGE =
+  "Your organisation requires two-factor authentication. Set it up on your Profile before doing anything else.";
+
 export function isRecentlyConfirmed(actor: Actor, now: Date = new Date()): boolean {
   if (!actor.confirmedAt) return false; // fail closed: a browser actor without one never counts as confirmed
   return now.getTime() - actor.confirmedAt.getTime() <= CONFIRMATION_WINDOW_MS;
@@ -32,11 +40,13 @@ export function isRecentlyConfirmed(actor: Actor, now: Date = new Date()): boole
  * The one authorization check every service makes before it acts: the role's permission (the
  * matrix in permissions.ts), then what the transport allows (browser-only operations, and
  * changes through a Read-only key), then, for sensitive operations in the browser, a recent
- * confirmation. Throws a "forbidden" (or "confirmation_required") ServiceError; returns nothing.
+ * confirmation. A browser person the two-factor policy covers who has not set it up is refused
+ * everything but what opts out. Throws a "forbidden" (or "confirmation_required") ServiceError.
  */
 export function authorize(actor: Actor, permission: Permission | null, options: AuthorizeOptions = {}): void {
   if (permission && !can(actor.role, permission)) throw forbidden(options.message);
   if (!actor.apiKey) {
+    if (actor.mustSetUpTwoFactor && !options.beforeTwoFactorSetUp) throw forbidden(TWO_FACTOR_SET_UP_REQUIRED_MESSAGE);
     if (options.recent && !isRecentlyConfirmed(actor)) throw confirmationRequired();
     return;
   }

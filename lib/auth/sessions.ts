@@ -1,14 +1,16 @@
 import "server-only";
-import { and, asc, eq, gt, lt, ne } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, lt, ne, sql } from "drizzle-orm";
 import type { Tx } from "@/db/client";
 import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
-import { sessions, users, type Role } from "@/db/schema";
+import { organisationSettings, sessions, users, userTwoFactor, type Role, type TwoFactorPolicy } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import { notFound } from "@/lib/errors";
 import type { Actor } from "./actor";
 import { authorize } from "./authorize";
 import { deviceName, USER_AGENT_MAX_LENGTH } from "./device";
+import { hasPassword } from "./password";
+import { mustSetUpTwoFactor } from "./two-factor-policy";
 
 /**
  * Server-side sessions. The browser's (signed, encrypted) next-auth cookie carries only a session
@@ -18,6 +20,11 @@ import { deviceName, USER_AGENT_MAX_LENGTH } from "./device";
  */
 
 export const SESSION_MAX_AGE_MS = 12 * 60 * 60 * 1000;
+/**
+ * SPEC §12: a sign-in of a person with two-factor authentication waits this long for the code;
+ * after that the session is dead and the person signs in again.
+ */
+export const SECOND_FACTOR_MAX_AGE_MS = 10 * 60 * 1000;
 /** last_active_at is written at most this often per session (not on every request). */
 export const SESSION_TOUCH_INTERVAL_MS = 60 * 1000;
 
@@ -29,15 +36,37 @@ export interface SessionUser {
   role: Role;
   /** The session's last sign-in or confirmation. */
   confirmedAt: Date;
+  /** Two-factor authentication is on (SPEC §12). */
+  twoFactor: boolean;
+  /** The account has a password (single sign-on makes accounts without one). */
+  hasPassword: boolean;
+  /** The organisation's policy covers this person and they have not set two-factor authentication up. */
+  mustSetUpTwoFactor: boolean;
 }
 
-/** Starts a session for a user who just proved who they are; prunes expired sessions on the way. */
+/** Whether the user has two-factor authentication on (set up and confirmed with a code). */
+async function twoFactorEnabled(userId: string): Promise<boolean> {
+  const [row] = await db()
+    .select({ userId: userTwoFactor.userId })
+    .from(userTwoFactor)
+    .where(and(eq(userTwoFactor.userId, userId), isNotNull(userTwoFactor.enabledAt)))
+    .limit(1);
+  return Boolean(row);
+}
+
+/**
+ * Starts a session for a user who just proved who they are (password or single sign-on); prunes
+ * expired sessions on the way. With two-factor authentication on, the session starts pending
+ * (second_factor_pending) for SECOND_FACTOR_MAX_AGE_MS: it signs nothing in until the code is
+ * given (lib/auth/two-factor.ts passSecondFactor), and dies if it never is.
+ */
 export async function createSession(
   userId: string,
   client: { ip: string | null; userAgent: string | null },
   now: Date = new Date(),
 ): Promise<string> {
   await db().delete(sessions).where(lt(sessions.expiresAt, now));
+  const pending = await twoFactorEnabled(userId);
   const [row] = await db()
     .insert(sessions)
     .values({
@@ -46,7 +75,8 @@ export async function createSession(
       lastActiveAt: now,
       // Signing in is the first confirmation: Confirm it's you asks nothing for 15 minutes.
       confirmedAt: now,
-      expiresAt: new Date(now.getTime() + SESSION_MAX_AGE_MS),
+      secondFactorPending: pending,
+      expiresAt: new Date(now.getTime() + (pending ? SECOND_FACTOR_MAX_AGE_MS : SESSION_MAX_AGE_MS)),
       ip: client.ip,
       userAgent: client.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) || null,
     })
@@ -56,8 +86,9 @@ export async function createSession(
 }
 
 /**
- * The session and its user, while the session exists and has not expired (one indexed query);
- * marks it active at most once a minute.
+ * The session and its user, while the session exists, has not expired and is not waiting for a
+ * two-factor code (one indexed query, with the person's two-factor state and the organisation's
+ * policy); marks it active at most once a minute.
  */
 export async function findActiveSession(sessionId: string, now: Date = new Date()): Promise<SessionUser | null> {
   if (!isUuid(sessionId)) return null;
@@ -70,16 +101,55 @@ export async function findActiveSession(sessionId: string, now: Date = new Date(
       email: users.email,
       name: users.name,
       role: users.role,
+      kind: users.kind,
+      passwordHash: users.passwordHash,
+      twoFactorEnabledAt: userTwoFactor.enabledAt,
+      policy: sql<TwoFactorPolicy | null>`(
+        select ${organisationSettings.requireTwoFactor} from ${organisationSettings} where ${organisationSettings.id} = 1
+      )`,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now)))
+    .leftJoin(userTwoFactor, eq(userTwoFactor.userId, users.id))
+    .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now), eq(sessions.secondFactorPending, false)))
     .limit(1);
   if (!row) return null;
   if (now.getTime() - row.lastActiveAt.getTime() >= SESSION_TOUCH_INTERVAL_MS) {
     await db().update(sessions).set({ lastActiveAt: now }).where(eq(sessions.id, sessionId));
   }
-  return { sessionId: row.sessionId, id: row.id, email: row.email, name: row.name, role: row.role, confirmedAt: row.confirmedAt };
+  const twoFactor = row.twoFactorEnabledAt !== null;
+  return {
+    sessionId: row.sessionId,
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    confirmedAt: row.confirmedAt,
+    twoFactor,
+    hasPassword: hasPassword(row.passwordHash),
+    mustSetUpTwoFactor: mustSetUpTwoFactor(row.policy ?? "off", row.role, twoFactor, row.kind),
+  };
+}
+
+/** A sign-in waiting for its two-factor code (SPEC §12's second step). */
+export interface PendingSignIn {
+  sessionId: string;
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+/** The session named, if it is a sign-in still waiting for its code (and not past its 10 minutes). */
+export async function findPendingSession(sessionId: string, now: Date = new Date()): Promise<PendingSignIn | null> {
+  if (!isUuid(sessionId)) return null;
+  const [row] = await db()
+    .select({ sessionId: sessions.id, userId: users.id, email: users.email, name: users.name, role: users.role })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.id, sessionId), gt(sessions.expiresAt, now), eq(sessions.secondFactorPending, true)))
+    .limit(1);
+  return row ?? null;
 }
 
 /** Sign out: ends the session the cookie names, audited. Unknown or ended sessions are a no-op. */
@@ -113,8 +183,8 @@ export interface SessionDto {
   current: boolean;
 }
 
-function requireBrowserSession(actor: Actor): void {
-  authorize(actor, null, { browserOnly: "Sessions are only managed in the browser." });
+function requireBrowserSession(actor: Actor, beforeTwoFactorSetUp = false): void {
+  authorize(actor, null, { browserOnly: "Sessions are only managed in the browser.", beforeTwoFactorSetUp });
 }
 
 /** The actor's own sessions that have not expired, newest first, this one marked. */
@@ -123,7 +193,8 @@ export async function listOwnSessions(actor: Actor, now: Date = new Date()): Pro
   const rows = await db()
     .select()
     .from(sessions)
-    .where(and(eq(sessions.userId, actor.userId), gt(sessions.expiresAt, now)))
+    // A sign-in still waiting for its two-factor code is not a session yet.
+    .where(and(eq(sessions.userId, actor.userId), gt(sessions.expiresAt, now), eq(sessions.secondFactorPending, false)))
     .orderBy(asc(sessions.createdAt));
   return rows
     .map((s) => ({
@@ -139,7 +210,8 @@ export async function listOwnSessions(actor: Actor, now: Date = new Date()): Pro
 
 /** Ends one of the actor's own sessions (only their own: anyone else's id is "not found"). */
 export async function endOwnSession(actor: Actor, sessionId: string): Promise<{ current: boolean }> {
-  requireBrowserSession(actor);
+  // Signing a session out is always allowed, even to someone the two-factor policy holds back.
+  requireBrowserSession(actor, true);
   if (!isUuid(sessionId)) throw notFound("Session not found.");
   return db().transaction(async (tx) => {
     const [ended] = await tx

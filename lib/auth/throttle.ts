@@ -5,10 +5,11 @@ import { db } from "@/lib/runtime";
 import { authThrottle } from "@/db/schema";
 
 /**
- * Slows down failed password checks (sign-in and the password change form) without ever locking
- * the right password out for good.
+ * Slows down failed password checks (sign-in and the password change form) and failed two-factor
+ * codes without ever locking the right password (or code) out for good.
  *
- * Each attempt is counted under two keys: the pair (who, address) and the address alone. Once a
+ * Each attempt is counted under two keys: the pair (who, address) and the address alone; a
+ * two-factor code also under its account from any address (twoFactorThrottleKeys). Once a
  * key has `free` failures, every further attempt under it must wait min(2^(n - free), 60) seconds
  * after that key's last failure (n = its failures), so the right password gets in after at most a
  * minute. Another address is never slowed by the pair's failures, and a success clears its pair.
@@ -24,6 +25,11 @@ export const THROTTLE = {
   pairFreeFailures: 5,
   /** Failures from one address (any account) before each attempt from it has to wait. */
   addressFreeFailures: 30,
+  /**
+   * Two-factor codes only: failures against one account from any address before each attempt has
+   * to wait. Whoever is guessing codes already has the password and may have many addresses.
+   */
+  accountFreeFailures: 10,
   /** The longest wait, in seconds. */
   maxDelaySeconds: 60,
   /** A key with no failure for this long starts again from zero (and its row may be pruned). */
@@ -32,18 +38,26 @@ export const THROTTLE = {
   auditWindowMs: 15 * 60 * 1000,
 } as const;
 
-export type ThrottleScope = "sign_in" | "password_change";
+/** two_factor: authentication and recovery codes (the second sign-in step, Turn off, Confirm it's you, new recovery codes). */
+export type ThrottleScope = "sign_in" | "password_change" | "two_factor";
 
 export interface ThrottleKeys {
   /** The pair key, e.g. `sign_in:pair:<email> <address>`. */
   pair: string;
   /** The address key, or null when the address is unknown. */
   address: string | null;
+  /** The account key, from any address (two-factor codes only). */
+  account?: string;
 }
 
 /** The keys an attempt counts under: `subject` is the email (sign-in) or the user id (password change). */
 export function throttleKeys(scope: ThrottleScope, subject: string, ip: string | null): ThrottleKeys {
   return { pair: `${scope}:pair:${subject} ${ip ?? "unknown"}`, address: ip ? `${scope}:ip:${ip}` : null };
+}
+
+/** A two-factor code's keys: the pair and the address as for passwords, and the account from anywhere. */
+export function twoFactorThrottleKeys(userId: string, ip: string | null): ThrottleKeys {
+  return { ...throttleKeys("two_factor", userId, ip), account: `two_factor:account:${userId}` };
 }
 
 /** "Try again in 1 second." / "Try again in 42 seconds." */
@@ -57,6 +71,8 @@ export function delaySeconds(failures: number, free: number): number {
   return Math.min(2 ** (failures - free), THROTTLE.maxDelaySeconds);
 }
 
+export type LimitedBy = "pair" | "address" | "account";
+
 export type Admission =
   | {
       admitted: true;
@@ -67,7 +83,7 @@ export type Admission =
       admitted: false;
       retryAfterSeconds: number;
       /** The key that refused the attempt, and whether this refusal is the one to audit. */
-      limitedBy: "pair" | "address";
+      limitedBy: LimitedBy;
       audit: boolean;
     };
 
@@ -80,7 +96,7 @@ interface Row {
 
 /** Every key of an attempt, in the one order all transactions lock them in. */
 function keysInLockOrder(keys: ThrottleKeys): string[] {
-  return [keys.pair, ...(keys.address ? [keys.address] : [])].sort();
+  return [keys.pair, ...(keys.address ? [keys.address] : []), ...(keys.account ? [keys.account] : [])].sort();
 }
 
 /**
@@ -129,14 +145,22 @@ export async function admitAttempt(
       const until = row.lastFailureAt.getTime() + delaySeconds(current(row), free) * 1000;
       return Math.max(0, Math.ceil((until - now.getTime()) / 1000));
     };
-    const pairRow = rows.find((r) => r.key === keys.pair);
-    const addressRow = rows.find((r) => r.key === keys.address);
-    const pairWait = waitOf(pairRow, THROTTLE.pairFreeFailures);
-    const addressWait = waitOf(addressRow, THROTTLE.addressFreeFailures);
+    const limits: { by: LimitedBy; row: Row | undefined; wait: number }[] = (
+      [
+        ["pair", keys.pair, THROTTLE.pairFreeFailures],
+        ["address", keys.address, THROTTLE.addressFreeFailures],
+        ["account", keys.account, THROTTLE.accountFreeFailures],
+      ] as const
+    ).map(([by, key, free]) => {
+      const row = key ? rows.find((r) => r.key === key) : undefined;
+      return { by, row, wait: waitOf(row, free) };
+    });
+    // The longest wait decides (on a tie, the first: pair, then address, then account).
+    const longest = limits.reduce((a, b) => (b.wait > a.wait ? b : a));
 
-    if (pairWait > 0 || addressWait > 0) {
-      const limitedBy: "pair" | "address" = pairWait >= addressWait ? "pair" : "address";
-      const row = limitedBy === "pair" ? pairRow! : addressRow!;
+    if (longest.wait > 0) {
+      const limitedBy = longest.by;
+      const row = longest.row!;
       const audit = !row.limitedAuditedAt || now.getTime() - row.limitedAuditedAt.getTime() >= THROTTLE.auditWindowMs;
       if (audit) {
         await tx
@@ -144,7 +168,7 @@ export async function admitAttempt(
           .set({ limitedAuditedAt: now, updatedAt: now })
           .where(sql`${authThrottle.key} = ${row.key}`);
       }
-      const refusal = { admitted: false as const, retryAfterSeconds: Math.max(pairWait, addressWait), limitedBy, audit };
+      const refusal = { admitted: false as const, retryAfterSeconds: longest.wait, limitedBy, audit };
       await onRefused?.(tx, refusal);
       return refusal;
     }
@@ -155,12 +179,13 @@ export async function admitAttempt(
         .set({ failures: current(row) + 1, lastFailureAt: now, updatedAt: now })
         .where(sql`${authThrottle.key} = ${row.key}`);
     }
+    const addressRow = keys.address ? rows.find((r) => r.key === keys.address) : undefined;
     return { admitted: true, addressFailureBefore: addressRow?.lastFailureAt ?? null };
   });
 }
 
 /**
- * The password was right: the pair starts again from zero, and the address takes back the
+ * The password (or code) was right: the pair (and the account, for codes) starts again from zero, and the address takes back the
  * failure its admission counted, and its time too, unless another attempt failed since (a good
  * sign-in never slows anyone else at the same address).
  */
@@ -172,6 +197,7 @@ export async function recordSuccess(
   await db().transaction(async (tx) => {
     await lockRows(tx, keys);
     await tx.delete(authThrottle).where(sql`${authThrottle.key} = ${keys.pair}`);
+    if (keys.account) await tx.delete(authThrottle).where(sql`${authThrottle.key} = ${keys.account}`);
     if (keys.address) {
       await tx
         .update(authThrottle)

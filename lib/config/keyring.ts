@@ -3,7 +3,8 @@ import { hkdfSync } from "node:crypto";
 /** The version of the derived keys new data is written with. Older versions stay readable. */
 export const CURRENT_KEY_VERSION = 1;
 
-export type KeyPurpose = "auth" | "encryption" | "hmac" | "invite";
+// "recovery": the HMAC of two-factor recovery codes (lib/auth/recovery-codes.ts).
+export type KeyPurpose = "auth" | "encryption" | "hmac" | "invite" | "recovery";
 
 export interface Keyring {
   version: number;

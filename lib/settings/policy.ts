@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { organisationSettings } from "@/db/schema";
+import { organisationSettings, type TwoFactorPolicy } from "@/db/schema";
 
 /** The organisation's key policy (SPEC §11): null means No limit / Off. */
 export interface KeyPolicy {
@@ -21,4 +21,14 @@ export async function readKeyPolicy(tx: DbOrTx): Promise<KeyPolicy> {
     .where(eq(organisationSettings.id, 1))
     .limit(1);
   return row ?? NO_POLICY;
+}
+
+/** Who must use two-factor authentication (SPEC §12); a missing row means Off. */
+export async function readTwoFactorPolicy(tx: DbOrTx): Promise<TwoFactorPolicy> {
+  const [row] = await tx
+    .select({ requireTwoFactor: organisationSettings.requireTwoFactor })
+    .from(organisationSettings)
+    .where(eq(organisationSettings.id, 1))
+    .limit(1);
+  return row?.requireTwoFactor ?? "off";
 }

@@ -1,12 +1,13 @@
 import { eq } from "drizzle-orm";
-import { organisationSettings } from "@/db/schema";
+import type { Tx } from "@/db/client";
+import { organisationSettings, type TwoFactorPolicy } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { invalid } from "@/lib/errors";
 import { db } from "@/lib/runtime";
-import { keyPolicySchema } from "@/lib/validation/settings";
-import { readKeyPolicy, type KeyPolicy } from "./policy";
+import { keyPolicySchema, twoFactorPolicySchema } from "@/lib/validation/settings";
+import { readKeyPolicy, readTwoFactorPolicy, type KeyPolicy } from "./policy";
 
 /**
  * The organisation's settings (/admin/settings), for Owners and Admins. The key services enforce
@@ -26,6 +27,15 @@ function requireSettings(actor: Actor, change = false): void {
 export async function getKeyPolicy(actor: Actor): Promise<KeyPolicy> {
   requireSettings(actor);
   return readKeyPolicy(db());
+}
+
+/**
+ * The one row is made by the migration; recreate it if someone removed it. Locked, so two admins
+ * saving at once audit one change after the other, each with its true "from".
+ */
+async function lockSettings(tx: Tx): Promise<void> {
+  await tx.insert(organisationSettings).values({ id: 1 }).onConflictDoNothing();
+  await tx.select({ id: organisationSettings.id }).from(organisationSettings).where(eq(organisationSettings.id, 1)).for("update");
 }
 
 /** The audit row's view of a policy: the JSON names, null for No limit / Off. */
@@ -51,10 +61,7 @@ export async function updateKeyPolicy(actor: Actor, input: unknown): Promise<{ p
     disableUnusedAfterDays: parsed.data.disable_unused_after_days,
   };
   return db().transaction(async (tx) => {
-    // The one row is made by the migration; recreate it if someone removed it. Locked, so two
-    // admins saving at once audit one change after the other, each with its true "from".
-    await tx.insert(organisationSettings).values({ id: 1 }).onConflictDoNothing();
-    await tx.select({ id: organisationSettings.id }).from(organisationSettings).where(eq(organisationSettings.id, 1)).for("update");
+    await lockSettings(tx);
     const previous = await readKeyPolicy(tx);
     if (previous.maxKeyLifetimeDays === next.maxKeyLifetimeDays && previous.disableUnusedAfterDays === next.disableUnusedAfterDays) {
       return { policy: previous, changed: false };
@@ -67,6 +74,38 @@ export async function updateKeyPolicy(actor: Actor, input: unknown): Promise<{ p
       action: "settings.changed",
       targetLabel: "Key policy",
       metadata: { from: asJson(previous), to: asJson(next) },
+    });
+    return { policy: next, changed: true };
+  });
+}
+
+export async function getTwoFactorPolicy(actor: Actor): Promise<TwoFactorPolicy> {
+  requireSettings(actor);
+  return readTwoFactorPolicy(db());
+}
+
+/**
+ * Require two-factor authentication (SPEC §12): Off, For Owners and Admins, For everyone. From the
+ * next request on, a person it covers who has not set 2FA up is sent to do so before anything
+ * else (lib/auth/session.ts, authorize). Audited as settings.changed with from and to; a no-op is not.
+ */
+export async function updateTwoFactorPolicy(actor: Actor, input: unknown): Promise<{ policy: TwoFactorPolicy; changed: boolean }> {
+  requireSettings(actor, true);
+  const parsed = twoFactorPolicySchema.safeParse(input);
+  if (!parsed.success) throw invalid(parsed.error.issues[0]?.message ?? "Invalid settings.", "require_two_factor");
+  const next = parsed.data.require_two_factor;
+  return db().transaction(async (tx) => {
+    await lockSettings(tx);
+    const previous = await readTwoFactorPolicy(tx);
+    if (previous === next) return { policy: previous, changed: false };
+    await tx
+      .update(organisationSettings)
+      .set({ requireTwoFactor: next, updatedAt: new Date(), updatedBy: actor.userId })
+      .where(eq(organisationSettings.id, 1));
+    await recordAudit(tx, actor, {
+      action: "settings.changed",
+      targetLabel: "Two-factor authentication",
+      metadata: { from: { require_two_factor: previous }, to: { require_two_factor: next } },
     });
     return { policy: next, changed: true };
   });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TWO_FACTOR_POLICY_VALUES } from "@/db/enums";
 import { lifetimeLabel, MAX_LIFETIME_CHOICES, UNUSED_CHOICES } from "@/lib/keys/expiry";
 
 /**
@@ -30,3 +31,11 @@ export const keyPolicySchema = z.object({
 });
 export type KeyPolicyInput = z.input<typeof keyPolicySchema>;
 export type KeyPolicyValues = z.infer<typeof keyPolicySchema>;
+
+/** /admin/settings' **Require two-factor authentication** (SPEC §12): Off, For Owners and Admins, For everyone. */
+export const twoFactorPolicySchema = z.object({
+  require_two_factor: z.enum(TWO_FACTOR_POLICY_VALUES, {
+    error: "Choose who must use two-factor authentication: Off, For Owners and Admins or For everyone.",
+  }),
+});
+export type TwoFactorPolicyInput = z.input<typeof twoFactorPolicySchema>;

@@ -231,7 +231,7 @@ describe("confirmIdentity", () => {
     await expect(revealApiKey(actor, key.id, "reveal")).rejects.toMatchObject({ code: "confirmation_required" });
     const before = await snapshot();
     const now = new Date();
-    await expect(confirmIdentity(actor, PASSWORD, now)).resolves.toEqual({ confirmedAt: now });
+    await expect(confirmIdentity(actor, { password: PASSWORD }, now)).resolves.toEqual({ confirmedAt: now });
     expect((await sessionRow(actor.sessionId)).confirmedAt.getTime()).toBe(now.getTime());
     expect(await auditSince(before)).toMatchObject([
       { action: "auth.confirmed", actorUserId: actor.userId, targetId: actor.userId, ip: IP },
@@ -245,7 +245,7 @@ describe("confirmIdentity", () => {
     const actor = await signedIn(20);
     const row = await sessionRow(actor.sessionId);
     const before = await snapshot();
-    await expect(confirmIdentity(actor, "not my password")).rejects.toMatchObject({
+    await expect(confirmIdentity(actor, { password: "not my password" })).rejects.toMatchObject({
       code: "invalid",
       field: "password",
       message: WRONG_PASSWORD_MESSAGE,
@@ -254,7 +254,7 @@ describe("confirmIdentity", () => {
     expect(await pairFailures(actor)).toBe(1);
     expect(await auditSince(before)).toMatchObject([{ action: "auth.confirm_failed", actorUserId: actor.userId }]);
     // A success afterwards clears the pair's count.
-    await confirmIdentity(actor, PASSWORD);
+    await confirmIdentity(actor, { password: PASSWORD });
     expect(await pairFailures(actor)).toBe(0);
   });
 
@@ -262,22 +262,22 @@ describe("confirmIdentity", () => {
     const actor = await signedIn(20);
     const now = new Date();
     for (let i = 0; i < THROTTLE.pairFreeFailures; i++) {
-      await expect(confirmIdentity(actor, `wrong ${i}`, now)).rejects.toMatchObject({ code: "invalid" });
+      await expect(confirmIdentity(actor, { password: `wrong ${i}` }, now)).rejects.toMatchObject({ code: "invalid" });
     }
     const before = await snapshot();
-    await expect(confirmIdentity(actor, PASSWORD, now)).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: 1 });
-    await expect(confirmIdentity(actor, PASSWORD, now)).rejects.toMatchObject({ code: "rate_limited" });
+    await expect(confirmIdentity(actor, { password: PASSWORD }, now)).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: 1 });
+    await expect(confirmIdentity(actor, { password: PASSWORD }, now)).rejects.toMatchObject({ code: "rate_limited" });
     expect(await auditSince(before)).toMatchObject([{ action: "auth.confirm_rate_limited", metadata: { limited_by: "pair" } }]);
     expect((await sessionRow(actor.sessionId)).confirmedAt.getTime()).toBeLessThan(now.getTime() - 15 * MINUTE);
     // The wait over, the right password confirms.
-    await expect(confirmIdentity(actor, PASSWORD, new Date(now.getTime() + 2000))).resolves.toBeDefined();
+    await expect(confirmIdentity(actor, { password: PASSWORD }, new Date(now.getTime() + 2000))).resolves.toBeDefined();
   });
 
   it("shares its budget with the password change form (the same password, the same person)", async () => {
     const actor = await signedIn(20);
     const now = new Date();
     for (let i = 0; i < THROTTLE.pairFreeFailures; i++) {
-      await expect(confirmIdentity(actor, `wrong ${i}`, now)).rejects.toMatchObject({ code: "invalid" });
+      await expect(confirmIdentity(actor, { password: `wrong ${i}` }, now)).rejects.toMatchObject({ code: "invalid" });
     }
     const input = { current_password: PASSWORD, new_password: "a brand new password" };
     await expect(changeOwnPassword(actor, input, now)).rejects.toMatchObject({ code: "rate_limited" });
@@ -287,8 +287,13 @@ describe("confirmIdentity", () => {
     const actor = await signedIn(0);
     const key = await keyOf(actor);
     await expect(
-      confirmIdentity({ ...actor, sessionId: undefined, apiKey: { id: key.id, name: key.name, accessLevel: "read_write" } }, PASSWORD),
+      confirmIdentity(
+        { ...actor, sessionId: undefined, apiKey: { id: key.id, name: key.name, accessLevel: "read_write" } },
+        { password: PASSWORD },
+      ),
     ).rejects.toMatchObject({ code: "forbidden" });
-    await expect(confirmIdentity({ ...actor, sessionId: undefined }, PASSWORD)).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(confirmIdentity({ ...actor, sessionId: undefined }, { password: PASSWORD })).rejects.toMatchObject({
+      code: "unauthorized",
+    });
   });
 });

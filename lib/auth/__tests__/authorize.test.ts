@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AccessLevel, Role } from "@/db/schema";
 import type { Actor } from "../actor";
-import { authorize, type AuthorizeOptions } from "../authorize";
+import { authorize, TWO_FACTOR_SET_UP_REQUIRED_MESSAGE, type AuthorizeOptions } from "../authorize";
 
 const actor = (role: Role, key?: AccessLevel): Actor => ({
   userId: "u",
@@ -40,5 +40,29 @@ describe("authorize(actor, permission, { write, browserOnly })", () => {
   ];
   it.each(cases)("%s (key: %s) %s %j -> %s", (role, key, permission, options, expected) => {
     expect(refused(() => authorize(actor(role, key), permission, options))).toBe(expected);
+  });
+});
+
+describe("authorize and the two-factor policy (a person who must set up 2FA first)", () => {
+  const held: Actor = { ...actor("admin"), mustSetUpTwoFactor: true, confirmedAt: new Date() };
+  // [who, permission, options, the refusal or null]
+  const cases: [string, Actor, Parameters<typeof authorize>[1], AuthorizeOptions, string | null][] = [
+    ["held back, an ordinary operation", held, "keys.own", {}, TWO_FACTOR_SET_UP_REQUIRED_MESSAGE],
+    ["held back, a read", held, "users.manage", {}, TWO_FACTOR_SET_UP_REQUIRED_MESSAGE],
+    ["held back, an operation that opts out (setting 2FA up)", held, null, { beforeTwoFactorSetUp: true }, null],
+    // The permission still comes first: opting out never grants a role more.
+    [
+      "held back, opting out without the permission",
+      { ...held, role: "staff" },
+      "users.manage",
+      { beforeTwoFactorSetUp: true },
+      "You do not have permission to do that.",
+    ],
+    ["not held back", { ...held, mustSetUpTwoFactor: false }, "keys.own", {}, null],
+    // The API is not affected: a key is its own credential.
+    ["through an API key", { ...held, apiKey: { id: "k", name: "k", accessLevel: "read_write" } }, "keys.own", { write: true }, null],
+  ];
+  it.each(cases)("%s -> %s", (_what, who, permission, options, expected) => {
+    expect(refused(() => authorize(who, permission, options))).toBe(expected);
   });
 });
