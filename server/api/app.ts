@@ -144,7 +144,8 @@ export function createApiApp(options: ApiAppOptions = {}) {
         created_at: key.createdAt.toISOString(),
         expires_at: key.expiresAt?.toISOString() ?? null,
         last_used_at: key.lastUsedAt?.toISOString() ?? null,
-        user: { email: user.email, name: user.name, role: user.role, type: user.kind },
+        // A service account's stored address is an internal placeholder, never shown as an email.
+        user: { email: user.kind === "person" ? user.email : null, name: user.name, role: user.role, type: user.kind },
       },
       200,
     );

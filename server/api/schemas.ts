@@ -115,7 +115,7 @@ export const whoamiResponse = z
     expires_at: timestamp.nullable().meta({ description: "When the key stops working; null: never." }),
     last_used_at: timestamp.nullable(),
     user: z.object({
-      email: z.string(),
+      email: z.string().nullable().meta({ description: "The person's email; null for a service account, which has none." }),
       name: z.string(),
       role: z.enum(ROLES),
       type: z.enum(USER_KIND_VALUES).meta({ description: "A person, or a service account (a key holder for a system, not a person)." }),
