@@ -48,6 +48,8 @@ export const AUDIT_ACTIONS = [
   "auth.recovery_code_used",
   "auth.sso_refused",
   "user.sso_created",
+  "export.api_keys",
+  "export.audit_log",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -99,4 +101,6 @@ export const AUDIT_ACTION_LABELS: Record<AuditAction, string> = {
   "auth.recovery_code_used": "Recovery code used",
   "auth.sso_refused": "Single sign-on refused",
   "user.sso_created": "Account created by single sign-on",
+  "export.api_keys": "API keys exported (CSV)",
+  "export.audit_log": "Audit log exported (CSV)",
 };
