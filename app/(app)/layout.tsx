@@ -42,7 +42,12 @@ export default async function AppLayout({ children }: { children: React.ReactNod
         </div>
       </header>
       <main className="mx-auto max-w-6xl px-4 py-8 sm:px-6">
-        <ConfirmIdentityProvider confirm={confirmIdentityAction}>{children}</ConfirmIdentityProvider>
+        <ConfirmIdentityProvider
+          confirm={confirmIdentityAction}
+          needs={{ password: actor.hasPassword ?? true, code: actor.twoFactor ?? false }}
+        >
+          {children}
+        </ConfirmIdentityProvider>
       </main>
     </div>
   );

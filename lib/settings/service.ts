@@ -6,7 +6,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
 import { invalid } from "@/lib/errors";
 import { db } from "@/lib/runtime";
-import { keyPolicySchema, twoFactorPolicySchema } from "@/lib/validation/settings";
+import { keyPolicySchema, TWO_FACTOR_POLICY_MESSAGE, twoFactorPolicySchema } from "@/lib/validation/settings";
 import { readKeyPolicy, readTwoFactorPolicy, type KeyPolicy } from "./policy";
 
 /**
@@ -92,7 +92,8 @@ export async function getTwoFactorPolicy(actor: Actor): Promise<TwoFactorPolicy>
 export async function updateTwoFactorPolicy(actor: Actor, input: unknown): Promise<{ policy: TwoFactorPolicy; changed: boolean }> {
   requireSettings(actor, true);
   const parsed = twoFactorPolicySchema.safeParse(input);
-  if (!parsed.success) throw invalid(parsed.error.issues[0]?.message ?? "Invalid settings.", "require_two_factor");
+  // Whatever was sent (a wrong choice, no choice, not an object at all), the one question is the choice.
+  if (!parsed.success) throw invalid(TWO_FACTOR_POLICY_MESSAGE, "require_two_factor");
   const next = parsed.data.require_two_factor;
   return db().transaction(async (tx) => {
     await lockSettings(tx);

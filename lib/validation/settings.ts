@@ -33,9 +33,8 @@ export type KeyPolicyInput = z.input<typeof keyPolicySchema>;
 export type KeyPolicyValues = z.infer<typeof keyPolicySchema>;
 
 /** /admin/settings' **Require two-factor authentication** (SPEC §12): Off, For Owners and Admins, For everyone. */
+export const TWO_FACTOR_POLICY_MESSAGE = "Choose who must use two-factor authentication: Off, For Owners and Admins or For everyone.";
 export const twoFactorPolicySchema = z.object({
-  require_two_factor: z.enum(TWO_FACTOR_POLICY_VALUES, {
-    error: "Choose who must use two-factor authentication: Off, For Owners and Admins or For everyone.",
-  }),
+  require_two_factor: z.enum(TWO_FACTOR_POLICY_VALUES, { error: TWO_FACTOR_POLICY_MESSAGE }),
 });
 export type TwoFactorPolicyInput = z.input<typeof twoFactorPolicySchema>;

@@ -2,12 +2,14 @@ import type { Metadata } from "next";
 import { ROLE_LABELS } from "@/lib/auth/permissions";
 import { requireActor } from "@/lib/auth/session";
 import { listOwnSessions } from "@/lib/auth/sessions";
+import { getTwoFactorStatus } from "@/lib/auth/two-factor";
 import { listOwnApiKeys } from "@/lib/keys/service";
 import { db } from "@/lib/runtime";
 import { readKeyPolicy } from "@/lib/settings/policy";
 import { ApiKeysSection } from "./_components/api-keys-section";
 import { ChangePasswordForm } from "./_components/change-password-form";
 import { SessionsSection } from "./_components/sessions-section";
+import { TwoFactorSection } from "./_components/two-factor-section";
 
 export const metadata: Metadata = { title: "Profile" };
 
@@ -18,6 +20,7 @@ export default async function ProfilePage() {
   const keys = await listOwnApiKeys(actor);
   // The Add and Regenerate dialogs offer only the expirations the organisation's policy allows.
   const { maxKeyLifetimeDays } = await readKeyPolicy(db());
+  const twoFactor = await getTwoFactorStatus(actor);
   return (
     <div className="space-y-8">
       <div>
@@ -41,6 +44,7 @@ export default async function ProfilePage() {
         </div>
         <ChangePasswordForm />
       </section>
+      <TwoFactorSection status={twoFactor} hasPassword={actor.hasPassword ?? true} />
       <SessionsSection sessions={sessions} />
     </div>
   );
