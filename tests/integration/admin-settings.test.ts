@@ -5,7 +5,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { createApiKey, regenerateApiKey } from "@/lib/keys/service";
 import { db } from "@/lib/runtime";
 import { readKeyPolicy } from "@/lib/settings/policy";
-import { getKeyPolicy, updateKeyPolicy } from "@/lib/settings/service";
+import { getKeyPolicy, getTwoFactorPolicy, updateKeyPolicy, updateTwoFactorPolicy } from "@/lib/settings/service";
 import { setupTestDatabase } from "../helpers/db";
 import { auditSince, expectOnlyChanged, expectUnchanged, makeUser, snapshot } from "../helpers/fixtures";
 
@@ -179,6 +179,89 @@ describe("the key services enforce the policy as it is saved", () => {
     await updateKeyPolicy(admin, OFF);
     await expect(createApiKey(staff, { name: "forever", access_level: "read_only", expires_at: null })).resolves.toMatchObject({
       key: { expiresAt: null },
+    });
+  });
+});
+
+describe("Require two-factor authentication (SPEC §12)", () => {
+  const POLICY_MESSAGE = "Choose who must use two-factor authentication: Off, For Owners and Admins or For everyone.";
+
+  it.each([
+    ["owner", () => owner],
+    ["admin", () => admin],
+  ] as const)(
+    "%s reads and changes it, audited as settings.changed with from and to; the key policy is left alone",
+    async (_r, actorOf) => {
+      const actor = actorOf();
+      await updateTwoFactorPolicy(owner, { require_two_factor: "off" });
+      const keyPolicy = await readKeyPolicy(db());
+      const before = await snapshot();
+      await expect(getTwoFactorPolicy(actor)).resolves.toBe("off");
+      await expect(updateTwoFactorPolicy(actor, { require_two_factor: "admins" })).resolves.toEqual({ policy: "admins", changed: true });
+      await expect(updateTwoFactorPolicy(actor, { require_two_factor: "everyone" })).resolves.toEqual({
+        policy: "everyone",
+        changed: true,
+      });
+      await expect(getTwoFactorPolicy(actor)).resolves.toBe("everyone");
+      expect(await settingsRow()).toMatchObject({ requireTwoFactor: "everyone", updatedBy: actor.userId });
+      expect(await readKeyPolicy(db())).toEqual(keyPolicy);
+      await expectOnlyChanged(before, {});
+      expect(await auditSince(before)).toMatchObject([
+        {
+          action: "settings.changed",
+          actorUserId: actor.userId,
+          targetLabel: "Two-factor authentication",
+          metadata: { from: { require_two_factor: "off" }, to: { require_two_factor: "admins" } },
+        },
+        { action: "settings.changed", metadata: { from: { require_two_factor: "admins" }, to: { require_two_factor: "everyone" } } },
+      ]);
+      await updateTwoFactorPolicy(owner, { require_two_factor: "off" });
+    },
+  );
+
+  it("saving the same choice again changes and audits nothing", async () => {
+    await updateTwoFactorPolicy(owner, { require_two_factor: "admins" });
+    const row = await settingsRow();
+    const before = await snapshot();
+    await expect(updateTwoFactorPolicy(admin, { require_two_factor: "admins" })).resolves.toEqual({ policy: "admins", changed: false });
+    expect(await settingsRow()).toEqual(row);
+    await expectUnchanged(before);
+    await updateTwoFactorPolicy(owner, { require_two_factor: "off" });
+  });
+
+  it("refuses other roles, API keys and a session confirmed over 15 minutes ago, changing nothing", async () => {
+    const viaKey = (actor: Actor): Actor => ({
+      ...actor,
+      apiKey: { id: "00000000-0000-4000-8000-000000000000", name: "ci", accessLevel: "read_write" },
+    });
+    const cases: [Actor, object][] = [
+      [staff, { code: "forbidden" }],
+      [reader, { code: "forbidden" }],
+      [lite, { code: "forbidden" }],
+      [viaKey(owner), { code: "forbidden", message: "Organisation settings are only available in the browser." }],
+      [viaKey(admin), { code: "forbidden", message: "Organisation settings are only available in the browser." }],
+      [{ ...admin, confirmedAt: new Date(Date.now() - 16 * 60 * 1000) }, { code: "confirmation_required" }],
+    ];
+    for (const [actor, refusal] of cases) {
+      await expectNothingChanged(() => updateTwoFactorPolicy(actor, { require_two_factor: "everyone" }), refusal);
+    }
+    for (const actor of [staff, reader, lite, viaKey(admin)])
+      await expect(getTwoFactorPolicy(actor)).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it.each([
+    { require_two_factor: "always" },
+    { require_two_factor: "" },
+    { require_two_factor: "OFF" },
+    { require_two_factor: 1 },
+    {},
+    null,
+    "admins",
+  ])("%j is refused on require_two_factor with a clear message, nothing changed", async (input) => {
+    await expectNothingChanged(() => updateTwoFactorPolicy(admin, input), {
+      code: "invalid",
+      field: "require_two_factor",
+      message: POLICY_MESSAGE,
     });
   });
 });
