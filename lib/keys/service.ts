@@ -408,6 +408,16 @@ export interface AuthenticatedKey extends CachedKey {
 /** What verifying a presented key found: a working key, or why it is refused. */
 export type Verification = { ok: true; found: AuthenticatedKey } | { ok: false; reason: "invalid" | "expired" };
 
+/**
+ * Why a presented key does not work, in POST /api/v1/verify's words: not shaped like a key (its
+ * checksum fails), no such key (unknown, deleted, or a regenerated key's previous secret past its
+ * grace period or revoked), disabled (or a level its holder's role no longer allows), or expired.
+ */
+export type KeyRefusal = "malformed" | "not_found" | "disabled" | "expired";
+
+/** inspectApiKey's answer: verifyApiKey's, with the refusal's reason in detail. */
+export type KeyInspection = { ok: true; found: AuthenticatedKey } | { ok: false; code: KeyRefusal };
+
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
@@ -415,10 +425,15 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * database), then the verification cache, then one indexed lookup by HMAC digest, of the current
  * secret or of a previous one still in its grace period. Only an active key of a user whose role
  * allows its level passes, and only before its expiry, checked on every request (cache hits too).
- * The result is shared with the cache: read it, never change it.
+ * A key that passes counts as used (last used at and from where). The result is shared with the
+ * cache: read it, never change it.
  */
-export async function verifyApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): Promise<Verification> {
-  if (!isWellFormedApiKey(raw)) return { ok: false, reason: "invalid" };
+export async function inspectApiKey(
+  raw: string,
+  ip: string | null,
+  options: { cache?: KeyVerificationCache } = {},
+): Promise<KeyInspection> {
+  if (!isWellFormedApiKey(raw)) return { ok: false, code: "malformed" };
   const digest = digestApiKey(raw, keyring());
   const cache = options.cache ?? keyCache();
   const now = Date.now();
@@ -432,24 +447,33 @@ export async function verifyApiKey(raw: string, ip: string | null, options: { ca
       .innerJoin(users, eq(users.id, apiKeys.userId))
       .where(or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)))
       .limit(1);
-    if (!row) return { ok: false, reason: "invalid" };
+    if (!row) return { ok: false, code: "not_found" };
     // The index found it by digest; compare again in constant time before trusting it.
     const current = timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest));
     const previous =
       !current && row.key.previousDigest !== null && timingSafeEqual(Buffer.from(row.key.previousDigest), Buffer.from(digest));
-    if (!current && !previous) return { ok: false, reason: "invalid" };
-    if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel))
-      return { ok: false, reason: "invalid" };
-    if (previous && (!row.key.previousExpiresAt || row.key.previousExpiresAt.getTime() <= now)) return { ok: false, reason: "invalid" };
+    if (!current && !previous) return { ok: false, code: "not_found" };
+    // A previous secret past its grace period is no key at all any more (the API's 401 says so too).
+    if (previous && (!row.key.previousExpiresAt || row.key.previousExpiresAt.getTime() <= now)) return { ok: false, code: "not_found" };
+    if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) {
+      return { ok: false, code: "disabled" };
+    }
     found = { key: toKeyDto(row.key), user: row.user, ...(previous ? { sunset: row.key.previousExpiresAt! } : {}) };
     cache.set(digest, found, generation, now);
   }
   // Checked on every request, from the cache too: an expiry or the end of a grace period needs no
   // invalidation to take effect.
-  if (found.sunset && found.sunset.getTime() <= now) return { ok: false, reason: "invalid" };
-  if (isExpired(found.key.expiresAt, now)) return { ok: false, reason: "expired" };
+  if (found.sunset && found.sunset.getTime() <= now) return { ok: false, code: "not_found" };
+  if (isExpired(found.key.expiresAt, now)) return { ok: false, code: "expired" };
   await touchLastUsed(found, digest, ip, now);
   return { ok: true, found: found as AuthenticatedKey };
+}
+
+/** inspectApiKey, as the API's gate needs it: a working key, expired, or simply not valid. */
+export async function verifyApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): Promise<Verification> {
+  const inspection = await inspectApiKey(raw, ip, options);
+  if (inspection.ok) return inspection;
+  return { ok: false, reason: inspection.code === "expired" ? "expired" : "invalid" };
 }
 
 /** verifyApiKey, for callers that need only the key or nothing. */

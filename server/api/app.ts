@@ -17,8 +17,8 @@ import {
 } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
-import { ApiError, databaseUnavailable, SERVICE_STATUS } from "./errors";
-import { ApiGate, sunsetHeaders, type GateOptions } from "./gate";
+import { ApiError, databaseUnavailable, SERVICE_STATUS, statusHeaders } from "./errors";
+import { ApiGate, sunsetHeaders, type GateOptions, type KeyCheck } from "./gate";
 import type { ApiEnv } from "./middleware";
 import { buildOpenApiDocument, registerSecuritySchemes } from "./openapi";
 import * as routes from "./routes";
@@ -26,6 +26,9 @@ import * as routes from "./routes";
 export { MAX_BODY_BYTES } from "./middleware";
 
 export const API_BASE = "/api/v1";
+
+/** GET /api_keys's page size when per_page is left out. */
+const DEFAULT_PER_PAGE = 50;
 
 /** Every route (method and OpenAPI path), from the declarations the app registers: for 405 answers. */
 export const API_ROUTES = routes.API_ROUTE_DECLARATIONS.map((route) => ({ method: route.method.toUpperCase(), path: route.path }));
@@ -55,11 +58,26 @@ export function serializeKey(key: ApiKeyDto) {
   };
 }
 
-function zodToApiError(error: z.ZodError): ApiError {
+/** POST /verify's answer: the key and its holder only when it works; never the key itself. */
+export function verificationBody(check: KeyCheck) {
+  if (!check.valid) return { valid: false, code: check.code, key: null, user: null };
+  const { key, user } = check.found;
+  return {
+    valid: true,
+    code: check.code,
+    key: { id: key.id, name: key.name, access_level: key.accessLevel, expires_at: key.expiresAt?.toISOString() ?? null },
+    // A service account's stored address is an internal placeholder, never shown as an email.
+    user: { id: user.id, email: user.kind === "person" ? user.email : null, name: user.name, role: user.role, type: user.kind },
+  };
+}
+
+/** A request that fails its schema, as the API's own 422 naming the field (or the unknown one). */
+export function zodToApiError(error: z.ZodError, target?: string): ApiError {
   const issue = error.issues[0];
   if (issue?.code === "unrecognized_keys") {
     const path = issue.path.length ? `${issue.path.join(".")}.` : "";
-    return new ApiError(422, `Unknown field: ${issue.keys.join(", ")}.`, `${path}${issue.keys[0] ?? ""}` || null);
+    const what = target === "query" ? "query parameter" : "field";
+    return new ApiError(422, `Unknown ${what}: ${issue.keys.join(", ")}.`, `${path}${issue.keys[0] ?? ""}` || null);
   }
   const param = issue?.path.length ? issue.path.join(".") : null;
   return new ApiError(422, issue?.message ?? "Invalid request.", param);
@@ -67,7 +85,7 @@ function zodToApiError(error: z.ZodError): ApiError {
 
 /** The API's own answer to a request that fails its route's zod schema: 422 naming the field. */
 const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
-  if (!result.success) throw zodToApiError(result.error);
+  if (!result.success) throw zodToApiError(result.error, result.target);
 };
 
 export interface ApiAppOptions extends GateOptions {
@@ -151,14 +169,20 @@ export function createApiApp(options: ApiAppOptions = {}) {
     );
   });
 
+  app.openapi(routes.verify, async (c) => {
+    const check = await gate.verify(c.req.valid("json").key, ipOf(c));
+    return c.json(verificationBody(check), 200);
+  });
+
   app.openapi(routes.listApiKeys, async (c) => {
     const query = c.req.valid("query");
-    const page = await listOwnApiKeysPage(c.get("actor"), { cursor: query.cursor, limit: query.per_page });
+    const page = await listOwnApiKeysPage(c.get("actor"), { cursor: query.cursor, limit: query.per_page ?? DEFAULT_PER_PAGE });
     return c.json({ entries: page.entries.map(serializeKey), has_more: page.hasMore, cursor: page.cursor }, 200);
   });
 
   app.openapi(routes.createApiKey, async (c) => {
-    const { key, secret } = await createApiKey(c.get("actor"), c.req.valid("json"));
+    const body = c.req.valid("json");
+    const { key, secret } = await createApiKey(c.get("actor"), { ...body, access_level: body.access_level ?? "read_only" });
     return c.json({ ...serializeKey(key), key: secret }, 201);
   });
 
@@ -204,11 +228,13 @@ export function createApiApp(options: ApiAppOptions = {}) {
     }
     if (error instanceof HTTPException) {
       // The framework's own refusals (none is expected: the routes' middleware answers first), in our shape.
+      for (const [name, value] of Object.entries(statusHeaders(error.status))) c.header(name, value);
       return c.json(new ApiError(error.status, error.message || "Bad request.").body(), error.status);
     }
     if (error instanceof ServiceError) {
       if (error.retryAfterSeconds) c.header("Retry-After", String(error.retryAfterSeconds));
       const status = SERVICE_STATUS[error.code];
+      for (const [name, value] of Object.entries(statusHeaders(status))) c.header(name, value);
       return c.json({ code: status, message: error.message, param: error.field }, status as 400);
     }
     if (error instanceof DeadlineExceededError || health.report(error)) {

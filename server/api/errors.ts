@@ -8,14 +8,28 @@ export interface ApiErrorBody {
   param: string | null;
 }
 
+/**
+ * RFC 9110's challenge, on every 401: the schemes the API accepts. Clients that send credentials
+ * only when challenged (`curl --anyauth`, wget, Python's HTTPBasicAuthHandler) need it to answer
+ * with the key at all. Basic comes first: it is the one those clients know.
+ */
+export const WWW_AUTHENTICATE = 'Basic realm="Latchkey API", charset="UTF-8", Bearer realm="Latchkey API"';
+
+/** The headers an answer with `status` must carry whatever refused it: the challenge on a 401. */
+export function statusHeaders(status: number): Record<string, string> {
+  return status === 401 ? { "WWW-Authenticate": WWW_AUTHENTICATE } : {};
+}
+
 export class ApiError extends Error {
+  readonly headers: Record<string, string>;
   constructor(
     readonly status: number,
     message: string,
     readonly param: string | null = null,
-    readonly headers: Record<string, string> = {},
+    headers: Record<string, string> = {},
   ) {
     super(message);
+    this.headers = { ...statusHeaders(status), ...headers };
   }
   body(): ApiErrorBody {
     return { code: this.status, message: this.message, param: this.param };

@@ -1,12 +1,12 @@
 import { auditKeyRateLimited } from "@/lib/audit/rate-limited";
 import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
-import { verifyApiKey, type AuthenticatedKey } from "@/lib/keys/service";
+import { inspectApiKey, verifyApiKey, type AuthenticatedKey, type KeyRefusal } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { presentedKey } from "./credentials";
 import { ApiError, EXPIRED_KEY, NO_VALID_KEY } from "./errors";
-import { FixedWindowLimiter } from "./rate-limit";
+import { FixedWindowLimiter, type WindowHit } from "./rate-limit";
 
 export interface GateOptions {
   /** Requests per key per minute (0: no limit). Default: LATCHKEY_API_RATE_LIMIT, else 600. */
@@ -23,6 +23,21 @@ export interface GateOptions {
  */
 export function sunsetHeaders(found: Pick<AuthenticatedKey, "sunset">): Record<string, string> {
   return found.sunset ? { Sunset: found.sunset.toUTCString() } : {};
+}
+
+/** What POST /verify says about a key: valid, or why not ("rate_limited": a real key over its per-minute limit). */
+export type KeyCheck = { valid: true; code: "valid"; found: AuthenticatedKey } | { valid: false; code: KeyRefusal | "rate_limited" };
+
+/** The actor a verified key acts as: its holder, through this key. */
+function actorOf(found: AuthenticatedKey, ip: string | null): Actor {
+  return {
+    userId: found.user.id,
+    email: found.user.email,
+    name: found.user.name,
+    role: found.user.role,
+    ip,
+    apiKey: { id: found.key.id, name: found.key.name, accessLevel: found.key.accessLevel },
+  };
 }
 
 export interface Admitted {
@@ -69,31 +84,46 @@ export class ApiGate {
       throw this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
     }
     const { found } = verification;
-    const actor: Actor = {
-      userId: found.user.id,
-      email: found.user.email,
-      name: found.user.name,
-      role: found.user.role,
-      ip,
-      apiKey: { id: found.key.id, name: found.key.name, accessLevel: found.key.accessLevel },
-    };
-    const limiter = this.keyLimiter;
-    if (limiter.enabled) {
-      const hit = limiter.hit(found.key.id, now);
-      if (!hit.allowed) {
-        // The first refused request of the window (on this instance) writes the audit row.
-        if (hit.count === limiter.limit + 1) {
-          await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: unknown) =>
-            logError("could not audit a rate-limited key", error),
-          );
-        }
-        throw new ApiError(429, `Rate limit exceeded: ${limiter.limit} requests per minute per API key.`, null, {
-          "Retry-After": String(hit.retryAfterSeconds),
-          ...sunsetHeaders(found),
-        });
-      }
+    const actor = actorOf(found, ip);
+    const hit = await this.countUse(actor, now);
+    if (hit && !hit.allowed) {
+      throw new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
+        "Retry-After": String(hit.retryAfterSeconds),
+        ...sunsetHeaders(found),
+      });
     }
     return { found, actor };
+  }
+
+  /**
+   * POST /verify: checks a key another service was handed, for a caller the gate has admitted.
+   * The same verification as the gate's own (cache, expiry, revocation), and a valid key counts
+   * as used: its last use is recorded and its rate limit counted (over it, "rate_limited").
+   * Never throws for the key presented, whatever it is, and never counts it as a failed
+   * authentication of the caller.
+   */
+  async verify(raw: unknown, ip: string | null): Promise<KeyCheck> {
+    if (typeof raw !== "string") return { valid: false, code: "malformed" };
+    const inspection = await inspectApiKey(raw, ip, this.cacheOption);
+    if (!inspection.ok) return { valid: false, code: inspection.code };
+    const { found } = inspection;
+    const hit = await this.countUse(actorOf(found, ip), Date.now());
+    if (hit && !hit.allowed) return { valid: false, code: "rate_limited" };
+    return { valid: true, code: "valid", found };
+  }
+
+  /** Counts one use of a key against its per-minute limit (null without one); the first refusal of a window is audited. */
+  private async countUse(actor: Actor, now: number): Promise<WindowHit | null> {
+    const limiter = this.keyLimiter;
+    if (!limiter.enabled || !actor.apiKey) return null;
+    const hit = limiter.hit(actor.apiKey.id, now);
+    // The first refused request of the window (on this instance) writes the audit row.
+    if (!hit.allowed && hit.count === limiter.limit + 1) {
+      await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: unknown) =>
+        logError("could not audit a rate-limited key", error),
+      );
+    }
+    return hit;
   }
 
   /** Counts a failed authentication; past the limit for its address, the answer becomes 429. */

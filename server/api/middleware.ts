@@ -18,15 +18,44 @@ export const writeKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
   await next();
 };
 
+export function tooLarge(): ApiError {
+  // The rest of the body is never read, so the connection cannot carry another request: say
+  // so, rather than promise keep-alive and then drop it (the client retries on a new one).
+  return new ApiError(413, `The request body is too large (${MAX_BODY_BYTES / 1024} KB at most).`, null, { Connection: "close" });
+}
+
 /** A body of at most MAX_BODY_BYTES. */
 export const limitedBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
-    // The rest of the body is never read, so the connection cannot carry another request: say
-    // so, rather than promise keep-alive and then drop it (the client retries on a new one).
-    throw new ApiError(413, `The request body is too large (${MAX_BODY_BYTES / 1024} KB at most).`, null, { Connection: "close" });
+    throw tooLarge();
   },
 });
+
+const NO_BODY = "This endpoint takes no request body.";
+
+/**
+ * The one body rule, for the endpoints that take none (every GET and DELETE): a body over
+ * MAX_BODY_BYTES is a 413 as anywhere else, and any other body a 400, so a client that sends one
+ * learns it was ignored rather than guessing. Decided from the headers when they say (a GET's body
+ * never reaches the app); a chunked body is read, within the limit, and must be blank.
+ */
+export const noBody: MiddlewareHandler = async (c, next) => {
+  const length = c.req.header("content-length");
+  const chunked = c.req.header("transfer-encoding") !== undefined;
+  if (length === undefined && !chunked) return next();
+  if (length !== undefined && !chunked) {
+    const bytes = Number(length);
+    if (bytes > MAX_BODY_BYTES) throw tooLarge();
+    if (bytes > 0) throw new ApiError(400, NO_BODY);
+    return next();
+  }
+  if (!c.req.raw.body) throw new ApiError(400, NO_BODY);
+  await limitedBody(c, async () => {
+    if ((await c.req.text()).trim()) throw new ApiError(400, NO_BODY);
+  });
+  await next();
+};
 
 const JSON_CONTENT_TYPE = "application/json";
 
@@ -66,12 +95,17 @@ function handOnAsJson(c: Context, text: string): void {
 }
 
 async function readJsonObject(c: Context): Promise<string> {
-  const text = await c.req.text();
+  return requireJsonObject(await c.req.text());
+}
+
+/** A body that must be present and one JSON object (400 otherwise). */
+export function requireJsonObject(text: string): string {
   if (!text.trim()) throw new ApiError(400, "The request body is empty; send a JSON object.");
   return parseJsonObject(text);
 }
 
-function parseJsonObject(text: string): string {
+/** `text` if it is one JSON object; a 400 in the API's words otherwise. */
+export function parseJsonObject(text: string): string {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -3,10 +3,12 @@ import { getRequestListener } from "@hono/node-server";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError } from "@/server/http/database-health";
 import { logError } from "@/lib/log";
-import { API_BASE, API_HEADERS, createApiApp, withDeadline, type ApiAppOptions } from "./app";
+import { API_BASE, API_HEADERS, createApiApp, verificationBody, withDeadline, zodToApiError, type ApiAppOptions } from "./app";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable } from "./errors";
 import { ApiGate, sunsetHeaders } from "./gate";
+import { MAX_BODY_BYTES, requireJsonObject, tooLarge } from "./middleware";
+import { verifyRequest } from "./schemas";
 
 /** Whether a raw request path belongs to the REST API (and so never goes through Next.js). */
 export function isApiPath(url: string | undefined): boolean {
@@ -18,12 +20,32 @@ export function isApiPath(url: string | undefined): boolean {
 
 const FALLBACK_ERROR = JSON.stringify({ code: 500, message: "Internal server error.", param: null });
 const PING_PATH = `${API_BASE}/ping`;
+const VERIFY_PATH = `${API_BASE}/verify`;
 const PONG = JSON.stringify({ data: "pong!" });
 const JSON_HEADERS = { "Content-Type": "application/json", ...API_HEADERS };
 
 function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
   res.writeHead(status, { ...JSON_HEADERS, ...extra, "Content-Length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Whether a request carries a body (its headers say so); the fast paths take none that they do not read. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/** The request's body as text, at most MAX_BODY_BYTES (413 past it, as the framework's limit answers). */
+async function readBody(req: IncomingMessage): Promise<string> {
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /**
@@ -49,10 +71,28 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
   });
 
   async function ping(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await answer(res, async () => {
+      const { found } = await gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers));
+      send(res, 200, PONG, sunsetHeaders(found));
+    });
+  }
+
+  async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await answer(res, async () => {
+      const ip = clientIpFrom(req.headers);
+      const { found } = await gate.admit(req.headers.authorization, VERIFY_PATH, ip);
+      const parsed = verifyRequest.safeParse(JSON.parse(requireJsonObject(await readBody(req))));
+      if (!parsed.success) throw zodToApiError(parsed.error, "json");
+      const check = await gate.verify(parsed.data.key, ip);
+      send(res, 200, JSON.stringify(verificationBody(check)), sunsetHeaders(found));
+    });
+  }
+
+  /** Runs a fast path's work within the deadline, answering its refusals as the framework would. */
+  async function answer(res: ServerResponse, work: () => Promise<void>): Promise<void> {
     try {
       if (!health.available) throw databaseUnavailable();
-      const { found } = await withDeadline(gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers)), deadlineMs);
-      send(res, 200, PONG, sunsetHeaders(found));
+      await withDeadline(work(), deadlineMs);
     } catch (error) {
       const refusal =
         error instanceof ApiError
@@ -69,7 +109,9 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
   }
 
   return (req, res) => {
-    if (req.method === "GET" && req.url === PING_PATH && !options.clientIp) void ping(req, res);
+    if (options.clientIp) void listener(req, res);
+    else if (req.method === "GET" && req.url === PING_PATH && !hasBody(req)) void ping(req, res);
+    else if (req.method === "POST" && req.url === VERIFY_PATH) void verify(req, res);
     else void listener(req, res);
   };
 }

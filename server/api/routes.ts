@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import { jsonObjectBody, limitedBody, MAX_BODY_BYTES, optionalJsonObjectBody, writeKey } from "./middleware";
+import { jsonObjectBody, limitedBody, MAX_BODY_BYTES, noBody, optionalJsonObjectBody, writeKey } from "./middleware";
 import {
   apiKeyListResponse,
   apiKeyResponse,
@@ -8,10 +8,13 @@ import {
   errorResponse,
   keyIdParams,
   listQuery,
+  noQuery,
   openApiDocumentResponse,
   pingResponse,
   regenerateKeyRequest,
   updateKeyRequest,
+  verifyRequest,
+  verifyResponse,
   whoamiResponse,
 } from "./schemas";
 
@@ -40,11 +43,24 @@ const ok = <S>(description: string, schema: S) => ({ description, content: json(
 
 // Responses every authenticated operation can give.
 const common = {
-  400: error("Bad request: malformed Authorization header, a key in the query string, or a body that is not a JSON object."),
-  401: error(
-    "No valid API key: missing, unknown, disabled, deleted or regenerated (`No valid API key provided`), " +
-      "or past its expires_at (`This API key has expired`).",
+  400: error(
+    "Bad request: malformed Authorization header, a key in the query string, or a body that is not a JSON object " +
+      "(on an endpoint that takes none: any body).",
   ),
+  401: {
+    ...error(
+      "No valid API key: missing, unknown, disabled, deleted or regenerated (`No valid API key provided`), " +
+        "or past its expires_at (`This API key has expired`).",
+    ),
+    headers: {
+      "WWW-Authenticate": {
+        description: 'The schemes the API accepts (RFC 9110): `Basic realm="Latchkey API", charset="UTF-8", Bearer realm="Latchkey API"`.',
+        schema: { type: "string" as const },
+      },
+    },
+  },
+  413: error(`The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`),
+  422: error("An unknown query parameter (or an invalid one); `param` names it."),
   429: {
     ...error("Rate limited: too many requests for this key, or too many failed authentications from this address."),
     headers: { "Retry-After": { description: "Seconds until the limit resets.", schema: { type: "integer" as const } } },
@@ -55,14 +71,15 @@ const write = {
 } satisfies Responses;
 const byId = { 404: error("No key with this id among the caller's keys (another user's key is not found either).") } satisfies Responses;
 const withBody = {
-  413: error(`The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`),
-  422: error("A field is invalid or unknown; `param` names it."),
+  422: error("A field or query parameter is invalid or unknown; `param` names it."),
 } satisfies Responses;
 
 const jsonBody = <S>(schema: S) => ({ required: true, content: json(schema) });
 
 /** A write with a JSON body: a Read & Write key first (before the body is read), then a bounded JSON object. */
 const writeWithBody = [writeKey, limitedBody, jsonObjectBody];
+/** A write without a body (DELETE): a Read & Write key, then no body. */
+const writeWithoutBody = [writeKey, noBody];
 /** The same for a body that may be left out (read as `{}`). */
 const writeWithOptionalBody = [writeKey, limitedBody, optionalJsonObjectBody];
 
@@ -72,6 +89,8 @@ export const ping = createRoute({
   operationId: "ping",
   tags: ["Utility"],
   summary: "Check that a key works",
+  middleware: noBody,
+  request: { query: noQuery },
   responses: { 200: ok("The key is valid and active.", pingResponse), ...common },
 });
 
@@ -81,6 +100,8 @@ export const whoami = createRoute({
   operationId: "whoami",
   tags: ["Utility"],
   summary: "The calling key and its user",
+  middleware: noBody,
+  request: { query: noQuery },
   responses: { 200: ok("The key and its user.", whoamiResponse), ...common },
 });
 
@@ -90,6 +111,7 @@ export const listApiKeys = createRoute({
   operationId: "listApiKeys",
   tags: ["Keys"],
   summary: "List the caller's keys",
+  middleware: noBody,
   request: { query: listQuery },
   responses: { 200: ok("A page of keys.", apiKeyListResponse), ...common, 422: error("per_page or cursor is invalid.") },
 });
@@ -105,7 +127,7 @@ export const createApiKey = createRoute({
     "`expires_at` left out: the organisation's maximum key lifetime from now, or never without one; " +
     "a past date, or one beyond that maximum (null included, when there is one), is a 422 with param expires_at.",
   middleware: writeWithBody,
-  request: { body: jsonBody(createKeyRequest) },
+  request: { query: noQuery, body: jsonBody(createKeyRequest) },
   responses: {
     201: ok("The new key, with its secret.", apiKeyWithSecretResponse),
     ...common,
@@ -122,7 +144,8 @@ export const getApiKey = createRoute({
   operationId: "getApiKey",
   tags: ["Keys"],
   summary: "Get one of the caller's keys",
-  request: { params: keyIdParams },
+  middleware: noBody,
+  request: { params: keyIdParams, query: noQuery },
   responses: { 200: ok("The key.", apiKeyResponse), ...common, ...byId },
 });
 
@@ -137,7 +160,7 @@ export const updateApiKey = createRoute({
     "Disabling ends a previous secret still in its grace period too. " +
     "A key an admin disabled can only be enabled by an admin, in the app.",
   middleware: writeWithBody,
-  request: { params: keyIdParams, body: jsonBody(updateKeyRequest) },
+  request: { params: keyIdParams, query: noQuery, body: jsonBody(updateKeyRequest) },
   responses: {
     200: ok("The updated key.", apiKeyResponse),
     ...common,
@@ -155,8 +178,8 @@ export const deleteApiKey = createRoute({
   tags: ["Keys"],
   summary: "Delete a key",
   description: "Needs a Read & Write key. Permanent: the key stops working at once, on every instance.",
-  middleware: writeKey,
-  request: { params: keyIdParams },
+  middleware: writeWithoutBody,
+  request: { params: keyIdParams, query: noQuery },
   responses: { 204: { description: "Deleted.", headers: sunset }, ...common, ...write, ...byId },
 });
 
@@ -172,7 +195,7 @@ export const regenerateApiKey = createRoute({
     "it carry a `Sunset` header. id, name and level stay. An expired key needs a new `expires_at`, which makes it " +
     "work again; `expires_at` left out keeps the key's expiry.",
   middleware: writeWithOptionalBody,
-  request: { params: keyIdParams, body: { required: false, content: json(regenerateKeyRequest) } },
+  request: { params: keyIdParams, query: noQuery, body: { required: false, content: json(regenerateKeyRequest) } },
   responses: {
     200: ok("The key with its new secret, and until when the old one still works.", apiKeyWithSecretResponse),
     ...common,
@@ -195,13 +218,33 @@ export const revokePreviousSecret = createRoute({
   description:
     "Needs a Read & Write key. Ends a regenerate's grace period at once: the previous secret stops working, on every " +
     "instance; the current one is untouched.",
-  middleware: writeKey,
-  request: { params: keyIdParams },
+  middleware: writeWithoutBody,
+  request: { params: keyIdParams, query: noQuery },
   responses: {
     204: { description: "Revoked.", headers: sunset },
     ...common,
     ...write,
     404: error("No key with this id among the caller's keys, or the key has no previous secret that still works."),
+  },
+});
+
+export const verify = createRoute({
+  method: "post",
+  path: "/verify",
+  operationId: "verify",
+  tags: ["Utility"],
+  summary: "Check a key you were handed",
+  description:
+    "For a service that accepts Latchkey keys: call it with your own key (any active key), the key to check in the body. " +
+    "Always 200 once you are authenticated: `valid` says whether the key works, `code` why not. A valid key counts as " +
+    "used (its last use is recorded, with your address, and its per-minute rate limit counted: over it, `rate_limited`). " +
+    "Revocation takes effect on the next call, as for the API itself. The key is never repeated in the answer.",
+  middleware: [limitedBody, jsonObjectBody],
+  request: { query: noQuery, body: jsonBody(verifyRequest) },
+  responses: {
+    200: ok("What the key is: valid, or why not; with its holder when valid.", verifyResponse),
+    ...common,
+    ...withBody,
   },
 });
 
@@ -212,13 +255,21 @@ export const openApi = createRoute({
   tags: ["Utility"],
   summary: "This document",
   security: [],
-  responses: { 200: { description: "The OpenAPI 3.1 document.", content: json(openApiDocumentResponse) } },
+  middleware: noBody,
+  request: { query: noQuery },
+  responses: {
+    200: { description: "The OpenAPI 3.1 document.", content: json(openApiDocumentResponse) },
+    400: error("A request body (this endpoint takes none)."),
+    413: error(`The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`),
+    422: error("An unknown query parameter; `param` names it."),
+  },
 });
 
 /** Every route, as registered. */
 export const API_ROUTE_DECLARATIONS = [
   ping,
   whoami,
+  verify,
   openApi,
   listApiKeys,
   createApiKey,

@@ -14,10 +14,23 @@ import { accessLevel, createApiKeySchema, keyStatus, regenerateApiKeySchema, upd
  * lib/validation and lib/auth/permissions: none is retyped here.
  */
 
-/** POST /api_keys: the Add API Key schema, with unknown fields refused. */
-export const createKeyRequest = createApiKeySchema.strict().openapi("CreateApiKeyRequest");
-/** PATCH /api_keys/{id}: name, status and/or description, nothing else. */
-export const updateKeyRequest = updateApiKeySchema.openapi("UpdateApiKeyRequest");
+/**
+ * POST /api_keys: the Add API Key schema, with unknown fields refused. access_level may be left
+ * out; the handler fills in read_only. The document says so in words rather than with `default`,
+ * which generated clients (openapi-typescript) read as "required".
+ */
+export const createKeyRequest = createApiKeySchema
+  .extend({ access_level: accessLevel.optional().meta({ description: "`read_only` when left out." }) })
+  .strict()
+  .openapi("CreateApiKeyRequest");
+/** PATCH /api_keys/{id}: name, status and/or description, nothing else, and at least one of them. */
+export const updateKeyRequest = updateApiKeySchema.openapi("UpdateApiKeyRequest", { minProperties: 1 });
+
+/**
+ * Every query string of a route that takes no query parameters: any parameter is unknown, a 422
+ * naming it, as on every route (the one rule of docs/API.md).
+ */
+export const noQuery = z.strictObject({});
 
 const GRACE_RANGE = `grace_period_seconds must be between 0 and ${MAX_GRACE_PERIOD_SECONDS} (7 days).`;
 
@@ -33,7 +46,7 @@ export const regenerateKeyRequest = regenerateApiKeySchema
       .int("grace_period_seconds must be a whole number of seconds.")
       .min(0, GRACE_RANGE)
       .max(MAX_GRACE_PERIOD_SECONDS, GRACE_RANGE)
-      .default(0)
+      .optional()
       .meta({
         description: "How long the old secret keeps working, in seconds (0, the default: it stops at once; at most 604800, 7 days).",
       }),
@@ -47,7 +60,7 @@ export const listQuery = z.strictObject({
     .int("per_page must be a whole number.")
     .min(1, "per_page must be at least 1.")
     .max(200, "per_page must be at most 200.")
-    .default(50)
+    .optional()
     .meta({ description: "Keys per page (1-200, default 50)." }),
   cursor: z
     .string()
@@ -123,6 +136,52 @@ export const whoamiResponse = z
   })
   .meta({ description: "The key making the request and its user." })
   .openapi("WhoAmI");
+
+/**
+ * What POST /verify answers about a key. `rate_limited`: a real key, over its per-minute limit.
+ */
+export const VERIFY_CODES = ["valid", "malformed", "not_found", "disabled", "expired", "rate_limited"] as const;
+
+/**
+ * POST /verify's body. `key` is read as whatever it is: left out, not a string, or not shaped like a
+ * key, it is "malformed" (a 200), never a 422, so a service can pass on whatever it was handed.
+ */
+export const verifyRequest = z
+  .strictObject({
+    key: z.unknown().optional().openapi({
+      type: "string",
+      description: "The key to check (`lk_...`). Left out, not a string or not shaped like a key: code `malformed`.",
+      example: "lk_...",
+    }),
+  })
+  .openapi("VerifyRequest");
+
+export const verifyResponse = z
+  .object({
+    valid: z.boolean(),
+    code: z.enum(VERIFY_CODES).meta({
+      description:
+        "`valid`; `malformed` (not a key: no key, not a string, or its checksum fails); `not_found` (unknown, deleted, or a " +
+        "regenerated key's previous secret after its grace period); `disabled` (or a level its holder's role no longer " +
+        "allows); `expired`; `rate_limited` (a real key over its per-minute limit).",
+    }),
+    key: z
+      .object({ id: z.uuid(), name: z.string(), access_level: accessLevel, expires_at: timestamp.nullable() })
+      .nullable()
+      .meta({ description: "The key, when valid; null otherwise." }),
+    user: z
+      .object({
+        id: z.uuid(),
+        email: z.string().nullable().meta({ description: "The person's email; null for a service account." }),
+        name: z.string(),
+        role: z.enum(ROLES),
+        type: z.enum(USER_KIND_VALUES),
+      })
+      .nullable()
+      .meta({ description: "The key's holder, when valid; null otherwise." }),
+  })
+  .meta({ description: "Whether a key works, and whose it is. The key itself is never repeated." })
+  .openapi("Verification");
 
 export const pingResponse = z.object({ data: z.literal("pong!") }).openapi("Pong");
 
