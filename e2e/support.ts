@@ -1,6 +1,7 @@
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import { TOTP, URI as OTPAuthURI } from "otpauth";
 
 export type E2ERole = "owner" | "admin" | "staff" | "read_only" | "lite";
 
@@ -152,4 +153,104 @@ export async function ageConfirmation(email: string, minutes: number): Promise<v
     await admin.end();
   }
   if (changed === 0) throw new Error(`No session of ${email} found in an e2e PostgreSQL database (is the run on the embedded one?).`);
+}
+
+/** Reads a QR code back from the pixels of the element showing it. */
+export async function decodeQrCode(locator: Locator): Promise<string | null> {
+  const { PNG } = await import("pngjs");
+  const { default: jsQR } = await import("jsqr");
+  const png = PNG.sync.read(await locator.screenshot());
+  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
+}
+
+/**
+ * A phone's authenticator app, made from the QR code the set-up showed. The server accepts a code
+ * once (and none older), so `next()` gives the code of a step after the last one used: the current
+ * one, or, if that was used already, the next step's (one step of drift is allowed).
+ */
+export class Authenticator {
+  private lastStep = -1;
+  constructor(readonly totp: TOTP) {}
+
+  static fromUri(uri: string): Authenticator {
+    const parsed = OTPAuthURI.parse(uri);
+    if (!(parsed instanceof TOTP)) throw new Error(`not a TOTP URI: ${uri}`);
+    return new Authenticator(parsed);
+  }
+
+  /**
+   * A code the server has not seen, and marks its step used. The server takes the next step's code
+   * too (clock drift), but no later one: when both are used, this waits for the app's next code,
+   * as a person would (at most 30 seconds).
+   */
+  async next(): Promise<string> {
+    while (this.totp.counter() + 1 < this.lastStep + 1) {
+      await new Promise((resolve) => setTimeout(resolve, this.totp.remaining() + 50));
+    }
+    const step = Math.max(this.totp.counter(), this.lastStep + 1);
+    this.lastStep = step;
+    return this.totp.generate({ timestamp: step * this.totp.period * 1000 });
+  }
+
+  /** The code of the step last given (to show it is refused a second time). */
+  last(): string {
+    return this.totp.generate({ timestamp: this.lastStep * this.totp.period * 1000 });
+  }
+}
+
+/**
+ * Profile's Set up two-factor authentication, as a person: scans the QR code (decoded from its
+ * pixels), types the app's code, Turn on; returns the app and the 10 recovery codes shown once.
+ * `within` is where the set-up shows (Profile's dialog, or the forced set-up page).
+ */
+export async function setUpTwoFactor(
+  within: Locator,
+  hooks: { onQr?: () => Promise<void>; onCodes?: () => Promise<void> } = {},
+): Promise<{ app: Authenticator; recoveryCodes: string[] }> {
+  const qr = within.getByTestId("two-factor-qr");
+  await expect(qr).toBeVisible();
+  const uri = await decodeQrCode(qr);
+  expect(uri).toMatch(/^otpauth:\/\/totp\/Latchkey:/);
+  const app = Authenticator.fromUri(uri!);
+  expect(app.totp.issuer).toBe("Latchkey");
+  // The Setup key is the same secret, for typing instead of scanning.
+  expect((await within.getByTestId("setup-key").textContent())!.replace(/\s/g, "")).toBe(app.totp.secret.base32);
+  await hooks.onQr?.();
+  await within.getByLabel("Authentication code").fill(await app.next());
+  await within.getByRole("button", { name: "Turn on" }).click();
+  const list = within.getByTestId("recovery-codes");
+  await expect(list.getByRole("listitem")).toHaveCount(10);
+  const recoveryCodes = (await list.getByRole("listitem").allTextContents()).map((code) => code.trim());
+  for (const code of recoveryCodes) expect(code).toMatch(/^[0-9a-z]{5}-[0-9a-z]{5}$/);
+  await hooks.onCodes?.();
+  return { app, recoveryCodes };
+}
+
+/**
+ * Sets the organisation's Require two-factor authentication in the e2e database holding the person
+ * with `email` (a cleanup that must work even when nobody in the browser may change it any more).
+ */
+export async function setTwoFactorPolicyInDatabase(email: string, policy: "off" | "admins" | "everyone"): Promise<void> {
+  const { default: postgres } = await import("postgres");
+  const adminUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const databases = await admin<{ datname: string }[]>`select datname from pg_database where datname like 'latchkey\_e2e\_%'`;
+    for (const { datname } of databases) {
+      const url = new URL(adminUrl);
+      url.pathname = `/${datname}`;
+      const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      try {
+        await sql`
+          update organisation_settings set require_two_factor = ${policy}
+          where exists (select 1 from users where lower(email) = lower(${email}))`;
+      } catch {
+        // A database of another run that is being dropped, or not migrated yet: not ours.
+      } finally {
+        await sql.end();
+      }
+    }
+  } finally {
+    await admin.end();
+  }
 }

@@ -87,7 +87,7 @@ export function TwoFactorSetup({
         <code
           aria-labelledby="setup-key-label"
           data-testid="setup-key"
-          className="block rounded-md bg-slate-100 px-3 py-2 font-mono text-sm break-all text-slate-900"
+          className="block rounded-md bg-slate-100 px-3 py-2 font-mono text-sm break-words text-slate-900"
         >
           {secret.setupKey}
         </code>

@@ -47,10 +47,12 @@ export function TwoFactorSection({ status, hasPassword }: { status: TwoFactorSta
     <section aria-labelledby="two-factor-heading" className="space-y-4 border-t border-slate-200 pt-8" data-testid="two-factor-section">
       <div className="flex flex-wrap items-start justify-between gap-3">
         <div className="space-y-1">
-          <h2 id="two-factor-heading" className="flex items-center gap-2 text-lg font-semibold">
-            Two-factor authentication
+          <div className="flex items-center gap-2">
+            <h2 id="two-factor-heading" className="text-lg font-semibold">
+              Two-factor authentication
+            </h2>
             {status.enabled ? <Badge tone="green">On</Badge> : <Badge>Off</Badge>}
-          </h2>
+          </div>
           <p className="max-w-2xl text-sm text-slate-600">
             {status.enabled
               ? `Signing in asks for a code from your authenticator app. On since ${formatDate(status.enabledAt)}; ` +
