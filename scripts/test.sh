@@ -12,5 +12,5 @@ step "typecheck";        npx tsc --noEmit
 step "unit tests";       npx vitest run --project unit
 step "integration tests"; npx vitest run --project 'integration:*'
 step "chromium";         bash scripts/ensure-chromium.sh
-step "production build"; npx next build
+step "production build"; npm run --silent build
 step "end-to-end tests"; npx playwright test

@@ -182,7 +182,8 @@ export async function main(dev: boolean): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
-// `tsx server/main.ts --dev` runs it directly; scripts/start.ts imports it for production.
+// `tsx server/main.ts --dev` runs it directly; for production, `npm run build` compiles it and
+// scripts/start.mjs imports the compiled module.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dev = process.argv.includes("--dev");
   if (!dev) (process.env as Record<string, string>).NODE_ENV ??= "production";

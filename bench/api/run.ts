@@ -54,7 +54,8 @@ const children: ChildProcess[] = [];
 let dropDatabase = async () => {};
 
 function start(name: string, script: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  // Plain JavaScript runs as it is (npm start's scripts/start.mjs); TypeScript through tsx.
+  const child = spawn(process.execPath, script.endsWith(".ts") ? ["--import", "tsx", script] : [script], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -131,8 +132,8 @@ async function measure(name: string, url: string, authorization: string, pid: nu
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(root, distDir, "BUILD_ID"))) {
     console.log(`[bench] no production build in ${distDir}: building it first`);
-    const built = spawnSync("npx", ["next", "build"], { cwd: root, stdio: "inherit", env: process.env });
-    if (built.status !== 0) throw new Error("next build failed");
+    const built = spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit", env: process.env });
+    if (built.status !== 0) throw new Error("npm run build failed");
   }
 
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
   const [oursPort, basePort] = [firstPort, firstPort + 1];
 
   console.log(`[bench] database ${name}; starting ours (npm start, production build) on ${oursPort}`);
-  const oursProcess = await start("ours", "scripts/start.ts", {
+  const oursProcess = await start("ours", "scripts/start.mjs", {
     DATABASE_URL: databaseUrl,
     LATCHKEY_SECRET: secret,
     PORT: String(oursPort),
