@@ -14,7 +14,8 @@ import type { KeyState } from "./dto";
 import { isExpired, isOverPolicy, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
-import { allowedAccessLevels } from "@/lib/auth/permissions";
+import { ACCESS_LEVELS, allowedAccessLevels, KEY_STATUSES, ROLES } from "@/lib/auth/permissions";
+import { decodeCursor, encodeCursor, keysetAfter, keysetOrder, keysetValues, type KeysetTerm } from "@/lib/export/cursor";
 import type { CreateApiKeyInput } from "@/lib/validation/keys";
 import type { ApiKeyDto } from "./dto";
 import { insertKeyInTx, isUniqueViolation } from "./service";
@@ -59,8 +60,16 @@ export interface AdminKeyPage {
 
 /** `change`: every Access Manager change needs Confirm it's you's recent confirmation (SPEC §12). */
 function requireManageAll(actor: Actor, change = false): void {
-  // The Access Manager is a browser tool; an API key never acts on other people's keys.
+  // The page's paging, the bulk actions and keys for service accounts are browser tools.
   authorize(actor, "keys.manageAll", { browserOnly: "The API Access Manager is only available in the browser.", recent: change });
+}
+
+/**
+ * What the admin API shares with the page (SPEC §13): the list by cursor, the export, and one
+ * key's Disable, Enable and Delete. Through an API key, a change needs a Read & Write key.
+ */
+function requireManageAllAnywhere(actor: Actor, change = false): void {
+  authorize(actor, "keys.manageAll", { recent: change, write: change });
 }
 
 const displayColumns = {
@@ -360,6 +369,126 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
   return { rows, total, pageCount: Math.max(1, Math.ceil(total / size)), query, policy: moment.policy };
 }
 
+// ---------------------------------------------------------------------------------------------
+// By cursor: the admin API's pages and the CSV export (SPEC §13)
+
+/** A page of the Access Manager by cursor: the rows, and the cursor of the next page (null on the last). */
+export interface AdminKeyCursorPage {
+  rows: AdminKeyRow[];
+  cursor: string | null;
+}
+
+const position = (values: readonly string[], column: SQL | AnyColumn) =>
+  sql`array_position(array[${sql.join(
+    values.map((value) => sql`${value}`),
+    sql`, `,
+  )}]::text[], ${column}::text)`;
+
+/**
+ * The total order of each sort, as keyset terms: the sort's column(s), then (created_at, id). It is
+ * the page's order (orderOf): enums in their declared order, never-used keys last when the most
+ * recently used come first, keys that never expire last when the soonest come first.
+ */
+function keysetTerms(sort: KeySort): KeysetTerm[] {
+  const created: KeysetTerm[] = [
+    { expr: sql`${apiKeys.createdAt}`, type: "timestamptz" },
+    { expr: sql`${apiKeys.id}`, type: "uuid" },
+  ];
+  const byUser: KeysetTerm[] = [
+    { expr: sql`lower(${users.name})`, type: "text" },
+    { expr: sql`${users.email}`, type: "text" },
+    { expr: sql`${users.id}`, type: "uuid" },
+  ];
+  switch (sort) {
+    case "createdAt":
+      return created;
+    case "name":
+      return [{ expr: sql`${apiKeys.nameLower}`, type: "text" }, ...created];
+    case "accessLevel":
+      return [{ expr: position(ACCESS_LEVELS, apiKeys.accessLevel), type: "int" }, ...created];
+    case "status":
+      return [{ expr: position(KEY_STATUSES, apiKeys.status), type: "int" }, ...created];
+    case "user":
+      return [...byUser, ...created];
+    case "role":
+      return [{ expr: position(ROLES, users.role), type: "int" }, ...byUser, ...created];
+    case "lastUsedAt":
+      return [{ expr: sql`coalesce(${apiKeys.lastUsedAt}, '-infinity'::timestamptz)`, type: "timestamptz" }, ...created];
+    case "expiresAt":
+      return [{ expr: sql`coalesce(${apiKeys.expiresAt}, 'infinity'::timestamptz)`, type: "timestamptz" }, ...created];
+  }
+}
+
+const orderName = (query: AccessManagerQuery) => `keys:${query.sort}:${query.dir}`;
+
+/**
+ * One page of the Access Manager's keys, by cursor: the same filters, search and order as the page
+ * (listApiKeysForAdmin), read with keyset pagination. Owners and Admins, in the browser or through
+ * any of their keys.
+ */
+export async function listApiKeysForAdminByCursor(
+  actor: Actor,
+  input: AccessManagerQuery,
+  opts: { cursor?: string; limit: number },
+): Promise<AdminKeyCursorPage> {
+  requireManageAllAnywhere(actor);
+  const query = accessManagerQuerySchema.parse(input);
+  const terms = keysetTerms(query.sort);
+  const after = opts.cursor ? decodeCursor(opts.cursor, orderName(query), terms) : null;
+  const moment: Moment = { now: new Date(), policy: await readKeyPolicy(db()) };
+  return keysetPage(query, moment, terms, after, opts.limit);
+}
+
+async function keysetPage(
+  query: AccessManagerQuery,
+  moment: Moment,
+  terms: KeysetTerm[],
+  after: string[] | null,
+  limit: number,
+): Promise<AdminKeyCursorPage> {
+  const rows = await db()
+    .select({ ...displayColumns, keyset: keysetValues(terms) })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(whereOf(query, moment), after ? keysetAfter(terms, query.dir, after) : undefined))
+    .orderBy(...keysetOrder(terms, query.dir))
+    .limit(limit + 1);
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    rows: page.map((row) => toRow(row, moment)),
+    cursor: more && last ? encodeCursor(orderName(query), last.keyset) : null,
+  };
+}
+
+/**
+ * Every key matching the Access Manager's filters, in its order, a batch at a time (keyset, so
+ * memory holds one batch whatever the total): what the CSV export streams.
+ */
+export async function* eachApiKeyForAdmin(actor: Actor, input: AccessManagerQuery, batchSize = 1000): AsyncGenerator<AdminKeyRow[]> {
+  requireManageAllAnywhere(actor);
+  const query = accessManagerQuerySchema.parse(input);
+  const terms = keysetTerms(query.sort);
+  const moment: Moment = { now: new Date(), policy: await readKeyPolicy(db()) };
+  let after: string[] | null = null;
+  for (;;) {
+    const page = await keysetPage(query, moment, terms, after, batchSize);
+    if (page.rows.length) yield page.rows;
+    if (!page.cursor) return;
+    after = decodeCursor(page.cursor, orderName(query), terms);
+  }
+}
+
+/** One key as the Access Manager shows it (the admin API's answer to a change). */
+export async function getApiKeyForAdmin(actor: Actor, id: string): Promise<AdminKeyRow> {
+  requireManageAllAnywhere(actor);
+  if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
+  const [row] = await db().select(displayColumns).from(apiKeys).innerJoin(users, eq(users.id, apiKeys.userId)).where(eq(apiKeys.id, id));
+  if (!row) throw notFound(KEY_NOT_FOUND);
+  return toRow(row, { now: new Date(), policy: await readKeyPolicy(db()) });
+}
+
 /** Any key, with its owner's email for the audit row, locked for the transaction. */
 async function anyKeyForUpdate(tx: DbOrTx, id: string) {
   if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
@@ -388,7 +517,7 @@ async function anyKeyForUpdate(tx: DbOrTx, id: string) {
  * (lib/keys/service.ts setOwnApiKeyStatus refuses too), unless the holder is an Owner.
  */
 export async function setApiKeyStatusAsAdmin(actor: Actor, id: string, status: KeyStatus): Promise<{ name: string; status: KeyStatus }> {
-  requireManageAll(actor, true);
+  requireManageAllAnywhere(actor, true);
   return db().transaction((tx) => setStatusInTx(tx, actor, id, status));
 }
 
@@ -434,7 +563,7 @@ async function setStatusInTx(tx: DbOrTx, actor: Actor, id: string, status: KeySt
 
 /** Deletes any key, permanently. */
 export async function deleteApiKeyAsAdmin(actor: Actor, id: string): Promise<{ name: string }> {
-  requireManageAll(actor, true);
+  requireManageAllAnywhere(actor, true);
   return db().transaction((tx) => deleteInTx(tx, actor, id));
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { AUDIT_ACTIONS } from "@/lib/audit/action-names";
 import { ACCESS_LEVELS, KEY_STATUSES, ROLES } from "@/lib/auth/permissions";
 import { CONTROL_CHARS, uuid } from "./common";
+import { keyStatus } from "./keys";
 
 /**
  * URL state of the admin tables. Each page parses its search params with one of these schemas,
@@ -185,3 +186,118 @@ export const bulkKeyIdsSchema = z.object({
     .max(BULK_MAX_KEYS, `Select at most ${BULK_MAX_KEYS} keys at a time.`),
 });
 export type BulkKeyIdsInput = z.infer<typeof bulkKeyIdsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// The admin API (GET /api/v1/admin/api_keys, /api/v1/admin/audit_log) and the CSV exports: the
+// same filters as the pages, in snake_case, but strict (a bad value is a 422 naming it, not the
+// page's quiet fallback), with a cursor instead of a page number.
+
+/** The API's sort keys, each the page's column id in snake_case; `-` before one sorts descending. */
+export const API_KEY_SORTS = {
+  created_at: "createdAt",
+  name: "name",
+  access_level: "accessLevel",
+  user: "user",
+  role: "role",
+  status: "status",
+  last_used_at: "lastUsedAt",
+  expires_at: "expiresAt",
+} as const satisfies Record<string, KeySort>;
+type ApiKeySort = keyof typeof API_KEY_SORTS;
+const API_KEY_SORT_VALUES = Object.keys(API_KEY_SORTS).flatMap((sort) => [sort, `-${sort}`]) as [string, ...string[]];
+
+export const API_LIST_MAX = 200;
+export const API_LIST_DEFAULT = 50;
+
+const apiLimit = z.coerce
+  .number({ error: "limit must be a number." })
+  .int("limit must be a whole number.")
+  .min(1, "limit must be at least 1.")
+  .max(API_LIST_MAX, `limit must be at most ${API_LIST_MAX}.`)
+  .optional()
+  .meta({ description: `Entries per page (1-${API_LIST_MAX}, default ${API_LIST_DEFAULT}).` });
+
+const apiCursor = z
+  .string()
+  .max(4000, "The cursor is not valid; use the one a previous page returned.")
+  .optional()
+  .meta({ description: "The `cursor` of the previous page (opaque)." });
+
+const apiText = (max: number, description: string) =>
+  z
+    .string()
+    .max(max, `At most ${max} characters.`)
+    .refine((v) => !CONTROL_CHARS.test(v), "Control characters are not allowed.")
+    .optional()
+    .meta({ description });
+
+const apiEnum = <T extends readonly [string, ...string[]]>(values: T, name: string, description: string) =>
+  z
+    .enum(values, { error: `${name} must be one of: ${values.join(", ")}.` })
+    .optional()
+    .meta({ description });
+
+/** GET /api/v1/admin/api_keys's query (and the Access Manager's export, from the page's URL). */
+export const adminApiKeysQuerySchema = z.strictObject({
+  q: apiText(SEARCH_MAX_LENGTH, "Search key names and their users' names and emails (contains, case-insensitive)."),
+  status: apiEnum(KEY_STATE_FILTERS, "status", "`active`, `disabled`, or `expired` (an active key past its expiry)."),
+  access_level: apiEnum(ACCESS_LEVELS, "access_level", "`read_only` or `read_write`."),
+  role: apiEnum(ROLES, "role", "The key holder's role."),
+  expires: apiEnum(EXPIRES_FILTERS, "expires", "`expired`, `7d` (within 7 days), `30d` (within 30 days) or `never`."),
+  last_used: apiEnum(LAST_USED_FILTERS, "last_used", "`never`, `30d` (over 30 days ago) or `90d` (over 90 days ago)."),
+  sort: z
+    .enum(API_KEY_SORT_VALUES, { error: `sort must be one of: ${API_KEY_SORT_VALUES.join(", ")}.` })
+    .optional()
+    .meta({ description: "A column, `-` before it for descending; default `-created_at` (newest first)." }),
+  cursor: apiCursor,
+  limit: apiLimit,
+});
+export type AdminApiKeysQuery = z.infer<typeof adminApiKeysQuerySchema>;
+
+/** The Access Manager's query for the API's filters and sort (the page and size are the cursor's business). */
+export function accessManagerQueryOf(query: AdminApiKeysQuery): AccessManagerQuery {
+  const sort = query.sort ?? "-created_at";
+  const descending = sort.startsWith("-");
+  return accessManagerQuerySchema.parse({
+    q: query.q,
+    status: query.status,
+    level: query.access_level,
+    role: query.role,
+    expires: query.expires,
+    last_used: query.last_used,
+    sort: API_KEY_SORTS[(descending ? sort.slice(1) : sort) as ApiKeySort],
+    dir: descending ? "desc" : "asc",
+  });
+}
+
+/** The API's filters for the Access Manager's current state (its Export CSV). */
+export function adminApiKeysQueryOf(query: AccessManagerQuery): AdminApiKeysQuery {
+  const sort = Object.entries(API_KEY_SORTS).find(([, column]) => column === query.sort)?.[0] ?? "created_at";
+  return {
+    q: query.q || undefined,
+    status: query.status,
+    access_level: query.level,
+    role: query.role,
+    expires: query.expires,
+    last_used: query.last_used,
+    sort: query.dir === "desc" ? `-${sort}` : sort,
+  };
+}
+
+/** PATCH /api/v1/admin/api_keys/{id}: Disable or Enable, as the Access Manager's menu. */
+export const adminSetKeyStatusSchema = z.strictObject({ status: keyStatus });
+
+/** GET /api/v1/admin/audit_log's query: the Audit log page's filters, newest first. */
+export const adminAuditLogQuerySchema = z.strictObject({
+  actor: apiText(254, "Who acted: the start of their email (case-insensitive)."),
+  action: apiEnum(AUDIT_ACTIONS, "action", "One action, e.g. `api_key.created`."),
+  target: apiText(254, "The target: the start of its email or key name (case-insensitive), or its exact id."),
+  cursor: apiCursor,
+  limit: apiLimit,
+});
+export type AdminAuditLogQuery = z.infer<typeof adminAuditLogQuerySchema>;
+
+/** The Audit log page's filters for the API's. */
+export function auditLogQueryOf(query: AdminAuditLogQuery): AuditLogQuery {
+  return auditLogQuerySchema.parse({ actor: query.actor, action: query.action, target: query.target });
+}

@@ -16,10 +16,21 @@ import {
   updateOwnApiKey,
 } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
+import type { AuditEntryDto } from "@/lib/audit/query";
+import { listAuditLogByCursor } from "@/lib/audit/query";
+import { exportApiKeysCsv, exportAuditLogCsv, type CsvExport } from "@/lib/export/csv";
+import {
+  deleteApiKeyAsAdmin,
+  getApiKeyForAdmin,
+  listApiKeysForAdminByCursor,
+  setApiKeyStatusAsAdmin,
+  type AdminKeyRow,
+} from "@/lib/keys/admin";
+import { accessManagerQueryOf, API_LIST_DEFAULT, auditLogQueryOf } from "@/lib/validation/admin";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable, SERVICE_STATUS, statusHeaders } from "./errors";
 import { ApiGate, sunsetHeaders, type GateOptions, type KeyCheck } from "./gate";
-import type { ApiEnv } from "./middleware";
+import { NO_SUCH_ENDPOINT, type ApiEnv } from "./middleware";
 import { buildOpenApiDocument, registerSecuritySchemes } from "./openapi";
 import * as routes from "./routes";
 
@@ -56,6 +67,77 @@ export function serializeKey(key: ApiKeyDto) {
     last_used_ip: key.lastUsedIp,
     previous_secret_expires_at: key.previousSecretExpiresAt?.toISOString() ?? null,
   };
+}
+
+/** A key as the admin API shows it (the Access Manager's row). */
+export function serializeAdminKey(row: AdminKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    access_level: row.accessLevel,
+    status: row.status,
+    state: row.state,
+    created_at: row.createdAt.toISOString(),
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    last_used_ip: row.lastUsedIp,
+    disabled_by_admin: row.disabledByAdmin,
+    disabled_reason: row.disabledReason,
+    over_policy: row.overPolicy,
+    user: {
+      id: row.user.id,
+      name: row.user.name,
+      // A service account's stored address is an internal placeholder, never shown as an email.
+      email: row.user.kind === "person" ? row.user.email : null,
+      role: row.user.role,
+      type: row.user.kind,
+    },
+  };
+}
+
+export function serializeAuditEntry(entry: AuditEntryDto) {
+  return {
+    id: entry.id,
+    created_at: entry.createdAt.toISOString(),
+    actor: entry.actorLabel,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    target_label: entry.targetLabel,
+    ip: entry.ip,
+    metadata: entry.metadata,
+  };
+}
+
+/** Whether a list is asked for as CSV (`Accept: text/csv`): then every matching row, never a page. */
+function wantsCsv(c: Context): boolean {
+  const accept = c.req.header("accept");
+  if (!accept || !/(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept)) return false;
+  const url = new URL(c.req.url);
+  for (const name of ["cursor", "limit"]) {
+    if (url.searchParams.has(name)) throw new ApiError(422, `A CSV export has every matching row: leave out ${name}.`, name);
+  }
+  return true;
+}
+
+/** The filters of a list without its paging, for an export's audit row. */
+function withoutPaging<Q extends { cursor?: string; limit?: number }>(query: Q): Omit<Q, "cursor" | "limit"> {
+  const { cursor: _cursor, limit: _limit, ...filters } = query;
+  void _cursor;
+  void _limit;
+  return filters;
+}
+
+/** A CSV export's streamed answer, as a download. */
+function csvAnswer(exported: CsvExport): Response {
+  return new Response(exported.stream, {
+    status: 200,
+    headers: {
+      ...API_HEADERS,
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${exported.filename}"`,
+    },
+  });
 }
 
 /** POST /verify's answer: the key and its holder only when it works; never the key itself. */
@@ -208,6 +290,36 @@ export function createApiApp(options: ApiAppOptions = {}) {
     return c.body(null, 204);
   });
 
+  app.openapi(routes.listAdminApiKeys, async (c) => {
+    const query = c.req.valid("query");
+    const filters = accessManagerQueryOf(query);
+    if (wantsCsv(c)) return csvAnswer(await exportApiKeysCsv(c.get("actor"), filters, withoutPaging(query)));
+    const page = await listApiKeysForAdminByCursor(c.get("actor"), filters, {
+      cursor: query.cursor,
+      limit: query.limit ?? API_LIST_DEFAULT,
+    });
+    return c.json({ entries: page.rows.map(serializeAdminKey), has_more: page.cursor !== null, cursor: page.cursor }, 200);
+  });
+
+  app.openapi(routes.updateAdminApiKey, async (c) => {
+    const { id } = c.req.valid("param");
+    await setApiKeyStatusAsAdmin(c.get("actor"), id, c.req.valid("json").status);
+    return c.json(serializeAdminKey(await getApiKeyForAdmin(c.get("actor"), id)), 200);
+  });
+
+  app.openapi(routes.deleteAdminApiKey, async (c) => {
+    await deleteApiKeyAsAdmin(c.get("actor"), c.req.valid("param").id);
+    return c.body(null, 204);
+  });
+
+  app.openapi(routes.listAuditLog, async (c) => {
+    const query = c.req.valid("query");
+    const filters = auditLogQueryOf(query);
+    if (wantsCsv(c)) return csvAnswer(await exportAuditLogCsv(c.get("actor"), filters));
+    const page = await listAuditLogByCursor(c.get("actor"), filters, { cursor: query.cursor, limit: query.limit ?? API_LIST_DEFAULT });
+    return c.json({ entries: page.entries.map(serializeAuditEntry), has_more: page.cursor !== null, cursor: page.cursor }, 200);
+  });
+
   app.notFound((c) => {
     const path = c.req.path;
     const allowed = ROUTE_PATTERNS.filter((route) => route.regex.test(path)).map((route) => route.method as string);
@@ -217,7 +329,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
       c.header("Allow", allowed.join(", "));
       return c.json(new ApiError(405, `Method ${c.req.method} is not allowed here. Allowed: ${allowed.join(", ")}.`).body(), 405);
     }
-    return c.json(new ApiError(404, "No such endpoint. See /api/v1/openapi.json.").body(), 404);
+    return c.json(new ApiError(404, NO_SUCH_ENDPOINT).body(), 404);
   });
 
   app.onError((error, c) => {

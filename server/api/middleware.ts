@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Actor } from "@/lib/auth/actor";
+import { can, type Permission } from "@/lib/auth/permissions";
 import { READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
 import type { AuthenticatedKey } from "@/lib/keys/service";
 import { ApiError } from "./errors";
@@ -9,6 +10,20 @@ import { ApiError } from "./errors";
 export type ApiEnv = { Variables: { actor: Actor; keyInfo: AuthenticatedKey } };
 
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/** The API's answer to a path it does not serve; also what a non-admin gets for the admin API (as the pages' 404). */
+export const NO_SUCH_ENDPOINT = "No such endpoint. See /api/v1/openapi.json.";
+
+/**
+ * The admin API is for Owners and Admins: anyone else gets the very 404 an unknown path gets, as
+ * the pages answer them, before anything else about the request is looked at. The services check
+ * the permission again themselves.
+ */
+export const adminOnly = (permission: Permission): MiddlewareHandler<ApiEnv> =>
+  async function adminOnly(c, next) {
+    if (!can(c.get("actor").role, permission)) throw new ApiError(404, NO_SUCH_ENDPOINT);
+    await next();
+  };
 
 /** Writes need a Read & Write key; checked before the body is even read. */
 export const writeKey: MiddlewareHandler<ApiEnv> = async (c, next) => {

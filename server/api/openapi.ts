@@ -20,6 +20,10 @@ const DOCUMENT_FRAME: DocumentConfig = {
   tags: [
     { name: "Keys", description: "The caller's own API keys. Reads need any active key; writes a Read & Write key." },
     { name: "Utility", description: "Check that a key works, and whose it is." },
+    {
+      name: "Admin",
+      description: "Owners and Admins: every key in the organisation and the audit log, as the app's pages. Anyone else gets a 404.",
+    },
   ],
 };
 

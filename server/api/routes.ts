@@ -1,6 +1,12 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
-import { jsonObjectBody, limitedBody, MAX_BODY_BYTES, noBody, optionalJsonObjectBody, writeKey } from "./middleware";
+import { adminApiKeysQuerySchema, adminAuditLogQuerySchema } from "@/lib/validation/admin";
+import { adminOnly, jsonObjectBody, limitedBody, MAX_BODY_BYTES, noBody, optionalJsonObjectBody, writeKey } from "./middleware";
 import {
+  adminApiKeyListResponse,
+  adminApiKeyResponse,
+  adminUpdateKeyRequest,
+  auditLogListResponse,
+  csvResponse,
   apiKeyListResponse,
   apiKeyResponse,
   apiKeyWithSecretResponse,
@@ -248,6 +254,88 @@ export const verify = createRoute({
   },
 });
 
+// ---------------------------------------------------------------------------------------------
+// The admin API (SPEC §13): Owners and Admins; anyone else gets a 404, as the pages answer them.
+
+const notAdmin = "Not an Owner or Admin (the same 404 as an unknown path), or no such key.";
+const adminKeyId = { 404: error(notAdmin) } satisfies Responses;
+const adminList = { 404: error("Not an Owner or Admin: the same 404 as an unknown path.") } satisfies Responses;
+const csvHeaders = {
+  "Content-Disposition": {
+    description: 'With `Accept: text/csv`: `attachment; filename="latchkey-api-keys-2026-11-28.csv"` (the day of the export).',
+    schema: { type: "string" as const },
+  },
+};
+const listOrCsv = <S>(description: string, schema: S) => ({
+  description:
+    `${description} With \`Accept: text/csv\`, every matching row instead (no cursor or limit), as RFC 4180 CSV with a ` +
+    "header row, streamed; cells that a spreadsheet would read as a formula get a leading `'`; the export is audited.",
+  content: { ...json(schema), "text/csv": { schema: csvResponse } },
+  headers: { ...sunset, ...csvHeaders },
+});
+const listRefusals = {
+  422: error("A filter, sort, limit or cursor is invalid or unknown (`param` names it), or a cursor or limit with `Accept: text/csv`."),
+} satisfies Responses;
+
+export const listAdminApiKeys = createRoute({
+  method: "get",
+  path: "/admin/api_keys",
+  operationId: "listAdminApiKeys",
+  tags: ["Admin"],
+  summary: "Every key in the organisation (the API Access Manager)",
+  description:
+    "Owners and Admins. The Access Manager's search, filters and sorts, a page at a time by cursor (stable while keys " +
+    "are added or removed). Never a secret.",
+  middleware: [adminOnly("keys.manageAll"), noBody],
+  request: { query: adminApiKeysQuerySchema },
+  responses: { 200: listOrCsv("A page of keys.", adminApiKeyListResponse), ...common, ...adminList, ...listRefusals },
+});
+
+export const updateAdminApiKey = createRoute({
+  method: "patch",
+  path: "/admin/api_keys/{id}",
+  operationId: "updateAdminApiKey",
+  tags: ["Admin"],
+  summary: "Disable or enable any key",
+  description:
+    "Owners and Admins, with a Read & Write key. The Access Manager's Disable and Enable, with its rules: a key disabled " +
+    "by someone other than its holder is locked (its holder cannot enable it again, unless an Owner), and only an Owner " +
+    "or another Admin may enable a locked key. The holder is notified; audited.",
+  middleware: [adminOnly("keys.manageAll"), ...writeWithBody],
+  request: { params: keyIdParams, query: noQuery, body: jsonBody(adminUpdateKeyRequest) },
+  responses: {
+    200: ok("The key as it is now.", adminApiKeyResponse),
+    ...common,
+    ...write,
+    ...adminKeyId,
+    ...withBody,
+  },
+});
+
+export const deleteAdminApiKey = createRoute({
+  method: "delete",
+  path: "/admin/api_keys/{id}",
+  operationId: "deleteAdminApiKey",
+  tags: ["Admin"],
+  summary: "Delete any key",
+  description: "Owners and Admins, with a Read & Write key. Permanent: the key stops working at once. The holder is notified; audited.",
+  middleware: [adminOnly("keys.manageAll"), ...writeWithoutBody],
+  request: { params: keyIdParams, query: noQuery },
+  responses: { 204: { description: "Deleted.", headers: sunset }, ...common, ...write, ...adminKeyId },
+});
+
+export const listAuditLog = createRoute({
+  method: "get",
+  path: "/admin/audit_log",
+  operationId: "listAuditLog",
+  tags: ["Admin"],
+  summary: "The audit log, newest first",
+  description: "Owners and Admins. The Audit log page's filters, a page at a time by cursor (stable while entries are added).",
+  middleware: [adminOnly("audit.read"), noBody],
+  request: { query: adminAuditLogQuerySchema },
+  responses: { 200: listOrCsv("A page of entries.", auditLogListResponse), ...common, ...adminList, ...listRefusals },
+});
+
 export const openApi = createRoute({
   method: "get",
   path: "/openapi.json",
@@ -278,4 +366,8 @@ export const API_ROUTE_DECLARATIONS = [
   deleteApiKey,
   regenerateApiKey,
   revokePreviousSecret,
+  listAdminApiKeys,
+  updateAdminApiKey,
+  deleteAdminApiKey,
+  listAuditLog,
 ] as const;

@@ -2,6 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { ROLES } from "@/lib/auth/permissions";
 import { USER_KIND_VALUES } from "@/db/enums";
 import { MAX_GRACE_PERIOD_SECONDS } from "@/lib/keys/expiry";
+import { AUDIT_ACTIONS } from "@/lib/audit/action-names";
+import { adminSetKeyStatusSchema, KEY_STATE_FILTERS } from "@/lib/validation/admin";
 import { accessLevel, createApiKeySchema, keyStatus, regenerateApiKeySchema, updateApiKeySchema } from "@/lib/validation/keys";
 
 /**
@@ -182,6 +184,70 @@ export const verifyResponse = z
   })
   .meta({ description: "Whether a key works, and whose it is. The key itself is never repeated." })
   .openapi("Verification");
+
+// ---------------------------------------------------------------------------------------------
+// The admin API (SPEC §13)
+
+const userFields = {
+  id: z.uuid(),
+  name: z.string(),
+  email: z.string().nullable().meta({ description: "The person's email; null for a service account." }),
+  role: z.enum(ROLES),
+  type: z.enum(USER_KIND_VALUES),
+};
+
+export const adminApiKeyResponse = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    access_level: accessLevel,
+    status: keyStatus,
+    state: z
+      .enum(KEY_STATE_FILTERS)
+      .meta({ description: "What the Access Manager shows: `active`, `disabled`, or `expired` (active, past its expiry)." }),
+    created_at: timestamp,
+    expires_at: timestamp.nullable(),
+    last_used_at: timestamp.nullable(),
+    last_used_ip: z.string().nullable(),
+    disabled_by_admin: z.boolean().meta({ description: "Disabled by someone other than its holder (only an admin may enable it again)." }),
+    disabled_reason: z.string().nullable().meta({ description: "Why a job disabled it (`unused`); null otherwise." }),
+    over_policy: z.boolean().meta({ description: "It would live longer from now than the organisation's maximum key lifetime allows." }),
+    user: z.object(userFields).meta({ description: "The key's holder." }),
+  })
+  .meta({ description: "A key as the API Access Manager shows it. Never its secret." })
+  .openapi("AdminApiKey");
+
+const cursorField = z.string().nullable().meta({ description: "Pass it as `cursor` for the next page; null on the last page." });
+
+export const adminApiKeyListResponse = z
+  .object({ entries: z.array(adminApiKeyResponse), has_more: z.boolean(), cursor: cursorField })
+  .meta({ description: "A page of the organisation's keys, in the order asked." })
+  .openapi("AdminApiKeyList");
+
+export const adminUpdateKeyRequest = adminSetKeyStatusSchema.openapi("AdminUpdateApiKeyRequest");
+
+export const auditEntryResponse = z
+  .object({
+    id: z.int(),
+    created_at: timestamp,
+    actor: z.string().meta({ description: "Who acted: an email, a key's holder, or a job." }),
+    action: z.enum(AUDIT_ACTIONS),
+    target_type: z.string().nullable(),
+    target_id: z.string().nullable(),
+    target_label: z.string().nullable(),
+    ip: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .meta({ description: "One audit log entry." })
+  .openapi("AuditEntry");
+
+export const auditLogListResponse = z
+  .object({ entries: z.array(auditEntryResponse), has_more: z.boolean(), cursor: cursorField })
+  .meta({ description: "A page of the audit log, newest first." })
+  .openapi("AuditLogList");
+
+/** What a list answers with `Accept: text/csv`: every matching row. */
+export const csvResponse = z.string().meta({ description: "RFC 4180 CSV with a header row: every matching row, streamed." });
 
 export const pingResponse = z.object({ data: z.literal("pong!") }).openapi("Pong");
 

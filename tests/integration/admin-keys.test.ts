@@ -1,4 +1,5 @@
 import { eq, sql } from "drizzle-orm";
+import { READ_ONLY_KEY_MESSAGE } from "@/lib/keys/messages";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/runtime";
 import { escapeLike } from "@/db/sql";
@@ -121,14 +122,18 @@ describe("who may use the Access Manager", () => {
     total--;
   });
 
-  it("refuses an admin acting through an API key (the Access Manager is a browser tool)", async () => {
-    const viaKey = { ...admin, apiKey: { id: "00000000-0000-4000-8000-000000000000", name: "x", accessLevel: "read_write" as const } };
+  it("through an API key: the page's listing stays in the browser; a change needs a Read & Write key (SPEC §13)", async () => {
+    const viaKey = { ...admin, apiKey: { id: "00000000-0000-4000-8000-000000000000", name: "x", accessLevel: "read_only" as const } };
     const target = (await all(owner, { q: "Finance" }))[0]!;
     const before = await snapshot();
-    const refused = { code: "forbidden", message: "The API Access Manager is only available in the browser." };
-    await expect(listApiKeysForAdmin(viaKey, q())).rejects.toMatchObject(refused);
-    await expect(setApiKeyStatusAsAdmin(viaKey, target.id, "disabled")).rejects.toMatchObject(refused);
-    await expect(deleteApiKeyAsAdmin(viaKey, target.id)).rejects.toMatchObject(refused);
+    await expect(listApiKeysForAdmin(viaKey, q())).rejects.toMatchObject({
+      code: "forbidden",
+      message: "The API Access Manager is only available in the browser.",
+    });
+    // The admin API's own answers through a Read & Write key are tested in api-admin.test.ts.
+    const readOnly = { code: "forbidden", message: READ_ONLY_KEY_MESSAGE };
+    await expect(setApiKeyStatusAsAdmin(viaKey, target.id, "disabled")).rejects.toMatchObject(readOnly);
+    await expect(deleteApiKeyAsAdmin(viaKey, target.id)).rejects.toMatchObject(readOnly);
     await expectUnchanged(before);
   });
 });

@@ -91,7 +91,7 @@ function responseValidator(template: string, method: Method, status: number): Va
   const response = operation?.responses[String(status)];
   expect(response, `${id} is documented`).toBeDefined();
   if (!response?.content) return null;
-  expect(Object.keys(response.content), id).toEqual(["application/json"]);
+  expect(Object.keys(response.content), id).toContain("application/json");
   let validate = validators.get(id);
   if (!validate) {
     const pointer = ["paths", template, method, "responses", String(status), "content", "application/json", "schema"].map(pointerSegment);
@@ -106,6 +106,7 @@ const covered = new Set<string>();
 let validated = 0;
 
 interface CallOptions {
+  accept?: string;
   key?: string | null;
   body?: unknown;
   rawBody?: string;
@@ -121,12 +122,20 @@ async function call(method: Method, template: string, params: Record<string, str
   const key = options.key === undefined ? writeKey : options.key;
   const headers: Record<string, string> = { "x-latchkey-client-ip": "192.0.2.90" };
   if (key) headers.authorization = `Bearer ${key}`;
+  if (options.accept) headers.accept = options.accept;
   let body: string | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(url, { method: method.toUpperCase(), headers, body });
   const text = await response.text();
+  if (response.headers.get("content-type")?.startsWith("text/csv")) {
+    // A CSV answer: documented for this status, and CSV with its header row.
+    expect(Object.keys(document.paths[template]?.[method]?.responses[String(response.status)]?.content ?? {}), url).toContain("text/csv");
+    expect(text, url).toMatch(/^id,[a-z_,]+\r\n/);
+    covered.add(`${method.toUpperCase()} ${template} (csv)`);
+    return { status: response.status, headers: response.headers, json: {} as Json };
+  }
   const json: unknown = text ? JSON.parse(text) : null;
   const validate = responseValidator(template, method, response.status);
   if (validate) {
@@ -177,10 +186,35 @@ describe("every response of every operation matches the served document (ajv, 20
     await call("delete", "/api_keys/{id}", { id });
     await call("delete", "/api_keys/{id}", { id });
 
+    // The admin API, as the Admin the test user is, and as a Staff user (404).
+    const staffKey = (await createApiKey(await makeUser("staff"), { name: "contract staff", access_level: "read_write" })).secret;
+    const target = await freshKeyId();
+    const page = await call("get", "/admin/api_keys", {}, { query: "?limit=2&sort=name" });
+    await call("get", "/admin/api_keys", {}, { query: `?limit=2&sort=name&cursor=${page.json.cursor as string}` });
+    await call("get", "/admin/api_keys", {}, { query: "?status=expired&q=contract" });
+    await call("get", "/admin/api_keys", {}, { query: "?cursor=nonsense" });
+    await call("get", "/admin/api_keys", {}, { query: "?status=gone" });
+    await call("get", "/admin/api_keys", {}, { key: staffKey });
+    await call("get", "/admin/api_keys", {}, { accept: "text/csv" });
+    await call("patch", "/admin/api_keys/{id}", { id: target }, { body: { status: "disabled" } });
+    await call("patch", "/admin/api_keys/{id}", { id: target }, { body: { status: "active" } });
+    await call("patch", "/admin/api_keys/{id}", { id: target }, { key: readKey, body: { status: "disabled" } });
+    await call("patch", "/admin/api_keys/{id}", { id: target }, { body: { status: "paused" } });
+    await call("patch", "/admin/api_keys/{id}", { id: target }, { key: staffKey, body: { status: "disabled" } });
+    await call("get", "/admin/audit_log", {}, { query: "?limit=3&action=api_key.disabled" });
+    await call("get", "/admin/audit_log", {}, { query: "?action=nope" });
+    await call("get", "/admin/audit_log", {}, { key: staffKey });
+    await call("get", "/admin/audit_log", {}, { accept: "text/csv" });
+    await call("delete", "/admin/api_keys/{id}", { id: target }, { key: readKey });
+    await call("delete", "/admin/api_keys/{id}", { id: target });
+    await call("delete", "/admin/api_keys/{id}", { id: target });
+
     for (const { template, method, operation } of operations()) {
       expect(covered, `${operation.operationId} was exercised with a success`).toContain(`${method.toUpperCase()} ${template}`);
     }
-    expect(validated).toBeGreaterThan(20);
+    expect(covered).toContain("GET /admin/api_keys (csv)");
+    expect(covered).toContain("GET /admin/audit_log (csv)");
+    expect(validated).toBeGreaterThan(35);
   });
 });
 
