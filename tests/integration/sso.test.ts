@@ -18,13 +18,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { auditLog, invites, sessions, users, type AuditRow } from "@/db/schema";
 import { authOptions } from "@/lib/auth/options";
 import { NO_PASSWORD_HASH } from "@/lib/auth/password";
+import { findActiveSession, findPendingSession } from "@/lib/auth/sessions";
+import { totpCodeAt, totpStep } from "@/lib/auth/totp";
+import { beginTwoFactorSetup, enableTwoFactor } from "@/lib/auth/two-factor";
 import { createInvite, verifyCredentials } from "@/lib/users/service";
 import { createServiceAccount, serviceAccountEmail } from "@/lib/users/service-accounts";
 import { db } from "@/lib/runtime";
 import { inviteSchema } from "@/lib/validation/users";
 import { createServiceAccountSchema } from "@/lib/validation/users";
 import { setupTestDatabase } from "../helpers/db";
-import { auditSince, expectOnlyChanged, makeUser, snapshot, type DbSnapshot } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, makeUser, snapshot, withSession, type DbSnapshot } from "../helpers/fixtures";
 import { startTestIdentityProvider, type TestIdentityProvider } from "../helpers/oidc-provider";
 
 // next-auth's core handler (what its Next.js route calls with the request): the package does not
@@ -275,6 +278,29 @@ describe("who single sign-on lets in", () => {
     const nina = await userByEmail("newcomer@example.test");
     expect(nina).toMatchObject({ role: "lite", name: "Nina Newcomer", passwordHash: NO_PASSWORD_HASH });
     expect((await auditSince(before)).map((r) => r.action)).toEqual(["user.sso_created", "auth.sign_in"]);
+  });
+});
+
+describe("single sign-on and two-factor authentication", () => {
+  it("a person with 2FA on gets a session that waits for their code, and opens nothing until it comes", async () => {
+    idp.setAccount({ email: "tess@example.test", name: "Tess" });
+    const tess = await withSession(await makeUser("staff", { email: "tess@example.test" }));
+    const { setupKey } = await beginTwoFactorSetup({ ...tess, hasPassword: true, twoFactor: false });
+    const secret = setupKey.replace(/ /g, "");
+    await enableTwoFactor({ ...tess, hasPassword: true, twoFactor: false }, totpCodeAt(secret, totpStep(new Date())));
+
+    const before = await snapshot();
+    const attempt = await signInWithSso("tess@example.test");
+    expect(attempt.redirect).toBe(`${ORIGIN}/profile`);
+    const [pending] = await db()
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, tess.userId), eq(sessions.secondFactorPending, true)));
+    expect(pending).toBeDefined();
+    // The cookie names a session that signs nothing in: the second step (/sign-in/two-factor) comes first.
+    expect(await findActiveSession(pending!.id)).toBeNull();
+    expect(await findPendingSession(pending!.id)).toMatchObject({ userId: tess.userId });
+    expect(await auditSince(before)).toMatchObject([{ action: "auth.sign_in", metadata: { method: "sso", second_factor: "pending" } }]);
   });
 });
 
