@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { acquireDataDirLock, tightenModes } from "./embedded-lock";
 import { createEmbeddedBackend, type EmbeddedBackend } from "./embedded-socket";
 
@@ -22,6 +23,7 @@ export interface EmbeddedDatabase {
  */
 export const EMBEDDED_POSTGRES_SETTINGS = ["shared_buffers = 16MB", "wal_buffers = 1MB", "temp_buffers = 2MB"];
 
+/** PGlite's options, shared by the initdb child (as JSON) and every open here (which adds the extensions). */
 const pgliteOptions = (): PGliteOptions => ({ postgresqlconf: EMBEDDED_POSTGRES_SETTINGS });
 
 /**
@@ -67,7 +69,8 @@ export async function startEmbeddedDatabase(dir: string): Promise<EmbeddedDataba
     if (!inMemory) tightenModes(dir);
     const pgdata = path.join(dir, "pgdata");
     if (!inMemory && !fs.existsSync(path.join(pgdata, "PG_VERSION"))) await initialiseInChildProcess(pgdata);
-    pg = await PGlite.create(inMemory ? undefined : pgdata, pgliteOptions());
+    // pg_trgm: the search indexes (migration 0006).
+    pg = await PGlite.create(inMemory ? undefined : pgdata, { ...pgliteOptions(), extensions: { pg_trgm } });
     // PGlite sets the modes of the files it unpacks at its first start itself (0666): tighten them.
     if (!inMemory) tightenModes(dir);
   } catch (error) {

@@ -49,6 +49,9 @@ export const users = pgTable(
     // nested loop over these, with api_keys_user_created_idx inside, returns rows already ordered.
     index("users_name_email_idx").on(sql`lower(${t.name})`, t.email, t.id),
     index("users_role_name_email_idx").on(t.role, sql`lower(${t.name})`, t.email, t.id),
+    // The Access Manager's search also matches holders' names and emails ("contains").
+    index("users_name_trgm_idx").using("gin", sql`lower(${t.name}) gin_trgm_ops`),
+    index("users_email_trgm_idx").using("gin", sql`lower(${t.email}) gin_trgm_ops`),
   ],
 );
 
@@ -209,6 +212,9 @@ export const apiKeys = pgTable(
     index("api_keys_active_since_idx")
       .on(t.activeSince)
       .where(sql`${t.status} = 'active'`),
+    // The Access Manager's search ("contains", any three characters or more): a trigram index
+    // answers LIKE '%text%' without reading every key (SPEC §14; pg_trgm, migration 0006).
+    index("api_keys_name_trgm_idx").using("gin", sql`${t.nameLower} gin_trgm_ops`),
   ],
 );
 
