@@ -166,7 +166,7 @@ test("Require two-factor authentication For Owners and Admins sends a new Admin 
     await expect(policy).toHaveValue("off");
     await expect(policy.getByRole("option")).toHaveText(["Off", "For Owners and Admins", "For everyone"]);
     await policy.selectOption({ label: "For Owners and Admins" });
-    await policy.locator("xpath=ancestor::form").getByRole("button", { name: "Save" }).click();
+    await policy.locator("xpath=ancestor::form").getByRole("button", { name: "Apply" }).click();
     await expect(page.getByText("Settings saved.")).toBeVisible();
     await page.reload();
     await expect(page.getByLabel("Require two-factor authentication")).toHaveValue("admins");
@@ -189,13 +189,13 @@ test("Require two-factor authentication For Owners and Admins sends a new Admin 
     await next.getByLabel("Password").fill(PASSWORD);
     await next.getByRole("button", { name: "Create account" }).click();
     // Before anything else: the set-up.
-    await expect(next).toHaveURL(/\/two-factor-setup$/);
+    await expect(next).toHaveURL(/\/two-factor-required$/);
     await expect(next.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
     await shoot(next, "forced-setup");
     await expectNoAxeViolations(next);
     for (const where of ["/profile", "/admin/users", "/admin/api-access"]) {
       await next.goto(where);
-      await expect(next).toHaveURL(/\/two-factor-setup$/);
+      await expect(next).toHaveURL(/\/two-factor-required$/);
     }
     await next.getByRole("button", { name: "Set up two-factor authentication" }).click();
     await setUpTwoFactor(next.locator("main"), { onQr: () => shoot(next, "forced-setup-qr") });
@@ -213,7 +213,7 @@ test("Require two-factor authentication For Owners and Admins sends a new Admin 
     await page
       .getByLabel("Require two-factor authentication")
       .locator("xpath=ancestor::form")
-      .getByRole("button", { name: "Save" })
+      .getByRole("button", { name: "Apply" })
       .click();
     await expect(page.getByText("Settings saved.")).toBeVisible();
   } finally {

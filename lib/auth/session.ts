@@ -11,7 +11,7 @@ import { findActiveSession, findPendingSession, type PendingSignIn } from "./ses
 
 /** The second sign-in step (SPEC §12), and where a person the two-factor policy covers sets it up first. */
 export const SECOND_STEP_PATH = "/sign-in/two-factor";
-export const TWO_FACTOR_SET_UP_PATH = "/two-factor-setup";
+export const TWO_FACTOR_SET_UP_PATH = "/two-factor-required";
 
 /** The session id the request's next-auth cookie names, if any. */
 const cookieSessionId = cache(async (): Promise<string | null> => {

@@ -51,7 +51,8 @@ export function TwoFactorPolicyForm({ policy }: { policy: TwoFactorPolicy }) {
         <FieldErrors id={`${id}-error`} errors={errors} />
       </div>
       <Button type="submit" disabled={pending}>
-        {pending ? "Saving…" : "Save"}
+        {/* Not "Save": the key policy's form above has that one. */}
+        {pending ? "Applying…" : "Apply"}
       </Button>
     </form>
   );
