@@ -17,7 +17,7 @@
  * The per-key rate limit is set out of reach (LATCHKEY_API_RATE_LIMIT=100000000): the limiter
  * still counts every request, it just never refuses one.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -27,6 +27,7 @@ import { openDatabase } from "@/db/open";
 import { users } from "@/db/schema";
 import { createApiKey } from "@/lib/keys/service";
 import { db, setConnection, setServerSecret } from "@/lib/runtime";
+import { nodeScript, startProcess, stopProcess } from "../support";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -53,45 +54,14 @@ interface Figures {
 const children: ChildProcess[] = [];
 let dropDatabase = async () => {};
 
-function start(name: string, script: string, env: Record<string, string>): Promise<ChildProcess> {
-  // Plain JavaScript runs as it is (npm start's scripts/start.mjs); TypeScript through tsx.
-  const child = spawn(process.execPath, script.endsWith(".ts") ? ["--import", "tsx", script] : [script], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+async function start(name: string, script: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = await startProcess(name, nodeScript(script), env, 120_000);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in time:\n${output}`)), 120_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/READY|ready on/.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${output}`));
-    });
-  });
+  return child;
 }
 
 async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          child.once("exit", () => (clearTimeout(force), resolve()));
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await Promise.all(children.map((child) => stopProcess(child)));
 }
 
 async function load(url: string, authorization: string, seconds: number): Promise<autocannon.Result> {

@@ -20,7 +20,7 @@
  *   BENCH_CONNECTIONS    concurrent connections (default 50)
  *   BENCH_PORT           the port used (default 3440)
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -31,8 +31,8 @@ import { openDatabase } from "@/db/open";
 import { users } from "@/db/schema";
 import { createApiKey } from "@/lib/keys/service";
 import { db, setConnection, setServerSecret } from "@/lib/runtime";
+import { ROOT as root, startProcess, stopProcess } from "../support";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const idleSeconds = Number(process.env.BENCH_IDLE ?? 15);
@@ -91,48 +91,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function start(runner: Runner, env: Record<string, string>): Promise<ChildProcess> {
-  const [command, ...args] = RUNNERS[runner].command;
-  const child = spawn(command!, args, {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      NODE_ENV: "production",
-      LATCHKEY_SECRET: secret,
-      // Out of reach, as in bench:api: every request is counted, none refused.
-      LATCHKEY_API_RATE_LIMIT: "100000000",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`${runner} did not start in time:\n${output}`)), 180_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("ready on")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${runner} exited with ${code}:\n${output}`));
-    });
+  return startProcess(runner, RUNNERS[runner].command, {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    NODE_ENV: "production",
+    LATCHKEY_SECRET: secret,
+    // Out of reach, as in bench:api: every request is counted, none refused.
+    LATCHKEY_API_RATE_LIMIT: "100000000",
+    ...env,
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    child.once("exit", () => (clearTimeout(force), resolve()));
-    child.kill("SIGTERM");
-  });
-}
+const stop = (child: ChildProcess) => stopProcess(child, 15_000);
 
 /** One person and one key, made by the app's own services; returns the key's Authorization header. */
 async function prepare(settings: { url?: string; dataDir: string }): Promise<string> {

@@ -1,0 +1,47 @@
+/** What the benchmarks share: starting a server process, waiting for it to say it is ready, stopping it. */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+
+/**
+ * Starts `command` (argv) in the project folder with `env` on top of this process's environment;
+ * resolves once it prints "ready on" (the server) or "READY" (a baseline), or rejects with what it
+ * printed if it exits or takes longer than `timeoutMs`.
+ */
+export function startProcess(name: string, command: string[], env: Record<string, string>, timeoutMs = 180_000): Promise<ChildProcess> {
+  const [file, ...args] = command;
+  const child = spawn(file!, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in time:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/READY|ready on/.test(output)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/** The argv that runs a script: plain JavaScript as it is (npm start's scripts/start.mjs), TypeScript through tsx. */
+export function nodeScript(script: string): string[] {
+  return script.endsWith(".ts") ? [process.execPath, "--import", "tsx", script] : [process.execPath, script];
+}
+
+/** Stops a process with SIGTERM (SIGKILL after `graceMs`); resolves once it has exited. */
+export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => (clearTimeout(force), resolve()));
+    child.kill("SIGTERM");
+  });
+}
