@@ -1,8 +1,9 @@
 import { redirect } from "next/navigation";
-import { getActor } from "@/lib/auth/session";
+import { getActor, redirectToSignIn } from "@/lib/auth/session";
 import { hasAnyUser } from "@/lib/users/service";
 
 export default async function Home() {
   if (!(await hasAnyUser())) redirect("/setup");
-  redirect((await getActor()) ? "/profile" : "/sign-in");
+  if (!(await getActor())) await redirectToSignIn(); // or the second step of a sign-in waiting for its code
+  redirect("/profile");
 }

@@ -8,7 +8,7 @@ test.describe("sign-in and sign-out", () => {
 
     await page.getByLabel("Email").fill(ACCOUNTS.staff.email);
     await page.getByLabel("Password").fill("not the password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.locator("form").getByRole("alert")).toHaveText("Incorrect email or password.");
     await screenshot(page, "sign-in-error");
 
@@ -24,7 +24,7 @@ test.describe("sign-in and sign-out", () => {
     await page.goto("/sign-in");
     await page.getByLabel("Email").fill("nobody@latchkey.test");
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.locator("form").getByRole("alert")).toHaveText("Incorrect email or password.");
   });
 

@@ -148,8 +148,8 @@ test("repeated wrong passwords say how long to wait", async ({ page }) => {
   for (let i = 0; i < 12; i++) {
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(`wrong password ${i}`);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
     if (/Too many/.test((await alert.textContent()) ?? "")) break;
   }
   await expect(alert).toHaveText(/^Too many failed sign-ins\. Try again in \d+ seconds?\.$/);
