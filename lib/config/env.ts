@@ -65,6 +65,13 @@ const envSchema = z
     /** The From of notification emails. */
     SMTP_FROM: z.string().min(3).max(320).default("Latchkey <latchkey@localhost>"),
 
+    // Limits shared by several instances (SPEC §14).
+    /** redis://[user:password@]host:6379[/db] (or rediss:// for TLS). Unset: each instance counts its own limits. */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, "REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379")
+      .optional(),
+
     // Single sign-on with OpenID Connect (SPEC §12): all three set, or none.
     /** The provider's issuer URL; its /.well-known/openid-configuration is read at sign-in. */
     OIDC_ISSUER: z.url({ protocol: /^https?$/, message: "OIDC_ISSUER must be an http(s) URL" }).optional(),
@@ -127,6 +134,8 @@ export function databaseSettings(env: Env = readEnv()): DatabaseSettings {
 }
 
 export interface ApiSettings {
+  /** Where the limits are counted across instances; null: in this process. */
+  redisUrl: string | null;
   keyRateLimit: number;
   authFailureLimit: number;
   cacheTtlMs: number;
@@ -137,6 +146,7 @@ export interface ApiSettings {
 /** The REST API's settings. */
 export function apiSettings(env: Env = readEnv()): ApiSettings {
   return {
+    redisUrl: env.REDIS_URL ?? null,
     keyRateLimit: env.LATCHKEY_API_RATE_LIMIT,
     authFailureLimit: env.LATCHKEY_API_AUTH_FAILURE_LIMIT,
     cacheTtlMs: env.LATCHKEY_KEY_CACHE_TTL_MS,
