@@ -141,6 +141,16 @@ function csvStream<T>(header: readonly string[], batches: AsyncGenerator<T[]>, c
   );
 }
 
+/** The headers of a CSV download, for either transport. */
+export function csvDownloadHeaders(filename: string): Record<string, string> {
+  return {
+    "Content-Type": "text/csv; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${filename}"`,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+  };
+}
+
 export interface CsvExport {
   filename: string;
   stream: ReadableStream<Uint8Array>;
@@ -151,7 +161,11 @@ export interface CsvExport {
  * service checks); audited once as `export.api_keys` with the filters (`filters`: the API's
  * names for them) before the first row is read.
  */
-export async function exportApiKeysCsv(actor: Actor, query: AccessManagerQuery, filters: AdminApiKeysQuery): Promise<CsvExport> {
+export async function exportApiKeysCsv(
+  actor: Actor,
+  query: AccessManagerQuery,
+  filters: AdminApiKeysQuery & { over_policy?: boolean },
+): Promise<CsvExport> {
   const batches = eachApiKeyForAdmin(actor, query);
   // The generator checks the permission on its first step: run it before auditing anything.
   const first = await batches.next();

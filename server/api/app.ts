@@ -18,7 +18,7 @@ import {
 import { logError } from "@/lib/log";
 import type { AuditEntryDto } from "@/lib/audit/query";
 import { listAuditLogByCursor } from "@/lib/audit/query";
-import { exportApiKeysCsv, exportAuditLogCsv, type CsvExport } from "@/lib/export/csv";
+import { csvDownloadHeaders, exportApiKeysCsv, exportAuditLogCsv, type CsvExport } from "@/lib/export/csv";
 import {
   deleteApiKeyAsAdmin,
   getApiKeyForAdmin,
@@ -130,14 +130,7 @@ function withoutPaging<Q extends { cursor?: string; limit?: number }>(query: Q):
 
 /** A CSV export's streamed answer, as a download. */
 function csvAnswer(exported: CsvExport): Response {
-  return new Response(exported.stream, {
-    status: 200,
-    headers: {
-      ...API_HEADERS,
-      "Content-Type": "text/csv; charset=utf-8",
-      "Content-Disposition": `attachment; filename="${exported.filename}"`,
-    },
-  });
+  return new Response(exported.stream, { status: 200, headers: { ...API_HEADERS, ...csvDownloadHeaders(exported.filename) } });
 }
 
 /** POST /verify's answer: the key and its holder only when it works; never the key itself. */

@@ -2,9 +2,10 @@ import type { Metadata } from "next";
 import { requirePermission } from "@/lib/auth/session";
 import { listApiKeysForAdmin } from "@/lib/keys/admin";
 import { listServiceAccounts } from "@/lib/users/service-accounts";
-import { parseAccessManagerQuery } from "@/lib/validation/admin";
+import { accessManagerSearch, parseAccessManagerQuery } from "@/lib/validation/admin";
 import { AccessManager } from "./_components/access-manager";
 import { AddServiceAccountKeyDialog } from "./_components/add-service-account-key-dialog";
+import { ExportCsvLink } from "./_components/export-csv-link";
 
 export const metadata: Metadata = { title: "API Access Manager" };
 
@@ -26,10 +27,16 @@ export default async function ApiAccessPage({ searchParams }: { searchParams: Pr
             good. Secrets are never shown here, except a service account&apos;s new key, once.
           </p>
         </div>
-        <AddServiceAccountKeyDialog
-          accounts={accounts.map(({ id, name, role }) => ({ id, name, role }))}
-          maxLifetimeDays={result.policy.maxKeyLifetimeDays}
-        />
+        <div className="flex flex-wrap gap-2">
+          <ExportCsvLink
+            href={`/admin/api-access/export${accessManagerSearch({ ...result.query, page: 1 })}`}
+            description="Every key matching the search and filters, as a CSV file"
+          />
+          <AddServiceAccountKeyDialog
+            accounts={accounts.map(({ id, name, role }) => ({ id, name, role }))}
+            maxLifetimeDays={result.policy.maxKeyLifetimeDays}
+          />
+        </div>
       </div>
       <AccessManager rows={result.rows} total={result.total} pageCount={result.pageCount} query={result.query} policy={result.policy} />
     </div>

@@ -14,6 +14,7 @@ import { requirePermission } from "@/lib/auth/session";
 import { formatDateTime } from "@/lib/format";
 import type { AccessLevel, Role } from "@/db/schema";
 import { auditLogSearch, PAGE_SIZES, parseAuditLogQuery } from "@/lib/validation/admin";
+import { ExportCsvLink } from "../api-access/_components/export-csv-link";
 
 export const metadata: Metadata = { title: "Audit log" };
 
@@ -26,9 +27,15 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
   const filters = { actor: query.actor, action: query.action, target: query.target, size: query.size };
   return (
     <div className="space-y-6">
-      <div>
-        <h1 className="text-2xl font-semibold">Audit log</h1>
-        <p className="text-sm text-slate-600">Every sign-in, key and user change, newest first. Entries are never changed or deleted.</p>
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">Audit log</h1>
+          <p className="text-sm text-slate-600">Every sign-in, key and user change, newest first. Entries are never changed or deleted.</p>
+        </div>
+        <ExportCsvLink
+          href={`${PATH}/export${auditLogSearch({ actor: query.actor, action: query.action, target: query.target })}`}
+          description="Every entry matching the filters, as a CSV file"
+        />
       </div>
 
       {/* A plain GET form: the filters live in the URL, and it works before any script loads. */}
