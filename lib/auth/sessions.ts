@@ -45,7 +45,7 @@ export interface SessionUser {
 }
 
 /** Whether the user has two-factor authentication on (set up and confirmed with a code). */
-async function twoFactorEnabled(userId: string): Promise<boolean> {
+export async function twoFactorEnabled(userId: string): Promise<boolean> {
   const [row] = await db()
     .select({ userId: userTwoFactor.userId })
     .from(userTwoFactor)

@@ -1,12 +1,12 @@
 import "server-only";
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
-import { invites, users, userTwoFactor, type Role, type User } from "@/db/schema";
+import { and, desc, gt, isNull, sql } from "drizzle-orm";
+import { invites, users, type Role, type User } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import { db } from "@/lib/runtime";
 import { createUserFromInvite } from "@/lib/users/service";
 import { ssoIdentitySchema } from "@/lib/validation/sso";
 import { NO_PASSWORD_HASH } from "./password";
-import { createSession } from "./sessions";
+import { createSession, twoFactorEnabled } from "./sessions";
 
 /**
  * Single sign-on with OpenID Connect (SPEC §12). next-auth runs the protocol (discovery, PKCE,
@@ -106,11 +106,7 @@ export async function signInWithSso(claims: unknown, defaultRole: Exclude<Role, 
   }
   const { user, created } = found;
   const sessionId = await createSession(user.id, client);
-  const [twoFactor] = await db()
-    .select({ enabledAt: userTwoFactor.enabledAt })
-    .from(userTwoFactor)
-    .where(eq(userTwoFactor.userId, user.id))
-    .limit(1);
+  const pending = await twoFactorEnabled(user.id);
   await recordAudit(
     db(),
     { ip: client.ip, label: user.email },
@@ -119,7 +115,7 @@ export async function signInWithSso(claims: unknown, defaultRole: Exclude<Role, 
       targetType: "user",
       targetId: user.id,
       targetLabel: user.email,
-      metadata: { method: "sso", subject: sub, ...(twoFactor?.enabledAt ? { second_factor: "pending" } : {}) },
+      metadata: { method: "sso", subject: sub, ...(pending ? { second_factor: "pending" } : {}) },
     },
   );
   return { ok: true, sessionId, userId: user.id, created };

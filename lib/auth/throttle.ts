@@ -141,8 +141,11 @@ export async function admitAttempt(
     const current = (row: Row) =>
       row.lastFailureAt && now.getTime() - row.lastFailureAt.getTime() < THROTTLE.resetAfterMs ? row.failures : 0;
     const waitOf = (row: Row | undefined, free: number) => {
-      if (!row?.lastFailureAt) return 0;
-      const until = row.lastFailureAt.getTime() + delaySeconds(current(row), free) * 1000;
+      const delay = row?.lastFailureAt ? delaySeconds(current(row), free) : 0;
+      // Within the free failures nothing waits, whatever the clocks say: another instance whose
+      // clock runs ahead may have written a last failure that is still "in the future" here.
+      if (delay === 0) return 0;
+      const until = row!.lastFailureAt!.getTime() + delay * 1000;
       return Math.max(0, Math.ceil((until - now.getTime()) / 1000));
     };
     const limits: { by: LimitedBy; row: Row | undefined; wait: number }[] = (

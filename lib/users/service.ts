@@ -2,12 +2,13 @@ import { createHmac, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { db } from "@/lib/runtime";
 import type { Tx } from "@/db/client";
-import { invites, users, userTwoFactor, type Invite, type Role, type User, type UserKind } from "@/db/schema";
+import { invites, users, type Invite, type Role, type User, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor, Anonymous } from "@/lib/auth/actor";
 import { USERS_IN_BROWSER } from "./messages";
 import { authorize } from "@/lib/auth/authorize";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "@/lib/auth/password";
+import { twoFactorEnabled } from "@/lib/auth/sessions";
 import { admitAttempt, pruneThrottle, recordSuccess, retryIn, throttleKeys } from "@/lib/auth/throttle";
 import { keyring } from "@/lib/runtime";
 import { conflict, forbidden, invalid, rateLimited } from "@/lib/errors";
@@ -97,11 +98,6 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
   await pruneThrottle(now);
   // With two-factor authentication the session starts waiting for a code (lib/auth/sessions.ts):
   // the row says so, and "auth.two_factor_passed" follows once the code is right.
-  const [twoFactor] = await db()
-    .select({ enabledAt: userTwoFactor.enabledAt })
-    .from(userTwoFactor)
-    .where(eq(userTwoFactor.userId, user.id))
-    .limit(1);
   await recordAudit(
     db(),
     { ...who, label: user.email },
@@ -110,7 +106,7 @@ export async function verifyCredentials(input: SignInInput, ip: string | null, n
       targetType: "user",
       targetId: user.id,
       targetLabel: user.email,
-      ...(twoFactor?.enabledAt ? { metadata: { second_factor: "pending" } } : {}),
+      ...((await twoFactorEnabled(user.id)) ? { metadata: { second_factor: "pending" } } : {}),
     },
   );
   return { user: toDto(user) };

@@ -106,6 +106,16 @@ describe("sign-in throttle", () => {
     expect(await attempt(email, PASSWORD, ip, at(last, THROTTLE.maxDelaySeconds))).toBe("in");
   });
 
+  it("within the free failures nobody waits, even for a failure written by an instance whose clock runs ahead", async () => {
+    const { email } = await person();
+    const ip = address();
+    const here = new Date("2030-03-01T00:00:00Z");
+    // Another instance, its clock 10 s ahead, counted one wrong password.
+    expect(await attempt(email, "wrong on the other instance", ip, at(here, 10))).toBe("wrong");
+    // Here, "before" that failure by our clock: the right password gets in at once.
+    expect(await attempt(email, PASSWORD, ip, here)).toBe("in");
+  });
+
   it("the message says how long to wait", async () => {
     const { email } = await person();
     const ip = address();
