@@ -18,6 +18,8 @@ import { logError } from "@/lib/log";
 import { createMailer, type Mailer } from "@/lib/mail/mailer";
 import { db, keyCache, setConnection, setServerSecret } from "@/lib/runtime";
 import { createApiRequestListener, isApiPath } from "@/server/api/node";
+import { setSharedCounter } from "@/server/api/rate-limit";
+import { startRedisCounter, type RedisWindowCounter } from "@/server/api/redis";
 import { answerClientErrors } from "@/server/http/client-errors";
 import { CLIENT_IP_HEADER, resolveClientIp } from "@/server/http/client-ip";
 import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
@@ -43,6 +45,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
   let scheduler: Scheduler | undefined;
   let mailer: Mailer | undefined;
   let healthProbe: ReturnType<typeof postgresProbe> | undefined;
+  let redis: RedisWindowCounter | undefined;
   try {
     // The database first: it takes the data folder's lock, so only its holder reads or writes the
     // secret file kept beside the embedded database.
@@ -92,6 +95,20 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     // request's host unless NEXTAUTH_URL pins one. (The one environment write left: a library's.)
     if (!process.env.NEXTAUTH_URL) process.env.AUTH_TRUST_HOST = "true";
 
+    // The API's limits, shared by every instance through Redis when REDIS_URL is set. Redis down
+    // (at start or later) stops nothing: the limits are counted per instance until it is back.
+    if (api.redisUrl) {
+      redis = await startRedisCounter(api.redisUrl, {
+        onChange: (up) =>
+          console.warn(
+            up
+              ? "[latchkey] Redis reachable: API rate limits are counted in Redis, shared by every instance"
+              : "[latchkey] Redis unreachable: API rate limits are counted per instance until it returns",
+          ),
+      });
+      setSharedCounter(redis);
+    }
+
     const app = options.apiOnly ? undefined : next({ dev: options.dev, hostname: env.HOST, port: env.PORT });
     const handle = app?.getRequestHandler();
     await app?.prepare();
@@ -138,6 +155,8 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         await keyListener?.stop();
         databaseHealth().stopMonitor();
         await healthProbe?.close();
+        setSharedCounter(undefined);
+        await redis?.close();
         setConnection(undefined);
         await database?.close();
       },
@@ -148,6 +167,8 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     await keyListener?.stop().catch(() => {});
     databaseHealth().stopMonitor();
     await healthProbe?.close();
+    setSharedCounter(undefined);
+    await redis?.close().catch(() => {});
     setConnection(undefined);
     await database?.close().catch(() => {});
     throw error;

@@ -6,7 +6,7 @@ import { logError } from "@/lib/log";
 import { apiSettings } from "@/lib/config/env";
 import { presentedKey } from "./credentials";
 import { ApiError, EXPIRED_KEY, NO_VALID_KEY } from "./errors";
-import { FixedWindowLimiter, type WindowHit } from "./rate-limit";
+import { SharedWindowLimiter, type WindowCounter, type WindowHit } from "./rate-limit";
 
 export interface GateOptions {
   /** Requests per key per minute (0: no limit). Default: LATCHKEY_API_RATE_LIMIT, else 600. */
@@ -15,6 +15,8 @@ export interface GateOptions {
   authFailureLimit?: number;
   /** The verification cache (tests give each "instance" its own); by default the process's. */
   cache?: KeyVerificationCache;
+  /** Where the limits are counted across instances (Redis); by default the process's (setSharedCounter), null for none. */
+  counter?: WindowCounter | null;
 }
 
 /**
@@ -57,14 +59,14 @@ export interface Admitted {
  * a valid key (the verification cache holds it), so it needs no limit of its own.
  */
 export class ApiGate {
-  private readonly keyLimiter: FixedWindowLimiter;
-  private readonly authFailures: FixedWindowLimiter;
+  private readonly keyLimiter: SharedWindowLimiter;
+  private readonly authFailures: SharedWindowLimiter;
   private readonly cacheOption: { cache?: KeyVerificationCache };
 
   constructor(options: GateOptions = {}) {
     const settings = apiSettings();
-    this.keyLimiter = new FixedWindowLimiter(options.keyRateLimit ?? settings.keyRateLimit);
-    this.authFailures = new FixedWindowLimiter(options.authFailureLimit ?? settings.authFailureLimit);
+    this.keyLimiter = new SharedWindowLimiter("key", options.keyRateLimit ?? settings.keyRateLimit, options.counter);
+    this.authFailures = new SharedWindowLimiter("auth", options.authFailureLimit ?? settings.authFailureLimit, options.counter);
     this.cacheOption = options.cache ? { cache: options.cache } : {};
   }
 
@@ -74,14 +76,14 @@ export class ApiGate {
     try {
       raw = presentedKey(authorization, url);
     } catch (error) {
-      throw error instanceof ApiError && error.status === 401 ? this.failed(ip, now, error) : error;
+      throw error instanceof ApiError && error.status === 401 ? await this.failed(ip, now, error) : error;
     }
     // Verified even when the address is over the failure limit: the limit slows failures only, so
     // a valid key is always served. A malformed key is refused without a database lookup.
     const verification = await verifyApiKey(raw, ip, this.cacheOption);
     if (!verification.ok) {
       if (verification.reason === "expired") throw new ApiError(401, EXPIRED_KEY);
-      throw this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
+      throw await this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
     }
     const { found } = verification;
     const actor = actorOf(found, ip);
@@ -116,8 +118,11 @@ export class ApiGate {
   private async countUse(actor: Actor, now: number): Promise<WindowHit | null> {
     const limiter = this.keyLimiter;
     if (!limiter.enabled || !actor.apiKey) return null;
-    const hit = limiter.hit(actor.apiKey.id, now);
-    // The first refused request of the window (on this instance) writes the audit row.
+    const counted = limiter.hit(actor.apiKey.id, now);
+    // Awaited only when counted in Redis: without it the count is synchronous (the hot path).
+    const hit = counted instanceof Promise ? await counted : counted;
+    // The first refused request of the window (across instances with Redis, on this instance
+    // without) writes the audit row.
     if (!hit.allowed && hit.count === limiter.limit + 1) {
       await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: unknown) =>
         logError("could not audit a rate-limited key", error),
@@ -126,11 +131,12 @@ export class ApiGate {
     return hit;
   }
 
-  /** Counts a failed authentication; past the limit for its address, the answer becomes 429. */
-  private failed(ip: string | null, now: number, refusal: ApiError): ApiError {
+  /** Counts a failed authentication (only then: a valid key never touches this limit); past the limit for its address, 429. */
+  private async failed(ip: string | null, now: number, refusal: ApiError): Promise<ApiError> {
     const failures = this.authFailures;
     if (!ip || !failures.enabled) return refusal;
-    const hit = failures.hit(ip, now);
+    const counted = failures.hit(ip, now);
+    const hit = counted instanceof Promise ? await counted : counted;
     if (hit.allowed) return refusal;
     return new ApiError(429, "Too many failed authentications from your address. Try again later.", null, {
       "Retry-After": String(hit.retryAfterSeconds),

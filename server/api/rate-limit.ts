@@ -3,6 +3,22 @@
  * the audit row by lib/audit/rate-limited.ts.
  */
 export const WINDOW_MS = 60_000;
+/** How long a shared counter outlives its window (its key names the window; this is only clean-up). */
+const EXPIRY_SLACK_MS = 5_000;
+
+/** The start of the window `now` falls in: windows are aligned to the clock, the same on every instance. */
+export function windowStartOf(now: number, windowMs = WINDOW_MS): number {
+  return now - (now % windowMs);
+}
+
+function windowHit(limit: number, windowMs: number, count: number, start: number, now: number): WindowHit {
+  return {
+    allowed: count <= limit,
+    count,
+    retryAfterSeconds: Math.max(1, Math.ceil((start + windowMs - now) / 1000)),
+    windowStart: start,
+  };
+}
 
 export interface WindowHit {
   allowed: boolean;
@@ -34,7 +50,7 @@ export class FixedWindowLimiter {
   }
 
   private roll(now: number): number {
-    const start = now - (now % this.windowMs);
+    const start = windowStartOf(now, this.windowMs);
     if (start !== this.windowStart) {
       this.windowStart = start;
       this.counts.clear();
@@ -43,12 +59,7 @@ export class FixedWindowLimiter {
   }
 
   private result(count: number, start: number, now: number): WindowHit {
-    return {
-      allowed: count <= this.limit,
-      count,
-      retryAfterSeconds: Math.max(1, Math.ceil((start + this.windowMs - now) / 1000)),
-      windowStart: start,
-    };
+    return windowHit(this.limit, this.windowMs, count, start, now);
   }
 
   /** Counts one event for `id`. */
@@ -69,5 +80,60 @@ export class FixedWindowLimiter {
 
   reset(): void {
     this.counts.clear();
+  }
+}
+
+/** A counter every instance shares (Redis: server/api/redis.ts). */
+export interface WindowCounter {
+  /** Whether it is worth asking now (connected, and not resting after a failed command); else count locally. */
+  readonly available: boolean;
+  /** Adds one to `key` (new keys expire `ttlMs` from now) and gives the count; rejects if the store failed. */
+  increment(key: string, ttlMs: number): Promise<number>;
+}
+
+let sharedCounter: WindowCounter | undefined;
+
+/** Makes `counter` the one every SharedWindowLimiter counts in (server/main.ts, with REDIS_URL); undefined: local only. */
+export function setSharedCounter(counter: WindowCounter | undefined): void {
+  sharedCounter = counter;
+}
+
+/**
+ * A limit counted in a shared counter when there is one and it is available, so N instances allow
+ * it once, not N times; otherwise (no REDIS_URL, or Redis unreachable) in this instance's memory,
+ * exactly as FixedWindowLimiter, and synchronously: no promise on the path without Redis. The
+ * windows are the same clock-aligned minutes either way; a counted event is one round trip to the
+ * counter (one INCR, see redis.ts). A failed round trip counts the event locally instead.
+ */
+export class SharedWindowLimiter {
+  private readonly local: FixedWindowLimiter;
+
+  /**
+   * @param kind names the limit in the shared counter's keys (`latchkey:rl:<kind>:<windowStart>:<id>`).
+   * @param counter the shared counter; by default the process's (setSharedCounter), null for none.
+   */
+  constructor(
+    private readonly kind: string,
+    readonly limit: number,
+    private readonly counter?: WindowCounter | null,
+    private readonly windowMs = WINDOW_MS,
+  ) {
+    this.local = new FixedWindowLimiter(limit, windowMs);
+  }
+
+  get enabled(): boolean {
+    return this.limit > 0;
+  }
+
+  /** Counts one event for `id`: a WindowHit at once when counted locally, a promise of one when counted in the shared counter. */
+  hit(id: string, now = Date.now()): WindowHit | Promise<WindowHit> {
+    const counter = this.counter === undefined ? sharedCounter : this.counter;
+    if (!counter?.available) return this.local.hit(id, now);
+    const start = windowStartOf(now, this.windowMs);
+    const end = start + this.windowMs;
+    return counter.increment(`latchkey:rl:${this.kind}:${start}:${id}`, end - now + EXPIRY_SLACK_MS).then(
+      (count) => windowHit(this.limit, this.windowMs, count, start, now),
+      () => this.local.hit(id, now),
+    );
   }
 }
