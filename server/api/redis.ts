@@ -52,7 +52,10 @@ export class RedisWindowCounter implements WindowCounter {
   ) {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 250;
     this.restMs = options.restMs ?? 1_000;
-    client.on("ready", () => this.mark(true));
+    client.on("ready", () => {
+      this.restUntil = 0;
+      this.mark(true);
+    });
     // Every failed (re)connection attempt emits "error": one "down" for all of them.
     client.on("error", () => this.mark(false));
   }
@@ -72,7 +75,9 @@ export class RedisWindowCounter implements WindowCounter {
         return this.client.sendCommand(["EVAL", INCREMENT_SCRIPT, "1", key, ttl], options);
       });
     } catch (error) {
-      this.restUntil = Date.now() + this.restMs;
+      // A lost connection speaks for itself (isReady); a command that failed on an open one (a
+      // timeout: Redis stalled) makes the next ones count locally for a moment instead of each waiting.
+      if (this.client.isReady) this.restUntil = Date.now() + this.restMs;
       this.mark(false);
       throw error;
     }
