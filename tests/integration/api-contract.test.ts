@@ -308,7 +308,7 @@ describe("401s challenge the client (RFC 9110)", () => {
     }
   });
 
-  it("a client that sends credentials only when challenged authenticates (curl --anyauth, or the same exchange)", async () => {
+  it("clients that send credentials only when challenged authenticate (curl --anyauth, wget, Python's urllib)", async () => {
     const url = `${origin}/api/v1/whoami`;
     if (existsSync("/usr/bin/curl") || existsSync("/usr/local/bin/curl")) {
       const { stdout } = await run("curl", ["--silent", "--anyauth", "--user", `${readKey}:`, url]);
@@ -316,6 +316,24 @@ describe("401s challenge the client (RFC 9110)", () => {
       // Without the challenge curl --anyauth would never send the key: the same call without it is refused.
       const { stdout: refused } = await run("curl", ["--silent", "--anyauth", url]);
       expect(JSON.parse(refused)).toMatchObject({ code: 401 });
+    }
+    // wget sends credentials only when challenged, by default.
+    if (existsSync("/usr/bin/wget")) {
+      const { stdout } = await run("wget", ["--quiet", "--output-document=-", `--user=${readKey}`, "--password=", url]);
+      expect(JSON.parse(stdout)).toMatchObject({ name: "contract reader" });
+    }
+    // Python's urllib: HTTPBasicAuthHandler answers a Basic challenge for its realm.
+    const python = ["/usr/bin/python3", "/usr/local/bin/python3"].find((candidate) => existsSync(candidate));
+    if (python) {
+      const script = [
+        "import sys, urllib.request",
+        "manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()",
+        "manager.add_password(None, sys.argv[1], sys.argv[2], '')",
+        "opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(manager))",
+        "print(opener.open(sys.argv[1]).read().decode())",
+      ].join("\n");
+      const { stdout } = await run(python, ["-c", script, url, readKey]);
+      expect(JSON.parse(stdout)).toMatchObject({ name: "contract reader" });
     }
     // The exchange itself, as any such client makes it: ask, read the challenge, answer it.
     const first = await fetch(url);
