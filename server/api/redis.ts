@@ -34,7 +34,7 @@ interface Client {
   readonly isReady: boolean;
   readonly isOpen: boolean;
   on(event: "ready" | "error", listener: () => void): unknown;
-  sendCommand(args: string[], options: { timeout: number }): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
   close(): Promise<unknown>;
   destroy(): void;
 }
@@ -66,14 +66,15 @@ export class RedisWindowCounter implements WindowCounter {
 
   async increment(key: string, ttlMs: number): Promise<number> {
     const ttl = String(Math.max(1, Math.ceil(ttlMs)));
-    const options = { timeout: this.commandTimeoutMs };
     let reply: unknown;
     try {
-      reply = await this.client.sendCommand(["EVALSHA", INCREMENT_SHA, "1", key, ttl], options).catch((error: unknown) => {
-        // A Redis that has not seen the script yet (new, restarted, flushed): send it once in full.
-        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-        return this.client.sendCommand(["EVAL", INCREMENT_SCRIPT, "1", key, ttl], options);
-      });
+      reply = await this.answerWithin(
+        this.client.sendCommand(["EVALSHA", INCREMENT_SHA, "1", key, ttl]).catch((error: unknown) => {
+          // A Redis that has not seen the script yet (new, restarted, flushed): send it once in full.
+          if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+          return this.client.sendCommand(["EVAL", INCREMENT_SCRIPT, "1", key, ttl]);
+        }),
+      );
     } catch (error) {
       // A lost connection speaks for itself (isReady); a command that failed on an open one (a
       // timeout: Redis stalled) makes the next ones count locally for a moment instead of each waiting.
@@ -84,6 +85,19 @@ export class RedisWindowCounter implements WindowCounter {
     if (this.restUntil !== 0) this.restUntil = 0;
     this.mark(true);
     return Number(reply);
+  }
+
+  /**
+   * The reply, or a rejection after commandTimeoutMs. node-redis's own command timeout stops at the
+   * write: a command already sent waits for its reply for ever (a stalled server keeps the socket
+   * open). The late reply, if any, is dropped.
+   */
+  private answerWithin<T>(reply: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+    });
+    return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
   }
 
   private mark(up: boolean): void {

@@ -27,6 +27,10 @@ export interface ThrowawayRedis {
   url: string;
   /** Starts it (again) on its port; resolves once it accepts connections. */
   start(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, nothing is answered, as a stalled server. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
   /** Kills it at once (SIGKILL: as a crash, nothing said to the clients); resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -56,12 +60,18 @@ export async function throwawayRedis(port?: number): Promise<ThrowawayRedis> {
       }
       if (!(await listening(chosen))) throw new Error(`redis-server on ${chosen} did not start`);
     },
+    pause() {
+      child?.kill("SIGSTOP");
+    },
+    resume() {
+      child?.kill("SIGCONT");
+    },
     async stop() {
       const running = child;
       if (!running || running.exitCode !== null || running.signalCode !== null) return;
       await new Promise<void>((resolve) => {
         running.once("exit", () => resolve());
-        running.kill("SIGKILL");
+        running.kill("SIGKILL"); // also ends a paused one
       });
       child = undefined;
     },

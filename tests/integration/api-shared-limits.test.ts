@@ -241,6 +241,32 @@ describe("in one process, counting in Redis", () => {
     expect(again).toEqual([200, 200, 200, 429, 429, 429]);
   });
 
+  it("Redis stalled (open, silent): answered within the deadline, counted locally, then in Redis again", async () => {
+    const redis = await ownRedis();
+    await redis.start();
+    const changes: boolean[] = [];
+    const counter = await counterOn(redis.url, changes);
+    const app = gateApp(counter, { keyRateLimit: 3, authFailureLimit: 0 });
+    const { secret, id } = await newKey();
+    await roomInWindow(20_000);
+    expect((await ping(app, secret)).status).toBe(200); // counted in Redis: 1
+    redis.pause();
+    cleanups.push(async () => redis.resume());
+    // The first request waits for the command's timeout, the next ones count locally at once (the counter rests).
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await ping(app, secret)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(changes).toEqual([true, false]);
+    expect(counter.available).toBe(false);
+    redis.resume();
+    // Requests find out: after the rest, the next one asks Redis again.
+    const probe = await newKey();
+    await until(async () => (await ping(app, probe.secret)).status < 500 && changes.length === 3, "the counter to answer again");
+    expect(changes).toEqual([true, false, true]);
+    // Redis ran the timed-out increment once it woke (its late answer was dropped): 1 + 1.
+    expect(Object.values(await countersIn(redis.url, `latchkey:rl:key:*:${id}`))).toEqual(["2"]);
+  });
+
   it("without a counter (null), two gates count separately: the same requests pass twice as often", async () => {
     const limits = { keyRateLimit: 3, authFailureLimit: 0 };
     const [a, b] = [gateApp(null, limits), gateApp(null, limits)];
