@@ -93,6 +93,10 @@ test.describe("single sign-on", () => {
     await signInWithSso(page, SSO_ACCOUNTS.confirmer.email);
     await expect(page).toHaveURL(/\/profile$/);
 
+    // No password to change either: the Password section says so instead of offering a form that cannot work.
+    await expect(page.getByText("Your account signs in with single sign-on and has no password here")).toBeVisible();
+    await expect(page.getByLabel("Current password")).toHaveCount(0);
+
     const name = `SSO key ${Date.now()}`;
     const addButton = page.getByRole("button", { name: "Add API Key" });
     await hydrated(addButton);

@@ -9,6 +9,8 @@ import { admitOwnPasswordAttempt } from "@/lib/auth/password-attempts";
 import { invalid } from "@/lib/errors";
 import type { ChangePasswordInput } from "@/lib/validation/users";
 
+export const NO_PASSWORD_MESSAGE = "Your account signs in with single sign-on and has no password to change.";
+
 /**
  * Changes the actor's own password after checking the current one. Wrong current passwords are
  * audited and slowed down like sign-ins (per user and address, and per address). A change ends
@@ -16,6 +18,8 @@ import type { ChangePasswordInput } from "@/lib/validation/users";
  */
 export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput, now: Date = new Date()): Promise<void> {
   if (actor.apiKey) throw invalid("Passwords can only be changed in the browser.");
+  // An account single sign-on made has no password to check against: say so, count nothing.
+  if (actor.hasPassword === false) throw invalid(NO_PASSWORD_MESSAGE, "current_password");
   const { succeeded } = await admitOwnPasswordAttempt(actor, "user.password_change_rate_limited", now);
 
   const passwordHash = await hashPassword(input.new_password);

@@ -15,19 +15,20 @@ import path from "node:path";
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { NextAuthOptions } from "next-auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { auditLog, invites, sessions, users, type AuditRow } from "@/db/schema";
+import { auditLog, authThrottle, invites, sessions, users, type AuditRow } from "@/db/schema";
 import { authOptions } from "@/lib/auth/options";
 import { NO_PASSWORD_HASH } from "@/lib/auth/password";
 import { findActiveSession, findPendingSession } from "@/lib/auth/sessions";
 import { totpCodeAt, totpStep } from "@/lib/auth/totp";
 import { beginTwoFactorSetup, enableTwoFactor } from "@/lib/auth/two-factor";
+import { changeOwnPassword, NO_PASSWORD_MESSAGE } from "@/lib/users/password";
 import { createInvite, verifyCredentials } from "@/lib/users/service";
 import { createServiceAccount, serviceAccountEmail } from "@/lib/users/service-accounts";
 import { db } from "@/lib/runtime";
 import { inviteSchema } from "@/lib/validation/users";
 import { createServiceAccountSchema } from "@/lib/validation/users";
 import { setupTestDatabase } from "../helpers/db";
-import { auditSince, expectOnlyChanged, makeUser, snapshot, withSession, type DbSnapshot } from "../helpers/fixtures";
+import { auditSince, expectOnlyChanged, expectUnchanged, makeUser, snapshot, withSession, type DbSnapshot } from "../helpers/fixtures";
 import { startTestIdentityProvider, type TestIdentityProvider } from "../helpers/oidc-provider";
 
 // next-auth's core handler (what its Next.js route calls with the request): the package does not
@@ -268,6 +269,37 @@ describe("who single sign-on lets in", () => {
     const again = await signInWithSso("ivy@example.test");
     expect(again.redirect).toBe(`${ORIGIN}/profile`);
     expect(await sessionsOf(ivy!.id)).toHaveLength(2);
+  });
+
+  it("an account single sign-on made has no password: Change password says so, changing and counting nothing", async () => {
+    const ivy = (await userByEmail("ivy@example.test"))!;
+    const [session] = await sessionsOf(ivy.id);
+    expect(await findActiveSession(session!.id)).toMatchObject({ id: ivy.id, hasPassword: false });
+    const actor = {
+      userId: ivy.id,
+      email: ivy.email,
+      name: ivy.name,
+      role: ivy.role,
+      ip: "198.51.100.77",
+      sessionId: session!.id,
+      confirmedAt: new Date(),
+      hasPassword: false,
+    };
+    const before = await snapshot();
+    await expect(
+      changeOwnPassword(actor, { current_password: NO_PASSWORD_HASH, new_password: "a brand new password" }),
+    ).rejects.toMatchObject({
+      code: "invalid",
+      field: "current_password",
+      message: NO_PASSWORD_MESSAGE,
+    });
+    await expectUnchanged(before);
+    expect(
+      await db()
+        .select()
+        .from(authThrottle)
+        .where(sql`${authThrottle.key} like ${`%${ivy.id}%`}`),
+    ).toEqual([]);
   });
 
   it("with OIDC_DEFAULT_ROLE, someone the provider vouches for gets an account with that role (audited)", async () => {

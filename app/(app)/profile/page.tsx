@@ -40,9 +40,13 @@ export default async function ProfilePage() {
           <h2 id="password-heading" className="text-lg font-semibold">
             Password
           </h2>
-          <p className="text-sm text-slate-600">Change the password you sign in with.</p>
+          <p className="text-sm text-slate-600">
+            {actor.hasPassword === false
+              ? "Your account signs in with single sign-on and has no password here: your identity provider keeps it."
+              : "Change the password you sign in with."}
+          </p>
         </div>
-        <ChangePasswordForm />
+        {actor.hasPassword === false ? null : <ChangePasswordForm />}
       </section>
       <TwoFactorSection status={twoFactor} hasPassword={actor.hasPassword ?? true} />
       <SessionsSection sessions={sessions} />
