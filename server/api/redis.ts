@@ -35,7 +35,6 @@ interface Client {
   readonly isOpen: boolean;
   on(event: "ready" | "error", listener: () => void): unknown;
   sendCommand(args: string[]): Promise<unknown>;
-  close(): Promise<unknown>;
   destroy(): void;
 }
 
@@ -106,9 +105,9 @@ export class RedisWindowCounter implements WindowCounter {
     this.onChange(up);
   }
 
+  /** Closes at once: the counters are write-only, nothing waits to be saved, and a stalled Redis must not hold a shutdown. */
   async close(): Promise<void> {
-    if (this.client.isReady) await this.client.close().catch(() => this.client.destroy());
-    else if (this.client.isOpen) this.client.destroy();
+    if (this.client.isOpen) this.client.destroy();
   }
 }
 
