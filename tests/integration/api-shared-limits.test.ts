@@ -173,6 +173,28 @@ describe("in one process, counting in Redis", () => {
     expect((await ping(a, other.secret, ip)).status).toBe(200);
   });
 
+  it("POST /verify counts the verified key in the same shared counter: its limit holds across gates", async () => {
+    const redis = await ownRedis();
+    await redis.start();
+    const counter = await counterOn(redis.url);
+    const limits = { keyRateLimit: 4, authFailureLimit: 0 };
+    const [a, b] = [gateApp(counter, limits), gateApp(counter, limits)];
+    const [callerA, callerB, checked] = [await newKey(), await newKey(), await newKey()];
+    await roomInWindow(10_000);
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [app, caller] = i % 2 ? [b, callerB] : [a, callerA];
+      const response = await app.request("/api/v1/verify", {
+        method: "POST",
+        headers: { authorization: basic(caller.secret), "content-type": "application/json", "x-latchkey-client-ip": "192.0.2.10" },
+        body: JSON.stringify({ key: checked.secret }),
+      });
+      expect(response.status).toBe(200); // each caller made 3 calls: under its own limit
+      codes.push(((await response.json()) as { code: string }).code);
+    }
+    expect(codes).toEqual(["valid", "valid", "valid", "valid", "rate_limited", "rate_limited"]);
+  });
+
   it("Redis down at start: the counter starts anyway, counts locally, and moves to Redis when it comes up", async () => {
     const port = await freePort();
     const changes: boolean[] = [];
