@@ -1,7 +1,10 @@
 /**
- * The baseline for bench/api: a bare node:http server doing the same verification as the API's
- * GET /ping (checksum, HMAC-SHA256 digest, one indexed PostgreSQL lookup through `postgres`),
- * with nothing else: no framework, no cache, no rate limits, no last-used bookkeeping.
+ * The baselines for bench/api, one bare node:http server:
+ * - `/pong`: a constant answer with no authentication, the ceiling of this machine for an HTTP
+ *   server in Node.js;
+ * - anything else: the same verification as the API's GET /ping (checksum, HMAC-SHA256 digest,
+ *   one indexed PostgreSQL lookup through `postgres`), with nothing else: no framework, no cache,
+ *   no rate limits, no last-used bookkeeping ("the bare one-lookup server").
  * Lives in bench/ only. PORT, DATABASE_URL and LATCHKEY_SECRET come from bench/api/run.ts.
  */
 import { createServer } from "node:http";
@@ -27,6 +30,11 @@ function presented(header: string | undefined): string | null {
 }
 
 const server = createServer(async (req, res) => {
+  if (req.url === "/pong") {
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(PONG) });
+    res.end(PONG);
+    return;
+  }
   const key = presented(req.headers.authorization);
   let ok = false;
   if (key && isWellFormedApiKey(key)) {
