@@ -30,6 +30,19 @@ export interface AuditPage {
   query: AuditLogQuery;
 }
 
+/** The columns of an audit entry, as the page, the admin API and the export read them. */
+const entryColumns = {
+  id: auditLog.id,
+  createdAt: auditLog.createdAt,
+  actorLabel: auditLog.actorLabel,
+  action: auditLog.action,
+  targetType: auditLog.targetType,
+  targetId: auditLog.targetId,
+  targetLabel: auditLog.targetLabel,
+  ip: auditLog.ip,
+  metadata: auditLog.metadata,
+};
+
 function whereOf(query: AuditLogQuery): SQL | undefined {
   const actor = query.actor ? `${escapeLike(query.actor.toLowerCase())}%` : null;
   const target = query.target ? `${escapeLike(query.target.toLowerCase())}%` : null;
@@ -69,17 +82,7 @@ export async function listAuditLog(actor: Actor, input: AuditLogQuery): Promise<
         : undefined,
   );
   const rows = await db()
-    .select({
-      id: auditLog.id,
-      createdAt: auditLog.createdAt,
-      actorLabel: auditLog.actorLabel,
-      action: auditLog.action,
-      targetType: auditLog.targetType,
-      targetId: auditLog.targetId,
-      targetLabel: auditLog.targetLabel,
-      ip: auditLog.ip,
-      metadata: auditLog.metadata,
-    })
+    .select(entryColumns)
     .from(auditLog)
     .where(where)
     .orderBy(...(newerFirst ? [desc(auditLog.createdAt), desc(auditLog.id)] : [asc(auditLog.createdAt), asc(auditLog.id)]))
@@ -110,18 +113,6 @@ const auditTerms: KeysetTerm[] = [
   { expr: sql`${auditLog.createdAt}`, type: "timestamptz" },
   { expr: sql`${auditLog.id}`, type: "bigint" },
 ];
-
-const entryColumns = {
-  id: auditLog.id,
-  createdAt: auditLog.createdAt,
-  actorLabel: auditLog.actorLabel,
-  action: auditLog.action,
-  targetType: auditLog.targetType,
-  targetId: auditLog.targetId,
-  targetLabel: auditLog.targetLabel,
-  ip: auditLog.ip,
-  metadata: auditLog.metadata,
-};
 
 export interface AuditCursorPage {
   entries: AuditEntryDto[];

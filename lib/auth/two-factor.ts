@@ -138,24 +138,25 @@ export async function enableTwoFactor(actor: Actor, code: string, now: Date = ne
     if (!on) throw conflict(SET_UP_FIRST_MESSAGE);
     return { method: "totp" };
   };
-  return withTwoFactorCode(
-    actor,
-    code,
-    "turn_on",
-    now,
-    async (tx) => {
-      const codes = await replaceRecoveryCodes(tx, actor.userId, now);
-      await recordAudit(tx, actor, {
-        action: "user.two_factor_enabled",
-        targetType: "user",
-        targetId: actor.userId,
-        targetLabel: actor.email,
-        metadata: { recovery_codes: codes.length },
-      });
-      return { recoveryCodes: codes };
-    },
-    check,
-  );
+  return withTwoFactorCode(actor, code, "turn_on", now, (tx) => issueRecoveryCodes(tx, actor, "user.two_factor_enabled", now), check);
+}
+
+/** Inside `tx`: a fresh set of recovery codes for the actor (the old ones stop working), audited as `action`. */
+async function issueRecoveryCodes(
+  tx: Tx,
+  actor: Actor,
+  action: "user.two_factor_enabled" | "user.recovery_codes_regenerated",
+  now: Date,
+): Promise<{ recoveryCodes: string[] }> {
+  const codes = await replaceRecoveryCodes(tx, actor.userId, now);
+  await recordAudit(tx, actor, {
+    action,
+    targetType: "user",
+    targetId: actor.userId,
+    targetLabel: actor.email,
+    metadata: { recovery_codes: codes.length },
+  });
+  return { recoveryCodes: codes };
 }
 
 async function requireEnabled(actor: Actor): Promise<void> {
@@ -206,17 +207,9 @@ export async function disableTwoFactor(
 export async function regenerateRecoveryCodes(actor: Actor, code: string, now: Date = new Date()): Promise<{ recoveryCodes: string[] }> {
   requirePerson(actor);
   await requireEnabled(actor);
-  return withTwoFactorCode(actor, code, "recovery_codes", now, async (tx) => {
-    const codes = await replaceRecoveryCodes(tx, actor.userId, now);
-    await recordAudit(tx, actor, {
-      action: "user.recovery_codes_regenerated",
-      targetType: "user",
-      targetId: actor.userId,
-      targetLabel: actor.email,
-      metadata: { recovery_codes: codes.length },
-    });
-    return { recoveryCodes: codes };
-  });
+  return withTwoFactorCode(actor, code, "recovery_codes", now, (tx) =>
+    issueRecoveryCodes(tx, actor, "user.recovery_codes_regenerated", now),
+  );
 }
 
 /**
