@@ -77,8 +77,9 @@ function errorMessage(metadata: unknown): string {
  * exists only once the server has started (never at build time).
  */
 export function authOptions(): NextAuthOptions {
-  const sso = oidcSettings();
-  options ??= {
+  if (options) return options;
+  const sso = oidcSettings(); // read once, with the rest of the options (not on every request)
+  options = {
     secret: keyring().derive("auth").toString("base64url"),
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
     pages: { signIn: "/sign-in", error: "/sign-in" },
