@@ -53,12 +53,13 @@ const RUNNERS: Record<Runner, { label: string; command: string[] }> = {
   ours: { label: "node scripts/start.mjs (npm start)", command: [process.execPath, "scripts/start.mjs"] },
 };
 
-/** Resident memory in MB of `pid` and all its descendants (Linux /proc). */
-function treeRssMb(pid: number): number {
+/** A /proc status field (in kB) of `pid` and all its descendants, summed, in MB (Linux). */
+function treeSumMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const pattern = new RegExp(`${field}:\\s+(\\d+)`);
   let kb = 0;
   const visit = (p: number) => {
     try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+      kb += Number(pattern.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
       for (const task of fs.readdirSync(`/proc/${p}/task`)) {
         for (const child of fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").split(" ").filter(Boolean)) visit(Number(child));
       }
@@ -70,22 +71,10 @@ function treeRssMb(pid: number): number {
   return kb / 1024;
 }
 
-/** The largest resident memory each process of the tree ever had (VmHWM), summed, in MB. */
-function treeHighWaterMb(pid: number): number {
-  let kb = 0;
-  const visit = (p: number) => {
-    try {
-      kb += Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
-      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-        for (const child of fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").split(" ").filter(Boolean)) visit(Number(child));
-      }
-    } catch {
-      // gone
-    }
-  };
-  visit(pid);
-  return kb / 1024;
-}
+/** Resident memory now, of the process and its children. */
+const treeRssMb = (pid: number) => treeSumMb(pid, "VmRSS");
+/** The largest resident memory each process of the tree ever had (the kernel's VmHWM), summed. */
+const treeHighWaterMb = (pid: number) => treeSumMb(pid, "VmHWM");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
