@@ -218,6 +218,16 @@ export const apiKeys = pgTable(
   ],
 );
 
+// How many API keys there are, kept by statement triggers on api_keys (migration 0007): every
+// statement that inserts or deletes keys adds one row with its change, so concurrent writers never
+// wait on each other, and the sum is the exact count in any snapshot. The Access Manager's
+// unfiltered total reads this instead of counting every key (lib/keys/admin.ts folds the rows
+// into one now and then).
+export const apiKeyCount = pgTable("api_key_count", {
+  id: bigserial({ mode: "number" }).primaryKey(),
+  delta: bigint({ mode: "number" }).notNull(),
+});
+
 // The organisation's key policy (SPEC §11, /admin/settings): one row, id 1. Null: no limit / off.
 export const organisationSettings = pgTable(
   "organisation_settings",

@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type 
 import type { DbOrTx } from "@/db/client";
 import { db } from "@/lib/runtime";
 import { escapeLike, isUuid } from "@/db/sql";
-import { apiKeys, users, type AccessLevel, type KeyStatus, type Role, type UserKind } from "@/db/schema";
+import { apiKeyCount, apiKeys, users, type AccessLevel, type KeyStatus, type Role, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
@@ -49,8 +49,14 @@ export interface AdminKeyRow {
 
 export interface AdminKeyPage {
   rows: AdminKeyRow[];
-  /** Keys matching the search and filters, on every page. */
+  /**
+   * Keys matching the search and filters, on every page: exact, or (a search matching very many
+   * keys, `totalExact` false) how many there are at least.
+   */
   total: number;
+  /** Whether `total` is the exact count; false: there are more than `total`. */
+  totalExact: boolean;
+  /** Pages known to exist: all of them, or (`totalExact` false) up to one past the last one counted. */
   pageCount: number;
   /** The query actually served: defaults filled in, the page clamped to the last one. */
   query: AccessManagerQuery;
@@ -133,10 +139,34 @@ function toRow(r: DisplayRow, moment: Moment): AdminKeyRow {
 }
 
 /**
+ * A search's pattern and the users it matches (by name or email), found first with the users'
+ * trigram indexes: a few milliseconds even for many users, and the keys are then one
+ * `name_lower LIKE ... OR user_id = ANY(...)` that PostgreSQL answers from two indexes (a BitmapOr
+ * of the keys' trigram index and api_keys_user_created_idx), or by walking the page's order when
+ * many keys match. A semi-join (`user_id IN (select ...)`) inside the OR allows neither, so every
+ * search read every key (hundreds of ms at a million). The list is a plain parameter so that the
+ * planner knows how many users it has.
+ */
+interface Search {
+  pattern: string;
+  userIds: string[];
+}
+
+async function resolveSearch(query: AccessManagerQuery): Promise<Search | undefined> {
+  if (!query.q) return undefined;
+  const pattern = `%${escapeLike(query.q.toLowerCase())}%`;
+  const matching = await db()
+    .select({ id: users.id })
+    .from(users)
+    .where(sql`lower(${users.name}) like ${pattern} or lower(${users.email}) like ${pattern}`);
+  return { pattern, userIds: matching.map((u) => u.id) };
+}
+
+/**
  * The WHERE clause of a query. Conditions on the user are `user_id IN (users ...)` rather than a
  * join, so counting never joins and the users table (small) is searched once, not once per key.
  */
-function whereOf(query: AccessManagerQuery, moment: Moment): SQL | undefined {
+function whereOf(query: AccessManagerQuery, moment: Moment, search: Search | undefined): SQL | undefined {
   const conditions: (SQL | undefined)[] = [
     statusCondition(query.status, moment.now),
     query.level ? eq(apiKeys.accessLevel, query.level) : undefined,
@@ -145,17 +175,13 @@ function whereOf(query: AccessManagerQuery, moment: Moment): SQL | undefined {
     lastUsedCondition(query.last_used, moment.now),
     query.over_policy ? overPolicyCondition(moment) : undefined,
   ];
-  if (query.q) {
-    // A case-insensitive "contains". api_keys.name_lower is maintained by PostgreSQL, so the key
-    // side is a plain LIKE over one column (no per-row lower()); the user side reads the users
-    // table once. Measured in bench/access-manager: well within budget at 100,000 keys, on both
-    // PostgreSQL and PGlite, with no extension (pg_trgm is not in PGlite).
-    const pattern = `%${escapeLike(query.q.toLowerCase())}%`;
-    const matchingUsers = db()
-      .select({ id: users.id })
-      .from(users)
-      .where(sql`lower(${users.name}) like ${pattern} or lower(${users.email}) like ${pattern}`);
-    conditions.push(sql`(${apiKeys.nameLower} like ${pattern} or ${apiKeys.userId} in ${matchingUsers})`);
+  if (search) {
+    // A case-insensitive "contains": api_keys.name_lower is maintained by PostgreSQL, and its
+    // trigram index (pg_trgm, on PostgreSQL and PGlite alike) answers LIKE '%text%'.
+    const byName = sql`${apiKeys.nameLower} like ${search.pattern}`;
+    conditions.push(
+      search.userIds.length ? sql`(${byName} or ${apiKeys.userId} = any(${`{${search.userIds.join(",")}}`}::uuid[]))` : byName,
+    );
   }
   return and(...conditions);
 }
@@ -223,16 +249,13 @@ const SORTS_ON_USER: ReadonlySet<KeySort> = new Set(["user", "role"]);
 /**
  * ORDER BY for a sort. Every order ends in (created_at, id), so it is total (pages never overlap)
  * and exactly reversible, and each matches one index read forwards or backwards (db/schema.ts).
- *
- * With `viaIndex: false` each term is wrapped in a no-op coalesce() that no index matches. A search
- * is a "contains" that no index can answer, and the planner, which cannot estimate how many keys
- * match, would otherwise walk an index in order and filter: instant when many keys match, a walk
- * over every row (hundreds of ms at 100k keys) when none do. Sorting what one scan found costs
- * the same whatever the search (see searchPage).
+ * A search is ordered the same way: with the trigram index the planner can tell a search matching
+ * many keys (walk the order's index, filtering, and stop at the page) from one matching few (find
+ * them through the indexes, then sort them).
  */
-function orderOf(sort: KeySort, dir: "asc" | "desc", opts: { viaIndex: boolean }): SQL[] {
+function orderOf(sort: KeySort, dir: "asc" | "desc"): SQL[] {
   const term = (column: SQL | AnyColumn, nulls?: "first" | "last"): SQL => {
-    const expr = opts.viaIndex ? sql`${column}` : sql`coalesce(${column}, ${column})`;
+    const expr = sql`${column}`;
     return nulls ? sql`${expr} ${sql.raw(dir)} nulls ${sql.raw(nulls)}` : dir === "asc" ? asc(expr) : desc(expr);
   };
   // Matches api_keys_last_used_idx: most recent first and never-used last, or its exact reverse.
@@ -267,6 +290,54 @@ async function countKeys(where: SQL | undefined): Promise<number> {
   return row?.n ?? 0;
 }
 
+/** More rows than this in api_key_count and countAllKeys folds them into one. */
+const KEY_COUNT_FOLD_AT = 100;
+
+/**
+ * Every key in the organisation, exactly and at once whatever their number: the sum of the
+ * counter rows the triggers on api_keys write (migration 0007), not a count of a million keys.
+ */
+export async function countAllKeys(): Promise<number> {
+  const [row] = await db()
+    .select({ n: sql<number>`coalesce(sum(${apiKeyCount.delta}), 0)`.mapWith(Number), rows: count() })
+    .from(apiKeyCount);
+  if ((row?.rows ?? 0) > KEY_COUNT_FOLD_AT) await foldKeyCount();
+  return row?.n ?? 0;
+}
+
+/**
+ * Replaces the counter rows this transaction sees by their sum, in one statement. Rows added
+ * meanwhile stay (they were not seen); two folds at once cannot take a row twice (the second
+ * waits for the first's row locks, then skips the rows it deleted). Writers never wait on it: they only add rows.
+ */
+async function foldKeyCount(): Promise<void> {
+  await db().execute(sql`
+    with folded as (delete from ${apiKeyCount} returning ${apiKeyCount.delta})
+    insert into ${apiKeyCount} (delta) select sum(delta) from folded having count(*) > 0`);
+}
+
+/**
+ * How many keys a search shows as its total, exactly: past this, it shows "more than" it (counting
+ * every one of tens of thousands of matches means reading each of their rows, 100-500 ms at a
+ * million keys; counting up to this stops early).
+ */
+export const SEARCH_COUNT_LIMIT = 1000;
+
+/**
+ * Counts a search's keys up to `limit` (a LIMIT inside the count, so PostgreSQL stops there):
+ * exact below it, "at least `limit`" at it.
+ */
+async function countKeysUpTo(where: SQL | undefined, limit: number): Promise<number> {
+  const found = db()
+    .select({ one: sql`1` })
+    .from(apiKeys)
+    .where(where)
+    .limit(limit)
+    .as("found");
+  const [row] = await db().select({ n: count() }).from(found);
+  return row?.n ?? 0;
+}
+
 /**
  * One page of rows. The subquery finds the page's ids reading index columns only (a "deferred
  * join"): a deep OFFSET skips index entries rather than whole rows, and the display columns are
@@ -279,18 +350,16 @@ async function pageRows(
   opts: { offset: number; limit: number; scan: "asc" | "desc" },
 ) {
   if (opts.limit <= 0) return [];
-  const ids = idQuery(query, where, {})
-    .orderBy(...orderOf(query.sort, opts.scan, { viaIndex: true }))
+  const ids = idQuery(query, where)
+    .orderBy(...orderOf(query.sort, opts.scan))
     .limit(opts.limit)
     .offset(opts.offset);
   return displayRows(query, inArray(apiKeys.id, ids), moment);
 }
 
-/** `select id [, extra] from api_keys`, joined to users when the sort needs it. */
-function idQuery<E extends Record<string, SQL.Aliased | SQL>>(query: AccessManagerQuery, where: SQL | undefined, extra: E) {
-  const base = db()
-    .select({ id: apiKeys.id, ...extra })
-    .from(apiKeys);
+/** `select id from api_keys`, joined to users when the sort needs it. */
+function idQuery(query: AccessManagerQuery, where: SQL | undefined) {
+  const base = db().select({ id: apiKeys.id }).from(apiKeys);
   return (SORTS_ON_USER.has(query.sort) ? base.innerJoin(users, eq(users.id, apiKeys.userId)) : base).where(where).$dynamic();
 }
 
@@ -300,39 +369,38 @@ async function displayRows(query: AccessManagerQuery, which: SQL, moment: Moment
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(which)
-    .orderBy(...orderOf(query.sort, query.dir, { viaIndex: true }));
+    .orderBy(...orderOf(query.sort, query.dir));
   return rows.map((row) => toRow(row, moment));
 }
 
 /**
- * A search: no index can answer a "contains", so every search reads the table once. That one
- * scan yields both the page (sorted from what it found, see orderOf) and the total, as a window
- * count, instead of a count and a page scanning twice.
+ * A search's page and its total. The total is counted up to one row past this page and at least
+ * SEARCH_COUNT_LIMIT: exact when the search matches fewer keys, otherwise "more than" what was
+ * counted, with the pages counted so far and the next one (so Next always leads on). The page and
+ * the count run side by side.
  */
 async function searchPage(
   query: AccessManagerQuery,
   where: SQL | undefined,
   moment: Moment,
-): Promise<{ total: number; rows: AdminKeyRow[] }> {
+): Promise<{ total: number; totalExact: boolean; pageCount: number; rows: AdminKeyRow[] }> {
   const offset = (query.page - 1) * query.size;
-  const found = await idQuery(query, where, { total: sql<number>`count(*) over ()`.mapWith(Number) })
-    .orderBy(...orderOf(query.sort, query.dir, { viaIndex: false }))
-    .limit(query.size)
-    .offset(offset);
-  if (found.length === 0) {
-    // An empty first page means nothing matches. Past it, the page may be past the end: count,
-    // and show the last page instead.
-    if (query.page === 1) return { total: 0, rows: [] };
-    const total = await countKeys(where);
-    if (total === 0) {
-      query.page = 1;
-      return { total, rows: [] };
+  const limit = Math.max(SEARCH_COUNT_LIMIT, offset + query.size) + 1;
+  const [counted, rows] = await Promise.all([
+    countKeysUpTo(where, limit),
+    pageRows(query, where, moment, { offset, limit: query.size, scan: query.dir }),
+  ]);
+  if (counted < limit) {
+    const pageCount = Math.max(1, Math.ceil(counted / query.size));
+    if (query.page > pageCount) {
+      // Past the end (an old link): the count is exact here (it is below offset + size), so show
+      // the last page instead.
+      query.page = pageCount;
+      return searchPage(query, where, moment);
     }
-    query.page = Math.max(1, Math.ceil(total / query.size));
-    return searchPage(query, where, moment);
+    return { total: counted, totalExact: true, pageCount, rows };
   }
-  const ids = found.map((r) => r.id);
-  return { total: found[0]!.total, rows: await displayRows(query, inArray(apiKeys.id, ids), moment) };
+  return { total: limit - 1, totalExact: false, pageCount: Math.ceil(limit / query.size), rows };
 }
 
 /** One page of every key in the organisation, sorted, filtered and searched in the database. */
@@ -340,18 +408,24 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
   requireManageAll(actor);
   // Parse again: the service trusts nothing about how its caller built the query.
   const query = accessManagerQuerySchema.parse(input);
-  const moment: Moment = { now: new Date(), policy: await readKeyPolicy(db()) };
-  const where = whereOf(query, moment);
+  const [policy, search] = await Promise.all([readKeyPolicy(db()), resolveSearch(query)]);
+  const moment: Moment = { now: new Date(), policy };
+  const where = whereOf(query, moment, search);
   const size = query.size;
 
+  if (query.q) {
+    const found = await searchPage(query, where, moment);
+    return { rows: found.rows, total: found.total, totalExact: found.totalExact, pageCount: found.pageCount, query, policy };
+  }
+  // No search or filter: the counter's exact total, at once. Filtered: a count (the filters are
+  // ranges of their own indexes).
+  const countAll = () => (where ? countKeys(where) : countAllKeys());
   let total: number;
   let rows: AdminKeyRow[];
-  if (query.q) {
-    ({ total, rows } = await searchPage(query, where, moment));
-  } else if (query.page === 1) {
-    [total, rows] = await Promise.all([countKeys(where), pageRows(query, where, moment, { offset: 0, limit: size, scan: query.dir })]);
+  if (query.page === 1) {
+    [total, rows] = await Promise.all([countAll(), pageRows(query, where, moment, { offset: 0, limit: size, scan: query.dir })]);
   } else {
-    total = await countKeys(where);
+    total = await countAll();
     query.page = Math.min(query.page, Math.max(1, Math.ceil(total / size)));
     const offset = (query.page - 1) * size;
     const limit = Math.min(size, total - offset);
@@ -366,7 +440,7 @@ export async function listApiKeysForAdmin(actor: Actor, input: AccessManagerQuer
           })
         : await pageRows(query, where, moment, { offset, limit, scan: query.dir });
   }
-  return { rows, total, pageCount: Math.max(1, Math.ceil(total / size)), query, policy: moment.policy };
+  return { rows, total, totalExact: true, pageCount: Math.max(1, Math.ceil(total / size)), query, policy };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,13 +509,14 @@ export async function listApiKeysForAdminByCursor(
   const query = accessManagerQuerySchema.parse(input);
   const terms = keysetTerms(query.sort);
   const after = opts.cursor ? decodeCursor(opts.cursor, orderName(query), terms) : null;
-  const moment: Moment = { now: new Date(), policy: await readKeyPolicy(db()) };
-  return keysetPage(query, moment, terms, after, opts.limit);
+  const [policy, search] = await Promise.all([readKeyPolicy(db()), resolveSearch(query)]);
+  return keysetPage(query, { now: new Date(), policy }, search, terms, after, opts.limit);
 }
 
 async function keysetPage(
   query: AccessManagerQuery,
   moment: Moment,
+  search: Search | undefined,
   terms: KeysetTerm[],
   after: string[] | null,
   limit: number,
@@ -450,7 +525,7 @@ async function keysetPage(
     .select({ ...displayColumns, keyset: keysetValues(terms) })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(whereOf(query, moment), after ? keysetAfter(terms, query.dir, after) : undefined))
+    .where(and(whereOf(query, moment, search), after ? keysetAfter(terms, query.dir, after) : undefined))
     .orderBy(...keysetOrder(terms, query.dir))
     .limit(limit + 1);
   const more = rows.length > limit;
@@ -470,10 +545,11 @@ export async function* eachApiKeyForAdmin(actor: Actor, input: AccessManagerQuer
   requireManageAllAnywhere(actor);
   const query = accessManagerQuerySchema.parse(input);
   const terms = keysetTerms(query.sort);
-  const moment: Moment = { now: new Date(), policy: await readKeyPolicy(db()) };
+  const [policy, search] = await Promise.all([readKeyPolicy(db()), resolveSearch(query)]);
+  const moment: Moment = { now: new Date(), policy };
   let after: string[] | null = null;
   for (;;) {
-    const page = await keysetPage(query, moment, terms, after, batchSize);
+    const page = await keysetPage(query, moment, search, terms, after, batchSize);
     if (page.rows.length) yield page.rows;
     if (!page.cursor) return;
     after = decodeCursor(page.cursor, orderName(query), terms);

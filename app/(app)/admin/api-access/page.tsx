@@ -38,7 +38,14 @@ export default async function ApiAccessPage({ searchParams }: { searchParams: Pr
           />
         </div>
       </div>
-      <AccessManager rows={result.rows} total={result.total} pageCount={result.pageCount} query={result.query} policy={result.policy} />
+      <AccessManager
+        rows={result.rows}
+        total={result.total}
+        totalExact={result.totalExact}
+        pageCount={result.pageCount}
+        query={result.query}
+        policy={result.policy}
+      />
     </div>
   );
 }

@@ -79,12 +79,15 @@ const runBulk = (operation: BulkOperation, ids: string[]) =>
 export function AccessManager({
   rows,
   total,
+  totalExact,
   pageCount,
   query,
   policy,
 }: {
   rows: AdminKeyRow[];
   total: number;
+  /** False for a search matching more keys than it counts: `total` is how many there are at least. */
+  totalExact: boolean;
   pageCount: number;
   query: AccessManagerQuery;
   policy: KeyPolicy;
@@ -401,7 +404,8 @@ export function AccessManager({
         pageSize={query.size}
         pageSizes={PAGE_SIZES}
         total={total}
-        noun={["key", "keys"]}
+        // A search matching very many keys is counted up to a limit (lib/keys/admin.ts): "of 1,000 keys or more".
+        noun={totalExact ? ["key", "keys"] : ["key or more", "keys or more"]}
         hrefFor={(page) => `/admin/api-access${accessManagerSearch({ ...query, page })}`}
         onPageSizeChange={(size) => go({ size: size as PageSize })}
         onNavigate={(href) => navigate(href)}
