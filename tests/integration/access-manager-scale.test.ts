@@ -172,6 +172,27 @@ describe("search", () => {
     expect(new Set(byCursor.rows.map((r) => r.id))).toEqual(reference.ids);
   });
 
+  it("finds the keys of more users than it lists (a subquery past SEARCH_USER_LIST_MAX), as the old query did", async () => {
+    // 1,001 users named "Mxyzptlk n", every hundredth holding a key, and a key named after them.
+    await db().execute(sql`
+      insert into users (email, name, role, password_hash)
+      select 'many' || g || '@example.test', 'Mxyzptlk ' || g, 'staff', 'x' from generate_series(1, 1001) g`);
+    const holders = await db().execute<{ id: string }>(sql`select id from users where name like 'Mxyzptlk %' and right(name, 2) = '00'`);
+    await insertKeys(
+      connection().sql,
+      ring,
+      holders.map((h, i) => ({ userId: h.id, name: `held ${i}`, accessLevel: "read_only" as const })),
+    );
+    await insertKeys(connection().sql, ring, specs(owner.userId, ["mxyzptlk's own key"]));
+    const reference = await referenceSearch("MXYZPTLK");
+    expect(reference.total).toBe(holders.length + 1);
+    for (const sort of ["createdAt", "user", "name"] as const) {
+      const page = await listApiKeysForAdmin(owner, parseAccessManagerQuery({ q: "MXYZPTLK", sort, size: "100" }));
+      expect(page).toMatchObject({ total: reference.total, totalExact: true });
+      expect(new Set(page.rows.map((r) => r.id))).toEqual(reference.ids);
+    }
+  });
+
   it("combines with filters", async () => {
     const page = await listApiKeysForAdmin(owner, parseAccessManagerQuery({ q: "hopper", role: "staff", sort: "name", dir: "asc" }));
     expect(page.rows.map((r) => r.name)).toEqual(["100%_off", "Billing-PROD", "cobol compiler", "hopper-mirror"]);
