@@ -26,9 +26,29 @@ export interface ApiKeyDto {
   disabledReason: string | null;
 }
 
-export function toKeyDto(row: ApiKey): ApiKeyDto {
+/** The columns a key's DTO is made of: a list selects these and nothing secret. */
+export type KeyDtoSource = Pick<
+  ApiKey,
+  | "id"
+  | "name"
+  | "description"
+  | "accessLevel"
+  | "status"
+  | "prefix"
+  | "last4"
+  | "createdAt"
+  | "expiresAt"
+  | "lastUsedAt"
+  | "lastUsedIp"
+  | "previousExpiresAt"
+  | "disabledByAdmin"
+  | "disabledReason"
+>;
+
+export function toKeyDto(row: KeyDtoSource): ApiKeyDto {
   const now = new Date();
-  const previousLive = row.previousDigest !== null && row.previousExpiresAt !== null && row.previousExpiresAt > now;
+  // Every write sets or clears previous_digest and previous_expires_at together: the time says it.
+  const previousLive = row.previousExpiresAt !== null && row.previousExpiresAt > now;
   return {
     id: row.id,
     name: row.name,

@@ -1,6 +1,8 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
-import type { DbOrTx } from "@/db/client";
+import type { Database, DbOrTx } from "@/db/client";
+import { prepared } from "@/db/prepared";
+import { whenReady, type MaybePromise } from "@/lib/maybe-promise";
 import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
 import { apiKeys, users, type ApiKey, type KeyStatus } from "@/db/schema";
@@ -15,7 +17,7 @@ import { readKeyPolicy } from "@/lib/settings/policy";
 import type { CreateApiKeyInput, RegenerateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
-import { toKeyDto, type ApiKeyDto } from "./dto";
+import { toKeyDto, type ApiKeyDto, type KeyDtoSource } from "./dto";
 import { checkExpiry, expiryProblemMessage, isExpired, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { keyCache } from "@/lib/runtime";
@@ -94,7 +96,7 @@ export interface KeyPage {
   cursor: string | null;
 }
 
-function encodeCursor(row: ApiKey): string {
+function encodeCursor(row: Pick<ApiKey, "createdAt" | "id">): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
 }
 
@@ -107,28 +109,62 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
+/** What a key's DTO needs, and nothing secret: lists select these, never the whole row. */
+const keyDtoColumns = {
+  id: apiKeys.id,
+  name: apiKeys.name,
+  description: apiKeys.description,
+  accessLevel: apiKeys.accessLevel,
+  status: apiKeys.status,
+  prefix: apiKeys.prefix,
+  last4: apiKeys.last4,
+  createdAt: apiKeys.createdAt,
+  expiresAt: apiKeys.expiresAt,
+  lastUsedAt: apiKeys.lastUsedAt,
+  lastUsedIp: apiKeys.lastUsedIp,
+  previousExpiresAt: apiKeys.previousExpiresAt,
+  disabledByAdmin: apiKeys.disabledByAdmin,
+  disabledReason: apiKeys.disabledReason,
+} satisfies Record<keyof KeyDtoSource, unknown>;
+
+/**
+ * GET /api_keys's two queries, prepared once per database (db/prepared.ts): the API's busiest
+ * query after the key lookup, and its SQL text never changes. After a cursor, PostgreSQL keeps
+ * microseconds and the cursor milliseconds: the exact time comes from the cursor's row while it
+ * exists.
+ */
+const afterId = sql.placeholder("afterId");
+const afterAt = sql.placeholder("afterAt");
+const ownKeysPage = (database: Database, after: boolean) =>
+  prepared(database, after ? "own-keys-after" : "own-keys-first", () =>
+    database
+      .select(keyDtoColumns)
+      .from(apiKeys)
+      .where(
+        and(
+          eq(apiKeys.userId, sql.placeholder("userId")),
+          after
+            ? sql`(${apiKeys.createdAt}, ${apiKeys.id}) > (
+                coalesce((select k.created_at from api_keys k where k.id = ${afterId}::uuid), ${afterAt}::timestamptz),
+                ${afterId}::uuid
+              )`
+            : undefined,
+        ),
+      )
+      .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+      .limit(sql.placeholder("limit"))
+      .prepare(after ? "own_keys_after" : "own_keys_first"),
+  );
+
 /** The actor's keys, oldest first, a page at a time (for the API). */
 export async function listOwnApiKeysPage(actor: Actor, opts: { cursor?: string; limit: number }): Promise<KeyPage> {
   if (!can(actor.role, "keys.own")) return { entries: [], hasMore: false, cursor: null };
   const after = opts.cursor ? decodeCursor(opts.cursor) : null;
-  const rows = await db()
-    .select()
-    .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.userId, actor.userId),
-        after
-          ? // PostgreSQL keeps microseconds, the cursor milliseconds: take the exact time from the
-            // cursor's row while it exists.
-            sql`(${apiKeys.createdAt}, ${apiKeys.id}) > (
-              coalesce((select k.created_at from api_keys k where k.id = ${after.id}::uuid), ${after.createdAt.toISOString()}::timestamptz),
-              ${after.id}::uuid
-            )`
-          : undefined,
-      ),
-    )
-    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
-    .limit(opts.limit + 1);
+  const rows = await ownKeysPage(db(), after !== null).execute({
+    userId: actor.userId,
+    limit: opts.limit + 1,
+    ...(after ? { afterId: after.id, afterAt: after.createdAt.toISOString() } : {}),
+  });
   const hasMore = rows.length > opts.limit;
   const page = rows.slice(0, opts.limit);
   return { entries: page.map(toKeyDto), hasMore, cursor: hasMore ? encodeCursor(page[page.length - 1]!) : null };
@@ -427,53 +463,68 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * allows its level passes, and only before its expiry, checked on every request (cache hits too).
  * A key that passes counts as used (last used at and from where). The result is shared with the
  * cache: read it, never change it.
+ *
+ * Synchronous when it can be (lib/maybe-promise.ts): a cache hit whose last use needs no write
+ * answers without a promise; a lookup or a write returns one.
  */
-export async function inspectApiKey(
-  raw: string,
-  ip: string | null,
-  options: { cache?: KeyVerificationCache } = {},
-): Promise<KeyInspection> {
+export function inspectApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): MaybePromise<KeyInspection> {
   if (!isWellFormedApiKey(raw)) return { ok: false, code: "malformed" };
   const digest = digestApiKey(raw, keyring());
   const cache = options.cache ?? keyCache();
   const now = Date.now();
-  let found = cache.get(digest, now);
-  if (!found) {
-    // Taken before the lookup: any invalidation meanwhile makes set() drop this result.
-    const generation = cache.generation;
-    const [row] = await db()
+  const cached = cache.get(digest, now);
+  return cached ? checkFound(cached, digest, ip, now) : lookUpKey(digest, cache, ip, now);
+}
+
+/** The key with this digest (current secret, or previous), and its holder: prepared once (db/prepared.ts). */
+const keyByDigest = (database: Database) =>
+  prepared(database, "key-by-digest", () =>
+    database
       .select({ key: apiKeys, user: { id: users.id, email: users.email, name: users.name, role: users.role, kind: users.kind } })
       .from(apiKeys)
       .innerJoin(users, eq(users.id, apiKeys.userId))
-      .where(or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)))
-      .limit(1);
-    if (!row) return { ok: false, code: "not_found" };
-    // The index found it by digest; compare again in constant time before trusting it.
-    const current = timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest));
-    const previous =
-      !current && row.key.previousDigest !== null && timingSafeEqual(Buffer.from(row.key.previousDigest), Buffer.from(digest));
-    if (!current && !previous) return { ok: false, code: "not_found" };
-    // A previous secret past its grace period is no key at all any more (the API's 401 says so too).
-    if (previous && (!row.key.previousExpiresAt || row.key.previousExpiresAt.getTime() <= now)) return { ok: false, code: "not_found" };
-    if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) {
-      return { ok: false, code: "disabled" };
-    }
-    found = { key: toKeyDto(row.key), user: row.user, ...(previous ? { sunset: row.key.previousExpiresAt! } : {}) };
-    cache.set(digest, found, generation, now);
+      .where(or(eq(apiKeys.digest, sql.placeholder("digest")), eq(apiKeys.previousDigest, sql.placeholder("digest"))))
+      .limit(1)
+      .prepare("key_by_digest"),
+  );
+
+async function lookUpKey(digest: string, cache: KeyVerificationCache, ip: string | null, now: number): Promise<KeyInspection> {
+  // Taken before the lookup: any invalidation meanwhile makes set() drop this result.
+  const generation = cache.generation;
+  const [row] = await keyByDigest(db()).execute({ digest });
+  if (!row) return { ok: false, code: "not_found" };
+  // The index found it by digest; compare again in constant time before trusting it.
+  const current = timingSafeEqual(Buffer.from(row.key.digest), Buffer.from(digest));
+  const previous = !current && row.key.previousDigest !== null && timingSafeEqual(Buffer.from(row.key.previousDigest), Buffer.from(digest));
+  if (!current && !previous) return { ok: false, code: "not_found" };
+  // A previous secret past its grace period is no key at all any more (the API's 401 says so too).
+  if (previous && (!row.key.previousExpiresAt || row.key.previousExpiresAt.getTime() <= now)) return { ok: false, code: "not_found" };
+  if (row.key.status !== "active" || !allowedAccessLevels(row.user.role).includes(row.key.accessLevel)) {
+    return { ok: false, code: "disabled" };
   }
-  // Checked on every request, from the cache too: an expiry or the end of a grace period needs no
-  // invalidation to take effect.
+  const found: CachedKey = { key: toKeyDto(row.key), user: row.user, ...(previous ? { sunset: row.key.previousExpiresAt! } : {}) };
+  cache.set(digest, found, generation, now);
+  return checkFound(found, digest, ip, now);
+}
+
+/**
+ * Checked on every request, from the cache too: an expiry or the end of a grace period needs no
+ * invalidation to take effect. Then the use is recorded.
+ */
+function checkFound(found: CachedKey, digest: string, ip: string | null, now: number): MaybePromise<KeyInspection> {
   if (found.sunset && found.sunset.getTime() <= now) return { ok: false, code: "not_found" };
   if (isExpired(found.key.expiresAt, now)) return { ok: false, code: "expired" };
-  await touchLastUsed(found, digest, ip, now);
-  return { ok: true, found: found as AuthenticatedKey };
+  const inspection: KeyInspection = { ok: true, found: found as AuthenticatedKey };
+  const written = touchLastUsed(found, digest, ip, now);
+  return written ? written.then(() => inspection) : inspection;
 }
 
 /** inspectApiKey, as the API's gate needs it: a working key, expired, or simply not valid. */
-export async function verifyApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): Promise<Verification> {
-  const inspection = await inspectApiKey(raw, ip, options);
-  if (inspection.ok) return inspection;
-  return { ok: false, reason: inspection.code === "expired" ? "expired" : "invalid" };
+export function verifyApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): MaybePromise<Verification> {
+  return whenReady(inspectApiKey(raw, ip, options), (inspection): Verification => {
+    if (inspection.ok) return inspection;
+    return { ok: false, reason: inspection.code === "expired" ? "expired" : "invalid" };
+  });
 }
 
 /** verifyApiKey, for callers that need only the key or nothing. */
@@ -490,26 +541,29 @@ export async function authenticateApiKey(
  * Keeps `last_used_at` (and its IP) current to the minute: at most one write per key per minute
  * per instance, and the WHERE clause makes it a no-op when another instance wrote within the
  * minute. The in-memory time is claimed first, so concurrent requests do not write twice.
+ * Returns the write when one is due, nothing otherwise (the hot path stays synchronous).
  */
-async function touchLastUsed(found: CachedKey, digest: string, ip: string | null, now: number): Promise<void> {
+function touchLastUsed(found: CachedKey, digest: string, ip: string | null, now: number): Promise<void> | undefined {
   const last = found.key.lastUsedAt;
-  if (last && now - last.getTime() < LAST_USED_RESOLUTION_MS) return;
+  if (last && now - last.getTime() < LAST_USED_RESOLUTION_MS) return undefined;
   const at = new Date(now);
   found.key.lastUsedAt = at;
-  try {
-    await db()
-      .update(apiKeys)
-      .set({ lastUsedAt: at, lastUsedIp: ip })
-      .where(
-        and(
-          eq(apiKeys.id, found.key.id),
-          or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)),
-          or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now - LAST_USED_RESOLUTION_MS))),
-        ),
-      );
-  } catch (error) {
-    // Usage bookkeeping never fails the request it describes.
-    // Never the error's message: a failed query's holds its parameters, the key's digest among them.
-    logError("could not record last use of an API key", error);
-  }
+  return db()
+    .update(apiKeys)
+    .set({ lastUsedAt: at, lastUsedIp: ip })
+    .where(
+      and(
+        eq(apiKeys.id, found.key.id),
+        or(eq(apiKeys.digest, digest), eq(apiKeys.previousDigest, digest)),
+        or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now - LAST_USED_RESOLUTION_MS))),
+      ),
+    )
+    .then(
+      () => undefined,
+      (error: unknown) => {
+        // Usage bookkeeping never fails the request it describes.
+        // Never the error's message: a failed query's holds its parameters, the key's digest among them.
+        logError("could not record last use of an API key", error);
+      },
+    );
 }
