@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 import { ServiceError } from "@/lib/errors";
 import type { ApiKeyDto } from "@/lib/keys/dto";
+import type { AuthenticatedKey, KeyPage } from "@/lib/keys/service";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError, type DatabaseHealth } from "@/server/http/database-health";
 import {
@@ -39,7 +40,7 @@ export { MAX_BODY_BYTES } from "./middleware";
 export const API_BASE = "/api/v1";
 
 /** GET /api_keys's page size when per_page is left out. */
-const DEFAULT_PER_PAGE = 50;
+export const DEFAULT_PER_PAGE = 50;
 
 /** Every route (method and OpenAPI path), from the declarations the app registers: for 405 answers. */
 export const API_ROUTES = routes.API_ROUTE_DECLARATIONS.map((route) => ({ method: route.method.toUpperCase(), path: route.path }));
@@ -134,6 +135,25 @@ function csvAnswer(exported: CsvExport): Response {
 }
 
 /** POST /verify's answer: the key and its holder only when it works; never the key itself. */
+/** GET /api_keys's answer: a page of the caller's keys. */
+export function keyListBody(page: KeyPage) {
+  return { entries: page.entries.map(serializeKey), has_more: page.hasMore, cursor: page.cursor };
+}
+
+/** GET /whoami's answer: the key a request was made with, and its holder. */
+export function whoamiBody({ key, user }: AuthenticatedKey) {
+  return {
+    id: key.id,
+    name: key.name,
+    access_level: key.accessLevel,
+    created_at: key.createdAt.toISOString(),
+    expires_at: key.expiresAt?.toISOString() ?? null,
+    last_used_at: key.lastUsedAt?.toISOString() ?? null,
+    // A service account's stored address is an internal placeholder, never shown as an email.
+    user: { email: user.kind === "person" ? user.email : null, name: user.name, role: user.role, type: user.kind },
+  };
+}
+
 export function verificationBody(check: KeyCheck) {
   if (!check.valid) return { valid: false, code: check.code, key: null, user: null };
   const { key, user } = check.found;
@@ -227,22 +247,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   // key for writes, a bounded JSON body) and its documentation; a handler only calls the service.
   app.openapi(routes.ping, (c) => c.json({ data: "pong!" as const }, 200));
 
-  app.openapi(routes.whoami, (c) => {
-    const { key, user } = c.get("keyInfo");
-    return c.json(
-      {
-        id: key.id,
-        name: key.name,
-        access_level: key.accessLevel,
-        created_at: key.createdAt.toISOString(),
-        expires_at: key.expiresAt?.toISOString() ?? null,
-        last_used_at: key.lastUsedAt?.toISOString() ?? null,
-        // A service account's stored address is an internal placeholder, never shown as an email.
-        user: { email: user.kind === "person" ? user.email : null, name: user.name, role: user.role, type: user.kind },
-      },
-      200,
-    );
-  });
+  app.openapi(routes.whoami, (c) => c.json(whoamiBody(c.get("keyInfo")), 200));
 
   app.openapi(routes.verify, async (c) => {
     const check = await gate.verify(c.req.valid("json").key, ipOf(c));
@@ -252,7 +257,7 @@ export function createApiApp(options: ApiAppOptions = {}) {
   app.openapi(routes.listApiKeys, async (c) => {
     const query = c.req.valid("query");
     const page = await listOwnApiKeysPage(c.get("actor"), { cursor: query.cursor, limit: query.per_page ?? DEFAULT_PER_PAGE });
-    return c.json({ entries: page.entries.map(serializeKey), has_more: page.hasMore, cursor: page.cursor }, 200);
+    return c.json(keyListBody(page), 200);
   });
 
   app.openapi(routes.createApiKey, async (c) => {

@@ -3,6 +3,7 @@ import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
 import { inspectApiKey, verifyApiKey, type AuthenticatedKey, type KeyRefusal } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
+import { whenReady, type MaybePromise } from "@/lib/maybe-promise";
 import { apiSettings } from "@/lib/config/env";
 import { presentedKey } from "./credentials";
 import { ApiError, EXPIRED_KEY, NO_VALID_KEY } from "./errors";
@@ -70,31 +71,40 @@ export class ApiGate {
     this.cacheOption = options.cache ? { cache: options.cache } : {};
   }
 
-  async admit(authorization: string | null | undefined, url: string, ip: string | null): Promise<Admitted> {
+  /**
+   * Admits a request, or throws the ApiError that refuses it. Synchronous when it can be: a key
+   * the verification cache holds, with nothing to write and limits counted in memory, is admitted
+   * without a promise (lib/maybe-promise.ts). Otherwise it returns a promise, which rejects with
+   * the refusal. A caller awaits it either way, or handles both.
+   */
+  admit(authorization: string | null | undefined, url: string, ip: string | null): MaybePromise<Admitted> {
     const now = Date.now();
     let raw: string;
     try {
       raw = presentedKey(authorization, url);
     } catch (error) {
-      throw error instanceof ApiError && error.status === 401 ? await this.failed(ip, now, error) : error;
+      if (error instanceof ApiError && error.status === 401) return this.refuse(ip, now, error);
+      throw error;
     }
     // Verified even when the address is over the failure limit: the limit slows failures only, so
     // a valid key is always served. A malformed key is refused without a database lookup.
-    const verification = await verifyApiKey(raw, ip, this.cacheOption);
-    if (!verification.ok) {
-      if (verification.reason === "expired") throw new ApiError(401, EXPIRED_KEY);
-      throw await this.failed(ip, now, new ApiError(401, NO_VALID_KEY));
-    }
-    const { found } = verification;
-    const actor = actorOf(found, ip);
-    const hit = await this.countUse(actor, now);
-    if (hit && !hit.allowed) {
-      throw new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
-        "Retry-After": String(hit.retryAfterSeconds),
-        ...sunsetHeaders(found),
+    return whenReady(verifyApiKey(raw, ip, this.cacheOption), (verification) => {
+      if (!verification.ok) {
+        if (verification.reason === "expired") throw new ApiError(401, EXPIRED_KEY);
+        return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
+      }
+      const { found } = verification;
+      const actor = actorOf(found, ip);
+      return whenReady(this.countUse(actor, now), (hit): Admitted => {
+        if (hit && !hit.allowed) {
+          throw new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
+            "Retry-After": String(hit.retryAfterSeconds),
+            ...sunsetHeaders(found),
+          });
+        }
+        return { found, actor };
       });
-    }
-    return { found, actor };
+    });
   }
 
   /**
@@ -102,33 +112,45 @@ export class ApiGate {
    * The same verification as the gate's own (cache, expiry, revocation), and a valid key counts
    * as used: its last use is recorded and its rate limit counted (over it, "rate_limited").
    * Never throws for the key presented, whatever it is, and never counts it as a failed
-   * authentication of the caller.
+   * authentication of the caller. Synchronous when it can be, as admit.
    */
-  async verify(raw: unknown, ip: string | null): Promise<KeyCheck> {
+  verify(raw: unknown, ip: string | null): MaybePromise<KeyCheck> {
     if (typeof raw !== "string") return { valid: false, code: "malformed" };
-    const inspection = await inspectApiKey(raw, ip, this.cacheOption);
-    if (!inspection.ok) return { valid: false, code: inspection.code };
-    const { found } = inspection;
-    const hit = await this.countUse(actorOf(found, ip), Date.now());
-    if (hit && !hit.allowed) return { valid: false, code: "rate_limited" };
-    return { valid: true, code: "valid", found };
+    return whenReady(inspectApiKey(raw, ip, this.cacheOption), (inspection): MaybePromise<KeyCheck> => {
+      if (!inspection.ok) return { valid: false, code: inspection.code };
+      const { found } = inspection;
+      return whenReady(this.countUse(actorOf(found, ip), Date.now()), (hit): KeyCheck => {
+        if (hit && !hit.allowed) return { valid: false, code: "rate_limited" };
+        return { valid: true, code: "valid", found };
+      });
+    });
   }
 
-  /** Counts one use of a key against its per-minute limit (null without one); the first refusal of a window is audited. */
-  private async countUse(actor: Actor, now: number): Promise<WindowHit | null> {
+  /**
+   * Counts one use of a key against its per-minute limit (null without one); the first refusal of
+   * a window is audited. Synchronous while the limit is counted in memory and allows the request.
+   */
+  private countUse(actor: Actor, now: number): MaybePromise<WindowHit | null> {
     const limiter = this.keyLimiter;
     if (!limiter.enabled || !actor.apiKey) return null;
-    const counted = limiter.hit(actor.apiKey.id, now);
-    // Awaited only when counted in Redis: without it the count is synchronous (the hot path).
-    const hit = counted instanceof Promise ? await counted : counted;
-    // The first refused request of the window (across instances with Redis, on this instance
-    // without) writes the audit row.
-    if (!hit.allowed && hit.count === limiter.limit + 1) {
-      await auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).catch((error: unknown) =>
-        logError("could not audit a rate-limited key", error),
+    // A promise only when counted in Redis: without it the count is synchronous (the hot path).
+    return whenReady(limiter.hit(actor.apiKey.id, now), (hit) => {
+      // The first refused request of the window (across instances with Redis, on this instance
+      // without) writes the audit row.
+      if (hit.allowed || hit.count !== limiter.limit + 1) return hit;
+      return auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).then(
+        () => hit,
+        (error: unknown) => {
+          logError("could not audit a rate-limited key", error);
+          return hit;
+        },
       );
-    }
-    return hit;
+    });
+  }
+
+  /** A failed authentication's refusal, once counted (failed): always a rejected promise. */
+  private async refuse(ip: string | null, now: number, refusal: ApiError): Promise<never> {
+    throw await this.failed(ip, now, refusal);
   }
 
   /** Counts a failed authentication (only then: a valid key never touches this limit); past the limit for its address, 429. */

@@ -2,8 +2,21 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { databaseHealth, DeadlineExceededError } from "@/server/http/database-health";
+import { listOwnApiKeysPage, type AuthenticatedKey } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
-import { API_BASE, API_HEADERS, createApiApp, verificationBody, withDeadline, zodToApiError, type ApiAppOptions } from "./app";
+import { whenReady, type MaybePromise } from "@/lib/maybe-promise";
+import {
+  API_BASE,
+  API_HEADERS,
+  createApiApp,
+  DEFAULT_PER_PAGE,
+  keyListBody,
+  verificationBody,
+  whoamiBody,
+  withDeadline,
+  zodToApiError,
+  type ApiAppOptions,
+} from "./app";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable } from "./errors";
 import { ApiGate, sunsetHeaders } from "./gate";
@@ -20,11 +33,15 @@ export function isApiPath(url: string | undefined): boolean {
 
 const FALLBACK_ERROR = JSON.stringify({ code: 500, message: "Internal server error.", param: null });
 const PING_PATH = `${API_BASE}/ping`;
+const WHOAMI_PATH = `${API_BASE}/whoami`;
 const VERIFY_PATH = `${API_BASE}/verify`;
+const KEYS_PATH = `${API_BASE}/api_keys`;
 const PONG = JSON.stringify({ data: "pong!" });
 const JSON_HEADERS = { "Content-Type": "application/json", ...API_HEADERS };
 
 function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
+  // A late answer (after the deadline's 503 went out) has no one left to go to.
+  if (res.headersSent) return;
   res.writeHead(status, { ...JSON_HEADERS, ...extra, "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }
@@ -35,27 +52,39 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** The request's body as text, at most MAX_BODY_BYTES (413 past it, as the framework's limit answers). */
-async function readBody(req: IncomingMessage): Promise<string> {
-  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+/**
+ * The request's body as text, at most MAX_BODY_BYTES (413 past it, as the framework's limit
+ * answers; the rest is read and dropped, so the 413 still reaches the client).
+ */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) reject(tooLarge());
+      else chunks.push(chunk);
+    });
+    req.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.once("error", reject);
+  });
 }
 
 /**
  * The REST API as a plain Node request listener: requests go straight from node:http to the Hono
  * app, without Next.js's router in between (that is most of the API's speed).
  *
- * `GET /api/v1/ping` without a query string, the call other services make to check a key, skips
- * even the framework: it goes through the very same gate as every route (key, verification
- * cache, rate limits, errors) and answers a constant. Any other request, HEAD or a query string
- * included, takes the Hono app.
+ * The calls other services make most skip even the framework: `GET /api/v1/ping` and
+ * `GET /api/v1/whoami` without a query string or body, and `POST /api/v1/verify`. They go through
+ * the very same gate as every route (key, verification cache, rate limits, errors) and answer as
+ * the framework would. When the gate answers from memory (a cached key, nothing to write, limits
+ * counted in memory) they answer synchronously: no promise, no timer. Any other request, HEAD or
+ * a query string included, takes the Hono app.
  */
 export function createApiRequestListener(options: ApiAppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const gate = options.gate ?? new ApiGate(options);
@@ -70,48 +99,76 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
     },
   });
 
-  async function ping(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    await answer(res, async () => {
-      const { found } = await gate.admit(req.headers.authorization, PING_PATH, clientIpFrom(req.headers));
-      send(res, 200, PONG, sunsetHeaders(found));
-    });
+  /** A key-only endpoint (no body): the gate's answer, then `body` of the key it admitted. */
+  function keyOnly(req: IncomingMessage, res: ServerResponse, path: string, body: (found: AuthenticatedKey) => string): void {
+    fast(res, () =>
+      whenReady(gate.admit(req.headers.authorization, path, clientIpFrom(req.headers)), ({ found }) =>
+        send(res, 200, body(found), sunsetHeaders(found)),
+      ),
+    );
   }
 
-  async function verify(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    await answer(res, async () => {
+  /** GET /api_keys's first page (no query string: the default page size, no cursor). */
+  function listKeys(req: IncomingMessage, res: ServerResponse): void {
+    fast(res, () =>
+      whenReady(gate.admit(req.headers.authorization, KEYS_PATH, clientIpFrom(req.headers)), async ({ found, actor }) => {
+        const page = await listOwnApiKeysPage(actor, { limit: DEFAULT_PER_PAGE });
+        send(res, 200, JSON.stringify(keyListBody(page)), sunsetHeaders(found));
+      }),
+    );
+  }
+
+  function verify(req: IncomingMessage, res: ServerResponse): void {
+    fast(res, () => {
       const ip = clientIpFrom(req.headers);
-      const { found } = await gate.admit(req.headers.authorization, VERIFY_PATH, ip);
-      const parsed = verifyRequest.safeParse(JSON.parse(requireJsonObject(await readBody(req))));
-      if (!parsed.success) throw zodToApiError(parsed.error, "json");
-      const check = await gate.verify(parsed.data.key, ip);
-      send(res, 200, JSON.stringify(verificationBody(check)), sunsetHeaders(found));
+      return whenReady(gate.admit(req.headers.authorization, VERIFY_PATH, ip), async ({ found }) => {
+        const parsed = verifyRequest.safeParse(JSON.parse(requireJsonObject(await readBody(req))));
+        if (!parsed.success) throw zodToApiError(parsed.error, "json");
+        const check = await gate.verify(parsed.data.key, ip);
+        send(res, 200, JSON.stringify(verificationBody(check)), sunsetHeaders(found));
+      });
     });
   }
 
-  /** Runs a fast path's work within the deadline, answering its refusals as the framework would. */
-  async function answer(res: ServerResponse, work: () => Promise<void>): Promise<void> {
+  /**
+   * Runs a fast path's work: synchronously when it can finish now; what must wait runs within
+   * the deadline. Refusals are answered as the framework answers them.
+   */
+  function fast(res: ServerResponse, work: () => MaybePromise<void>): void {
+    let pending: MaybePromise<void>;
     try {
       if (!health.available) throw databaseUnavailable();
-      await withDeadline(work(), deadlineMs);
+      pending = work();
     } catch (error) {
-      const refusal =
-        error instanceof ApiError
-          ? error
-          : error instanceof DeadlineExceededError || health.report(error)
-            ? databaseUnavailable()
-            : undefined;
-      if (refusal) send(res, refusal.status, JSON.stringify(refusal.body()), refusal.headers);
-      else {
-        logError("API error", error);
-        send(res, 500, FALLBACK_ERROR);
-      }
+      refuse(res, error);
+      return;
+    }
+    if (pending instanceof Promise) withDeadline(pending, deadlineMs).catch((error: unknown) => refuse(res, error));
+  }
+
+  function refuse(res: ServerResponse, error: unknown): void {
+    const refusal =
+      error instanceof ApiError
+        ? error
+        : error instanceof DeadlineExceededError || health.report(error)
+          ? databaseUnavailable()
+          : undefined;
+    if (refusal) send(res, refusal.status, JSON.stringify(refusal.body()), refusal.headers);
+    else {
+      logError("API error", error);
+      send(res, 500, FALLBACK_ERROR);
     }
   }
 
   return (req, res) => {
     if (options.clientIp) void listener(req, res);
-    else if (req.method === "GET" && req.url === PING_PATH && !hasBody(req)) void ping(req, res);
-    else if (req.method === "POST" && req.url === VERIFY_PATH) void verify(req, res);
+    else if (req.method === "GET" && req.url === PING_PATH && !hasBody(req)) keyOnly(req, res, PING_PATH, pingBody);
+    else if (req.method === "GET" && req.url === WHOAMI_PATH && !hasBody(req)) keyOnly(req, res, WHOAMI_PATH, whoamiJson);
+    else if (req.method === "GET" && req.url === KEYS_PATH && !hasBody(req)) listKeys(req, res);
+    else if (req.method === "POST" && req.url === VERIFY_PATH) verify(req, res);
     else void listener(req, res);
   };
 }
+
+const pingBody = () => PONG;
+const whoamiJson = (found: AuthenticatedKey) => JSON.stringify(whoamiBody(found));

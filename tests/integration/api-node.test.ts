@@ -1,6 +1,7 @@
 /**
  * The API as server/main.ts serves it: a node:http server with server/api/node.ts's listener. GET
- * /api/v1/ping takes the fast path, everything else the Hono app; both must answer alike.
+ * /api/v1/ping, /whoami and /api_keys (no query string) and POST /verify take the fast path,
+ * everything else the Hono app; both must answer alike.
  */
 import { createServer, type Server } from "node:http";
 import { and, eq } from "drizzle-orm";
@@ -9,6 +10,8 @@ import { db } from "@/lib/runtime";
 import { auditLog } from "@/db/schema";
 import { createApiRequestListener, isApiPath } from "@/server/api/node";
 import { keyCache } from "@/lib/runtime";
+import { KeyVerificationCache } from "@/lib/keys/cache";
+import { ApiGate } from "@/server/api/gate";
 import { generateApiKey } from "@/lib/keys/format";
 import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
 import { createApiKey } from "@/lib/keys/service";
@@ -90,27 +93,53 @@ describe("the node listener", () => {
     expect((await get(base, "/api/v1/ping", `Bearer ${secret}`)).status).toBe(200);
   });
 
-  it("answers the fast path and the framework path alike, for good and bad credentials", async () => {
-    const bad = generateApiKey();
-    const cases = [
-      basic(secret),
-      undefined,
-      "",
-      basic(`${bad.slice(0, -1)}${bad.endsWith("x") ? "y" : "x"}`),
-      basic(bad),
-      "Basic %%%",
-      "Digest abc",
-      `Basic ${Buffer.from("alice:pw").toString("base64")}`,
-    ];
-    for (const authorization of cases) {
-      const fast = await get(base, "/api/v1/ping", authorization);
-      // An empty query string: not the fast path's exact URL, and no parameter (any would be a 422).
-      const framework = await get(base, "/api/v1/ping?", authorization);
-      expect({ status: fast.status, body: JSON.parse(fast.text) }).toEqual({ status: framework.status, body: JSON.parse(framework.text) });
-      for (const header of ["content-type", "cache-control", "x-content-type-options", "www-authenticate"]) {
-        expect(fast.headers.get(header)?.split(";")[0]).toBe(framework.headers.get(header)?.split(";")[0]);
+  it.each(["/api/v1/ping", "/api/v1/whoami", "/api/v1/api_keys"])(
+    "answers %s on the fast path and the framework path alike, for good and bad credentials",
+    async (path) => {
+      const bad = generateApiKey();
+      const cases = [
+        basic(secret),
+        undefined,
+        "",
+        basic(`${bad.slice(0, -1)}${bad.endsWith("x") ? "y" : "x"}`),
+        basic(bad),
+        "Basic %%%",
+        "Digest abc",
+        `Basic ${Buffer.from("alice:pw").toString("base64")}`,
+      ];
+      for (const authorization of cases) {
+        const fast = await get(base, path, authorization);
+        // An empty query string: not the fast path's exact URL, and no parameter (any would be a 422).
+        const framework = await get(base, `${path}?`, authorization);
+        expect({ status: fast.status, body: JSON.parse(fast.text) }).toEqual({
+          status: framework.status,
+          body: JSON.parse(framework.text),
+        });
+        for (const header of ["content-type", "cache-control", "x-content-type-options", "www-authenticate"]) {
+          expect(fast.headers.get(header)?.split(";")[0]).toBe(framework.headers.get(header)?.split(";")[0]);
+        }
       }
-    }
+    },
+  );
+
+  it("refuses a POST /verify body over 16 KB sent in chunks (no Content-Length) with the API's 413", async () => {
+    const chunk = new TextEncoder().encode(`{"key":"${"x".repeat(8 * 1024)}`);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(chunk);
+        controller.enqueue(chunk);
+        controller.enqueue(new TextEncoder().encode('"}'));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${base}/api/v1/verify`, {
+      method: "POST",
+      headers: { authorization: basic(secret), "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 413, param: null });
   });
 
   it("sends HEAD, query strings and other paths through the framework, JSON throughout", async () => {
@@ -136,13 +165,15 @@ describe("rate limits on the fast path", () => {
     const { secret, key } = await createApiKey(staff, { name: "limited", access_level: "read_only" });
     const intoWindow = Date.now() % 60_000;
     if (intoWindow > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoWindow));
+    // "?": the framework's route for the same endpoint.
     expect((await get(base, "/api/v1/ping", basic(secret))).status).toBe(200);
-    expect((await get(base, "/api/v1/whoami", basic(secret))).status).toBe(200);
-    expect((await get(base, "/api/v1/ping", basic(secret))).status).toBe(200);
+    expect((await get(base, "/api/v1/whoami?", basic(secret))).status).toBe(200);
+    expect((await get(base, "/api/v1/api_keys", basic(secret))).status).toBe(200);
     const refused = await get(base, "/api/v1/ping", basic(secret));
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(JSON.parse(refused.text)).toMatchObject({ code: 429 });
+    expect((await get(base, "/api/v1/whoami?", basic(secret))).status).toBe(429);
     expect((await get(base, "/api/v1/whoami", basic(secret))).status).toBe(429);
     const rows = await db()
       .select()
@@ -155,14 +186,48 @@ describe("rate limits on the fast path", () => {
     const base = await serve({ keyRateLimit: 0, authFailureLimit: 2 });
     const { secret } = await createApiKey(await makeUser("staff"), { name: "blocked address", access_level: "read_only" });
     expect((await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70")).status).toBe(401);
-    expect((await get(base, "/api/v1/whoami", undefined, "198.51.100.70")).status).toBe(401);
+    expect((await get(base, "/api/v1/whoami?", undefined, "198.51.100.70")).status).toBe(401);
     const blocked = await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70");
     expect(blocked.status).toBe(429);
     expect(blocked.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect((await get(base, "/api/v1/whoami", undefined, "198.51.100.70")).status).toBe(429);
+    expect((await get(base, "/api/v1/whoami?", undefined, "198.51.100.70")).status).toBe(429);
+    expect((await get(base, "/api/v1/api_keys", undefined, "198.51.100.70")).status).toBe(429);
     // The fast path and the Hono app alike serve a valid key from the limited address.
     expect((await get(base, "/api/v1/ping", basic(secret), "198.51.100.70")).status).toBe(200);
+    expect((await get(base, "/api/v1/whoami?", basic(secret), "198.51.100.70")).status).toBe(200);
     expect((await get(base, "/api/v1/whoami", basic(secret), "198.51.100.70")).status).toBe(200);
     expect((await get(base, "/api/v1/ping", basic(secret), "198.51.100.71")).status).toBe(200);
+  });
+});
+
+describe("the gate answers from memory when it can", () => {
+  it("a cached key with nothing to write and limits counted in memory: no promise; a lookup: a promise", async () => {
+    const cache = new KeyVerificationCache();
+    cache.configure("local");
+    const gate = new ApiGate({ cache, keyRateLimit: 3, authFailureLimit: 0, counter: null });
+    const { secret, key } = await createApiKey(await makeUser("staff"), { name: "from memory", access_level: "read_only" });
+    const intoWindow = Date.now() % 60_000;
+    if (intoWindow > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoWindow));
+
+    // The first use looks the key up and writes its last use: it has to wait.
+    const first = gate.admit(basic(secret), "/api/v1/ping", "192.0.2.90");
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).found.key.id).toBe(key.id);
+    // Then the cache answers, the last use was written this minute, the limit counts in memory.
+    const second = gate.admit(basic(secret), "/api/v1/ping", "192.0.2.90");
+    expect(second).not.toBeInstanceOf(Promise);
+    expect((second as Awaited<typeof first>).found.key.id).toBe(key.id);
+    const checked = gate.verify(secret, "192.0.2.90");
+    expect(checked).not.toBeInstanceOf(Promise);
+    expect(checked).toMatchObject({ valid: true, code: "valid" });
+    // The fourth use this minute is over the limit of 3: its audit row makes the refusal wait;
+    // the next refusal is already known.
+    const over = gate.admit(basic(secret), "/api/v1/ping", "192.0.2.90");
+    expect(over).toBeInstanceOf(Promise);
+    await expect(over).rejects.toMatchObject({ status: 429 });
+    expect(() => gate.admit(basic(secret), "/api/v1/ping", "192.0.2.90")).toThrow(expect.objectContaining({ status: 429 }));
+
+    // Refusals are never admissions: an unknown key is looked up (a promise) and rejected.
+    await expect(gate.admit(basic(generateApiKey()), "/api/v1/ping", "192.0.2.90")).rejects.toMatchObject({ status: 401 });
   });
 });
