@@ -20,6 +20,9 @@
  *   BENCH_CONNECTIONS   concurrent connections (default 50)
  *   BENCH_ROUNDS        baseline/ours pairs to run, alternating (default 1)
  *   BENCH_PORT          first of the two ports used (default 3420)
+ *   BENCH_ONLY          which of ours to measure, e.g. `ping,verify` (default all; the baselines always run)
+ *   BENCH_CPU_PROF      a folder: ours runs under `node --cpu-prof` and writes its profile there
+ *                       when it stops (open it in Chrome DevTools' Performance panel)
  * The per-key rate limit is set out of reach (LATCHKEY_API_RATE_LIMIT=100000000): the limiter
  * still counts every request, it just never refuses one.
  */
@@ -44,6 +47,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 const firstPort = Number(process.env.BENCH_PORT ?? 3420);
 const secret = randomBytes(36).toString("base64url");
 const distDir = process.env.LATCHKEY_DIST_DIR ?? ".next";
+const cpuProfileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 
 interface Figures {
   name: string;
@@ -60,8 +64,9 @@ interface Figures {
 const children: ChildProcess[] = [];
 let dropDatabase = async () => {};
 
-async function start(name: string, script: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = await startProcess(name, nodeScript(script), env, 120_000);
+async function start(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const [node, ...rest] = nodeScript(script);
+  const child = await startProcess(name, [node!, ...nodeArgs, ...rest], env, 120_000);
   children.push(child);
   return child;
 }
@@ -145,15 +150,20 @@ async function main(): Promise<void> {
   const [oursPort, basePort] = [firstPort, firstPort + 1];
 
   console.log(`[bench] database ${name}; starting ours (npm start, production build) on ${oursPort}`);
-  const oursProcess = await start("ours", "scripts/start.mjs", {
-    DATABASE_URL: databaseUrl,
-    LATCHKEY_SECRET: secret,
-    PORT: String(oursPort),
-    HOST: "127.0.0.1",
-    NODE_ENV: "production",
-    LATCHKEY_DIST_DIR: distDir,
-    LATCHKEY_API_RATE_LIMIT: "100000000",
-  });
+  const oursProcess = await start(
+    "ours",
+    "scripts/start.mjs",
+    {
+      DATABASE_URL: databaseUrl,
+      LATCHKEY_SECRET: secret,
+      PORT: String(oursPort),
+      HOST: "127.0.0.1",
+      NODE_ENV: "production",
+      LATCHKEY_DIST_DIR: distDir,
+      LATCHKEY_API_RATE_LIMIT: "100000000",
+    },
+    cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [],
+  );
 
   // One user and one key, made by the app's own service (the server has run the migrations).
   const database = await openDatabase({ url: databaseUrl, dataDir: "memory://", poolMax: 2 }, { migrate: false });
@@ -183,14 +193,19 @@ async function main(): Promise<void> {
     authorization,
     ...extra,
   });
-  const targets: Target[] = [
-    { name: "ceiling: bare constant pong", url: `http://127.0.0.1:${basePort}/pong`, pid: baselineProcess.pid },
-    { name: "bare one-lookup server", url: `http://127.0.0.1:${basePort}/api/v1/ping`, pid: baselineProcess.pid, authorization },
-    ours("/ping"),
-    ours("/whoami"),
-    ours("/verify", { method: "POST", body: JSON.stringify({ key }) }),
-    ours("/api_keys"),
-  ];
+  const ceilingTarget: Target = { name: "ceiling: bare constant pong", url: `http://127.0.0.1:${basePort}/pong`, pid: baselineProcess.pid };
+  const oneLookupTarget: Target = {
+    name: "bare one-lookup server",
+    url: `http://127.0.0.1:${basePort}/api/v1/ping`,
+    pid: baselineProcess.pid,
+    authorization,
+  };
+  const fastPaths = [ours("/ping"), ours("/whoami"), ours("/verify", { method: "POST", body: JSON.stringify({ key }) })];
+  const listTarget = ours("/api_keys");
+  // BENCH_ONLY=ping,verify measures just those of ours (the baselines always run): to profile one.
+  const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+  const chosen = (target: Target) => !only || only.some((word) => target.url.endsWith(`/${word}`));
+  const targets: Target[] = [ceilingTarget, oneLookupTarget, ...[...fastPaths, listTarget].filter(chosen)];
   for (const target of targets) {
     const response = await fetch(target.url, {
       method: target.method ?? "GET",
@@ -237,23 +252,27 @@ async function main(): Promise<void> {
   );
   for (const target of targets) console.log(row(best(target.name)));
   console.log("");
-  const ceiling = best(targets[0]!.name);
-  const oneLookup = best(targets[1]!.name);
+  const ceiling = best(ceilingTarget.name);
+  const oneLookup = best(oneLookupTarget.name);
   const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
-  for (const target of targets.slice(2, 5)) {
+  for (const target of fastPaths.filter(chosen)) {
     const f = best(target.name);
     const ratio = f.rps / ceiling.rps;
     const ok = ratio >= 0.5 && f.p99 < 10 && f.non2xx === 0 && f.errors === 0;
     console.log(`${target.name}: ${ratio.toFixed(2)}x the ceiling, p99 ${f.p99} ms (goal >= 0.5x, p99 < 10 ms): ${verdict(ok)}`);
   }
-  const list = best(targets[5]!.name);
-  const listRatio = list.rps / oneLookup.rps;
-  console.log(
-    `${targets[5]!.name}: ${listRatio.toFixed(2)}x the bare one-lookup server, p99 ${list.p99} ms (goal >= 0.8x): ` +
-      verdict(listRatio >= 0.8 && list.non2xx === 0 && list.errors === 0),
-  );
-  const ping = best(targets[2]!.name);
-  console.log(`ours GET /ping against the bare one-lookup server: ${(ping.rps / oneLookup.rps).toFixed(2)}x`);
+  if (chosen(listTarget)) {
+    const list = best(listTarget.name);
+    const listRatio = list.rps / oneLookup.rps;
+    console.log(
+      `${listTarget.name}: ${listRatio.toFixed(2)}x the bare one-lookup server, p99 ${list.p99} ms (goal >= 0.8x): ` +
+        verdict(listRatio >= 0.8 && list.non2xx === 0 && list.errors === 0),
+    );
+  }
+  if (chosen(fastPaths[0]!)) {
+    const ping = best(fastPaths[0]!.name);
+    console.log(`ours GET /ping against the bare one-lookup server: ${(ping.rps / oneLookup.rps).toFixed(2)}x`);
+  }
   const loadavg = fs.existsSync("/proc/loadavg") ? fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "n/a";
   console.log(`(server CPU excludes PostgreSQL's, which the baselines spend on every request; load average ${loadavg})`);
 }
