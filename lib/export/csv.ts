@@ -161,11 +161,7 @@ export interface CsvExport {
  * service checks); audited once as `export.api_keys` with the filters (`filters`: the API's
  * names for them) before the first row is read.
  */
-export async function exportApiKeysCsv(
-  actor: Actor,
-  query: AccessManagerQuery,
-  filters: AdminApiKeysQuery & { over_policy?: boolean },
-): Promise<CsvExport> {
+export async function exportApiKeysCsv(actor: Actor, query: AccessManagerQuery, filters: AdminApiKeysQuery): Promise<CsvExport> {
   const batches = eachApiKeyForAdmin(actor, query);
   // The generator checks the permission on its first step: run it before auditing anything.
   const first = await batches.next();

@@ -245,6 +245,12 @@ export const adminApiKeysQuerySchema = z.strictObject({
   role: apiEnum(ROLES, "role", "The key holder's role."),
   expires: apiEnum(EXPIRES_FILTERS, "expires", "`expired`, `7d` (within 7 days), `30d` (within 30 days) or `never`."),
   last_used: apiEnum(LAST_USED_FILTERS, "last_used", "`never`, `30d` (over 30 days ago) or `90d` (over 90 days ago)."),
+  over_policy: apiEnum(
+    ["true", "false"] as const,
+    "over_policy",
+    "`true`: only keys that would live longer from now than the organisation's maximum key lifetime allows " +
+      "(the Access Manager's Over policy filter; none without a maximum). `false`: no such filter.",
+  ),
   sort: z
     .enum(API_KEY_SORT_VALUES, { error: `sort must be one of: ${API_KEY_SORT_VALUES.join(", ")}.` })
     .optional()
@@ -265,6 +271,7 @@ export function accessManagerQueryOf(query: AdminApiKeysQuery): AccessManagerQue
     role: query.role,
     expires: query.expires,
     last_used: query.last_used,
+    over_policy: query.over_policy === "true" ? "1" : undefined,
     sort: API_KEY_SORTS[(descending ? sort.slice(1) : sort) as ApiKeySort],
     dir: descending ? "desc" : "asc",
   });
@@ -280,6 +287,7 @@ export function adminApiKeysQueryOf(query: AccessManagerQuery): AdminApiKeysQuer
     role: query.role,
     expires: query.expires,
     last_used: query.last_used,
+    over_policy: query.over_policy ? "true" : undefined,
     sort: query.dir === "desc" ? `-${sort}` : sort,
   };
 }

@@ -18,6 +18,7 @@ import { listApiKeysForAdmin } from "@/lib/keys/admin";
 import { createApiKey, setOwnApiKeyStatus } from "@/lib/keys/service";
 import { connection, db, keyCache } from "@/lib/runtime";
 import { insertKeys, type KeySpec } from "@/lib/seed";
+import { updateKeyPolicy } from "@/lib/settings/service";
 import { createServiceAccount } from "@/lib/users/service-accounts";
 import { parseAccessManagerQuery, parseAuditLogQuery } from "@/lib/validation/admin";
 import { NO_SUCH_ENDPOINT } from "@/server/api/middleware";
@@ -310,15 +311,29 @@ describe("filters and sorts answer what the Access Manager answers", () => {
     ["last_used=never", { last_used: "never" }],
     ["last_used=30d&sort=-last_used_at", { last_used: "30d", sort: "-last_used_at" }],
     ["last_used=90d", { last_used: "90d" }],
+    ["over_policy=true (a 30-day maximum key lifetime)", { over_policy: "true" }],
+    ["over_policy=false (no filter)", { over_policy: "false" }],
   ])("%s", async (_label, filters) => {
-    const { access_level, sort, ...rest } = filters as Record<string, string>;
-    const pageParams: Record<string, string> = { ...rest, ...(access_level ? { level: access_level } : {}) };
+    const { access_level, sort, over_policy, ...rest } = filters as Record<string, string>;
+    const pageParams: Record<string, string> = {
+      ...rest,
+      ...(access_level ? { level: access_level } : {}),
+      ...(over_policy === "true" ? { over_policy: "1" } : {}),
+    };
     if (sort) {
       pageParams.sort = PAGE_SORT[sort.replace(/^-/, "") as keyof typeof PAGE_SORT];
       pageParams.dir = sort.startsWith("-") ? "desc" : "asc";
     }
-    const api = await walkApi(new URLSearchParams(filters as Record<string, string>).toString(), 4);
-    expect(api).toEqual(await walkPages(pageParams));
+    // Over policy needs a maximum key lifetime to measure against (without one it matches nothing).
+    if (over_policy) await updateKeyPolicy(owner, { max_key_lifetime_days: 30, disable_unused_after_days: null });
+    try {
+      const api = await walkApi(new URLSearchParams(filters as Record<string, string>).toString(), 4);
+      const page = await walkPages(pageParams);
+      if (over_policy === "true") expect(page.length).toBeGreaterThan(5);
+      expect(api).toEqual(page);
+    } finally {
+      if (over_policy) await updateKeyPolicy(owner, { max_key_lifetime_days: null, disable_unused_after_days: null });
+    }
   });
 });
 
@@ -388,6 +403,8 @@ describe("cursors", () => {
     ["role=boss", "role"],
     ["expires=1d", "expires"],
     ["last_used=ever", "last_used"],
+    ["over_policy=1", "over_policy"],
+    ["over_policy=yes", "over_policy"],
     ["sort=colour", "sort"],
     ["sort=-", "sort"],
     ["limit=0", "limit"],

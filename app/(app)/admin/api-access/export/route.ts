@@ -10,7 +10,6 @@ import { adminApiKeysQueryOf, parseAccessManagerQuery } from "@/lib/validation/a
 export async function GET(request: Request): Promise<Response> {
   const actor = await requirePermission("keys.manageAll");
   const query = parseAccessManagerQuery(new URL(request.url).searchParams);
-  const filters = { ...adminApiKeysQueryOf(query), ...(query.over_policy ? { over_policy: true } : {}) };
-  const exported = await exportApiKeysCsv(actor, query, filters);
+  const exported = await exportApiKeysCsv(actor, query, adminApiKeysQueryOf(query));
   return new Response(exported.stream, { headers: csvDownloadHeaders(exported.filename) });
 }
