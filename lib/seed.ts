@@ -259,8 +259,23 @@ export async function seedBulk(sql: Sql, ring: Keyring, count: number, passwordH
   const holders = created.filter((u) => u.role !== "lite");
   const admins = created.filter((u) => u.role === "admin");
   const now = Date.now();
+  // A chunk at a time: a million specs held at once cost over a gigabyte of memory.
+  for (let from = 0; from < count; from += SPEC_CHUNK) {
+    await insertKeys(sql, ring, bulkKeySpecs(from, Math.min(count, from + SPEC_CHUNK), { holders, admins, tag, now }));
+  }
+  return { users: created.filter((u) => u.created).length, keys: count };
+}
+
+const SPEC_CHUNK = 10 * BATCH;
+
+/** The bulk organisation's keys number `from` to `to` (exclusive), spread over its holders at random. */
+function bulkKeySpecs(
+  from: number,
+  to: number,
+  { holders, admins, tag, now }: { holders: { id: string; role: Role }[]; admins: { id: string }[]; tag: string; now: number },
+): KeySpec[] {
   const specs: KeySpec[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     const user = holders[Math.floor(Math.random() * holders.length)]!;
     const createdAt = new Date(now - Math.random() * 730 * DAY);
     const disabled = Math.random() < 0.08;
@@ -277,8 +292,7 @@ export async function seedBulk(sql: Sql, ring: Keyring, count: number, passwordH
       lastUsedAt: Math.random() < 0.65 ? new Date(createdAt.getTime() + Math.random() * (now - createdAt.getTime())) : null,
     });
   }
-  await insertKeys(sql, ring, specs);
-  return { users: created.filter((u) => u.created).length, keys: count };
+  return specs;
 }
 
 export interface SeedReport {

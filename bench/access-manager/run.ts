@@ -1,8 +1,9 @@
 /**
  * Benchmark of the API Access Manager at 1k, 10k and 100k keys on PostgreSQL (not a test: it
- * prints figures and asserts nothing).
+ * prints figures and asserts nothing); SPEC §14's goals are at a million:
  *
  *   npm run bench:access-manager [-- --sizes 1000,10000,100000 --runs 30 --no-page]
+ *   npm run bench:access-manager -- --sizes 1000000 --runs 15
  *
  * It creates its own database on BENCH_POSTGRES_URL or TEST_POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres),
@@ -87,6 +88,7 @@ const SCENARIOS: Scenario[] = [
   { label: "search 'hopper' (a user)", params: { q: "hopper" } },
   { label: "search 'billing-prod' (keys)", params: { q: "billing-prod" } },
   { label: "search no match", params: { q: "no such key 100%_" } },
+  { label: "search 'prod' (a quarter)", params: { q: "prod" } },
   { label: "search + filter + sort", params: { q: "grace", status: "active", sort: "lastUsedAt", dir: "desc" } },
   { label: "sort expires asc", params: { sort: "expiresAt", dir: "asc" } },
   { label: "filter status expired", params: { status: "expired" } },
@@ -106,6 +108,7 @@ const PAGE_SCENARIOS = [
   "first page (newest)",
   "sort user asc",
   "search 'hopper' (a user)",
+  "search 'billing-prod' (keys)",
   "last page",
   "filter expires within 7 days",
   "filter never expires",
@@ -272,6 +275,9 @@ const OURS = [
   "api_keys_expires_at_idx",
   "users_name_email_idx",
   "users_role_name_email_idx",
+  "api_keys_name_trgm_idx",
+  "users_name_trgm_idx",
+  "users_email_trgm_idx",
 ];
 
 async function switchToInitIndexes(sql: postgres.Sql): Promise<string[]> {
