@@ -56,13 +56,19 @@ function hasBody(req: IncomingMessage): boolean {
  * The request's body as text, at most MAX_BODY_BYTES (413 past it, as the framework's limit
  * answers; the rest is read and dropped, so the 413 still reaches the client).
  */
-function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<string> {
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    req.resume();
+    throw tooLarge();
+  }
+  // A small body arrives with the headers: by the time a microtask runs, the HTTP parser has
+  // buffered all of it. Take it from there, without a stream event.
+  await Promise.resolve();
+  if (req.complete && req.readableFlowing === null && req.readableLength <= MAX_BODY_BYTES) {
+    const buffered = req.read() as Buffer | null;
+    return buffered ? buffered.toString("utf8") : "";
+  }
   return new Promise((resolve, reject) => {
-    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-      req.resume();
-      reject(tooLarge());
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
