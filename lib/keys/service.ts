@@ -86,7 +86,11 @@ export function newSecretColumns(id: string) {
 
 export async function listOwnApiKeys(actor: Actor): Promise<ApiKeyDto[]> {
   if (!can(actor.role, "keys.own")) return [];
-  const rows = await db().select().from(apiKeys).where(eq(apiKeys.userId, actor.userId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+  const rows = await db()
+    .select(keyDtoColumns)
+    .from(apiKeys)
+    .where(eq(apiKeys.userId, actor.userId))
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
   return rows.map(toKeyDto);
 }
 
@@ -109,7 +113,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
-/** What a key's DTO needs, and nothing secret: lists select these, never the whole row. */
+/** What a key's DTO needs, and nothing secret: reads for display select these, never the whole row. */
 const keyDtoColumns = {
   id: apiKeys.id,
   name: apiKeys.name,
@@ -174,7 +178,7 @@ export async function getOwnApiKey(actor: Actor, id: string): Promise<ApiKeyDto>
   readOwnKeys(actor);
   if (!isUuid(id)) throw notFound(KEY_NOT_FOUND);
   const [row] = await db()
-    .select()
+    .select(keyDtoColumns)
     .from(apiKeys)
     .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, actor.userId)))
     .limit(1);
