@@ -11,6 +11,8 @@ const numberFormat = new Intl.NumberFormat("en-GB");
 /**
  * Pagination for a table paged by the server: a total, a page-size choice and links to the
  * first, previous, next and last pages (real links: they can be opened in a new tab or shared).
+ * A total counted only up to a limit (`totalExact` false) reads "of 1,000+ keys" and "Page 1 of
+ * 41+": the last page link then leads to the farthest page counted, and Next on to the next.
  */
 export function DataTablePagination({
   page,
@@ -18,6 +20,7 @@ export function DataTablePagination({
   pageSize,
   pageSizes,
   total,
+  totalExact = true,
   noun,
   hrefFor,
   onPageSizeChange,
@@ -28,6 +31,8 @@ export function DataTablePagination({
   pageSize: number;
   pageSizes: readonly number[];
   total: number;
+  /** False when `total` is only what was counted (there are at least that many): shown with a "+". */
+  totalExact?: boolean;
   /** What the rows are, singular and plural: ["key", "keys"]. */
   noun: [string, string];
   hrefFor: (page: number) => string;
@@ -48,7 +53,8 @@ export function DataTablePagination({
             <span className="font-medium text-slate-900">
               {numberFormat.format(first)}–{numberFormat.format(last)}
             </span>{" "}
-            of <span className="font-medium text-slate-900">{numberFormat.format(total)}</span> {total === 1 ? noun[0] : noun[1]}
+            of <span className="font-medium text-slate-900">{numberFormat.format(total)}</span>
+            {totalExact ? null : <MoreThan />} {total === 1 && totalExact ? noun[0] : noun[1]}
           </>
         )}
       </p>
@@ -72,6 +78,7 @@ export function DataTablePagination({
         </div>
         <span className="whitespace-nowrap">
           Page {numberFormat.format(page)} of {numberFormat.format(pageCount)}
+          {totalExact ? null : <MoreThan />}
         </span>
         <div className="flex items-center gap-1">
           <PageLink onNavigate={onNavigate} label="First page" href={hrefFor(1)} disabled={page <= 1}>
@@ -89,6 +96,16 @@ export function DataTablePagination({
         </div>
       </div>
     </nav>
+  );
+}
+
+/** The "+" of a count that is only a lower bound, said in words to a screen reader. */
+function MoreThan() {
+  return (
+    <>
+      <span aria-hidden>+</span>
+      <span className="sr-only"> or more</span>
+    </>
   );
 }
 

@@ -404,8 +404,9 @@ export function AccessManager({
         pageSize={query.size}
         pageSizes={PAGE_SIZES}
         total={total}
-        // A search matching very many keys is counted up to a limit (lib/keys/admin.ts): "of 1,000 keys or more".
-        noun={totalExact ? ["key", "keys"] : ["key or more", "keys or more"]}
+        // A search matching very many keys is counted up to a limit (lib/keys/admin.ts): "of 1,000+ keys".
+        totalExact={totalExact}
+        noun={["key", "keys"]}
         hrefFor={(page) => `/admin/api-access${accessManagerSearch({ ...query, page })}`}
         onPageSizeChange={(size) => go({ size: size as PageSize })}
         onNavigate={(href) => navigate(href)}
