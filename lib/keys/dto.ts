@@ -46,9 +46,9 @@ export type KeyDtoSource = Pick<
 >;
 
 export function toKeyDto(row: KeyDtoSource): ApiKeyDto {
-  const now = new Date();
+  const now = Date.now();
   // Every write sets or clears previous_digest and previous_expires_at together: the time says it.
-  const previousLive = row.previousExpiresAt !== null && row.previousExpiresAt > now;
+  const previousLive = row.previousExpiresAt !== null && row.previousExpiresAt.getTime() > now;
   return {
     id: row.id,
     name: row.name,

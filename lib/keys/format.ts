@@ -44,7 +44,14 @@ export function crc32(text: string): number {
 }
 
 export function checksumOf(body: string): string {
-  return base62(BigInt(crc32(body)), CHECKSUM_LENGTH);
+  // A CRC-32 fits a double exactly: base62 in plain numbers, not BigInt (every API request checks one).
+  let n = crc32(body);
+  let out = "";
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[n % 62]! + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
 }
 
 /** A new key from 32 bytes of the operating system's CSPRNG (or the bytes given, for tests). */

@@ -110,17 +110,25 @@ function handOnAsJson(c: Context, text: string): void {
 }
 
 async function readJsonObject(c: Context): Promise<string> {
-  return requireJsonObject(await c.req.text());
+  const text = await c.req.text();
+  requireJsonObject(text);
+  return text;
 }
 
 /** A body that must be present and one JSON object (400 otherwise). */
-export function requireJsonObject(text: string): string {
+export function requireJsonObject(text: string): Record<string, unknown> {
   if (!text.trim()) throw new ApiError(400, "The request body is empty; send a JSON object.");
-  return parseJsonObject(text);
+  return jsonObjectOf(text);
 }
 
 /** `text` if it is one JSON object; a 400 in the API's words otherwise. */
 export function parseJsonObject(text: string): string {
+  jsonObjectOf(text);
+  return text;
+}
+
+/** The JSON object `text` holds; a 400 in the API's words when it holds anything else. */
+function jsonObjectOf(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -130,5 +138,5 @@ export function parseJsonObject(text: string): string {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ApiError(400, "The request body must be a JSON object.");
   }
-  return text;
+  return value as Record<string, unknown>;
 }

@@ -128,7 +128,7 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
     fast(res, () => {
       const ip = clientIpFrom(req.headers);
       return whenReady(gate.admit(req.headers.authorization, VERIFY_PATH, ip), async ({ found }) => {
-        const parsed = verifyRequest.safeParse(JSON.parse(requireJsonObject(await readBody(req))));
+        const parsed = verifyRequest.safeParse(requireJsonObject(await readBody(req)));
         if (!parsed.success) throw zodToApiError(parsed.error, "json");
         const check = await gate.verify(parsed.data.key, ip);
         send(res, 200, JSON.stringify(verificationBody(check)), sunsetHeaders(found));
