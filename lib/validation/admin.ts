@@ -297,9 +297,9 @@ export const adminSetKeyStatusSchema = z.strictObject({ status: keyStatus });
 
 /** GET /api/v1/admin/audit_log's query: the Audit log page's filters, newest first. */
 export const adminAuditLogQuerySchema = z.strictObject({
-  actor: apiText(254, "Who acted: the start of their email (case-insensitive)."),
+  actor: apiText(254, "Who acted: any part of their email (case-insensitive)."),
   action: apiEnum(AUDIT_ACTIONS, "action", "One action, e.g. `api_key.created`."),
-  target: apiText(254, "The target: the start of its email or key name (case-insensitive), or its exact id."),
+  target: apiText(254, "The target: any part of its email or key name (case-insensitive), or its exact id."),
   cursor: apiCursor,
   limit: apiLimit,
 });

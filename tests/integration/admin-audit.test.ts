@@ -94,8 +94,28 @@ describe("the audit log", () => {
     [{ target: "key 1" }, 11, () => true], // key 1, key 10..19
     [{ target: "00000000-0000-4000-8000-000000000042" }, 1, () => true],
     [{ target: "100%_" }, 1, () => true],
-    [{ target: "%" }, 0, () => true],
+    // Actor and Target match "contains", in any case (a prefix match found none of these).
+    [{ actor: "EXAMPLE.test" }, 61, () => true],
+    [{ actor: "am@" }, 30, (e: { actorLabel: string }) => e.actorLabel === "sam@example.test"],
+    [{ actor: "ONE@exa" }, 1, (e: { actorLabel: string }) => e.actorLabel === "Someone@Example.test"],
+    [{ target: "EY 4" }, 11, () => true], // key 4, key 40..49
+    [{ target: "special" }, 1, (e: { targetLabel: string }) => e.targetLabel === "100%_special"],
+    // LIKE's wildcards are literal: only "100%_special" holds a % or a _ (as a pattern, each matched every row).
+    [{ target: "key%1" }, 0, () => true],
+    [{ target: "KEY_1" }, 0, () => true],
+    [{ target: "%_special" }, 1, (e: { targetLabel: string }) => e.targetLabel === "100%_special"],
+    [{ target: "%" }, 1, (e: { targetLabel: string }) => e.targetLabel === "100%_special"],
+    [{ target: "_" }, 1, (e: { targetLabel: string }) => e.targetLabel === "100%_special"],
+    [{ target: "0%_s" }, 1, () => true],
+    [{ target: "y%1" }, 0, () => true],
     [{ actor: "_" }, 0, () => true],
+    // No three letters or digits in a row (no trigram to look up): still a "contains" match.
+    [{ actor: "sa" }, 30, (e: { actorLabel: string }) => e.actorLabel === "sam@example.test"],
+    [{ actor: "M" }, 61, () => true],
+    // An id matches only whole; labels never match an id's middle.
+    [{ target: "0000-4000-8000" }, 0, () => true],
+    [{ target: "nothing like it" }, 0, () => true],
+    [{ target: "EXAMPLE", action: "auth.sign_in_failed" }, 1, (e: { targetLabel: string }) => e.targetLabel === "someone@example.test"],
   ])("filters by %j", async (filter, count, keep) => {
     const page = await listAuditLog(admin, q({ ...filter, size: "100" }));
     expect(page.entries).toHaveLength(count);

@@ -46,7 +46,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
         aria-label="Filter the audit log"
         className="flex flex-wrap items-end gap-3"
       >
-        <FilterField label="Actor" hint="Email, starts with">
+        <FilterField label="Actor" hint="Email, contains">
           {(id) => (
             <input id={id} name="actor" defaultValue={query.actor} maxLength={254} autoComplete="off" className={cn(inputClass, "w-56")} />
           )}
@@ -63,7 +63,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
             </select>
           )}
         </FilterField>
-        <FilterField label="Target" hint="Email or key name, starts with; or an id">
+        <FilterField label="Target" hint="Email or key name, contains; or an id">
           {(id) => (
             <input
               id={id}
