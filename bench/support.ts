@@ -45,3 +45,23 @@ export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void
     child.kill("SIGTERM");
   });
 }
+
+/** The p-th percentile of ascending `sorted` (nearest rank). */
+export function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Runs `fn` `warmup` times, then `runs` times timed: p50 and p95 in milliseconds, and what the last run returned. */
+export async function timeRuns<T>(fn: () => Promise<T>, runs: number, warmup = 3): Promise<{ p50: number; p95: number; last: T }> {
+  let last = undefined as T;
+  for (let i = 0; i < warmup; i++) last = await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    last = await fn();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p95: percentile(samples, 95), last };
+}

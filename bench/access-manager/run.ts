@@ -41,6 +41,7 @@ import { latestAllowedExpiry } from "@/lib/keys/expiry";
 import { setConnection, setServerSecret } from "@/lib/runtime";
 import { seed, seedBulk } from "@/lib/seed";
 import { parseAccessManagerQuery, accessManagerSearch, type AccessManagerQuery } from "@/lib/validation/admin";
+import { percentile, timeRuns } from "../support";
 
 const args = parseArgs({
   options: {
@@ -119,21 +120,9 @@ const PAGE_SCENARIOS = [
 /** The Maximum key lifetime set for the Over policy scenarios. */
 const POLICY_DAYS = 90;
 
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await fn();
-    samples.push(performance.now() - start);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95) };
+  const { p50, p95 } = await timeRuns(fn, RUNS, WARMUP);
+  return { p50, p95 };
 }
 
 /** Resolves the MIDDLE / LAST page placeholders for a given total. */

@@ -28,6 +28,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { listAuditLog } from "@/lib/audit/query";
 import { setConnection, setServerSecret } from "@/lib/runtime";
 import { auditLogQuerySchema, type AuditLogQuery } from "@/lib/validation/admin";
+import { timeRuns } from "../support";
 
 const args = parseArgs({
   options: {
@@ -152,22 +153,9 @@ function pageSql(filter: Scenario["filter"], contains: boolean): string {
   ].join(" ");
 }
 
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 async function time(fn: () => Promise<number>): Promise<{ p50: number; p95: number; rows: number }> {
-  let rows = 0;
-  for (let i = 0; i < WARMUP; i++) rows = await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await fn();
-    samples.push(performance.now() - start);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), rows };
+  const { p50, p95, last } = await timeRuns(fn, RUNS, WARMUP);
+  return { p50, p95, rows: last };
 }
 
 const fmt = (n: number) => n.toFixed(1).padStart(7);

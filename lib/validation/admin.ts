@@ -122,7 +122,7 @@ export function accessManagerSearch(query: AccessManagerQuery): string {
 // Audit log (/admin/audit-log)
 
 export const auditLogQuerySchema = z.object({
-  // Case-insensitive prefix of who acted (an email) and of the target (an email or key name),
+  // Case-insensitive "contains" over who acted (an email) and the target (an email or key name),
   // or a target's exact id.
   actor: searchText(254),
   action: oneOf(AUDIT_ACTIONS),
