@@ -8,7 +8,10 @@
  * - the ceiling: bench/api/baseline.ts's `/pong`, bare node:http answering a constant, with no
  *   authentication: what this machine allows an HTTP server in Node.js at all;
  * - the bare one-lookup server: bench/api/baseline.ts doing the same checksum + HMAC + one indexed
- *   lookup per request as ping, and nothing else.
+ *   lookup per request as ping, and nothing else;
+ * - the bare in-memory server: baseline.ts doing ping's and verify's work from a Map (checksum,
+ *   HMAC, for verify the body and the second key) and nothing else: the least a Node.js server can
+ *   do for those answers, so the ratios against the ceiling can be read against what the work costs.
  *
  * All get the same database, secret and key; autocannon (50 connections) warms each up, then
  * measures it. Prints req/s, p50, p99, non-2xx and the ratios the issue asks for: ping, whoami and
@@ -200,12 +203,23 @@ async function main(): Promise<void> {
     pid: baselineProcess.pid,
     authorization,
   };
+  const inMemory = {
+    ping: { name: "bare in-memory: ping", url: `http://127.0.0.1:${basePort}/memory/ping`, pid: baselineProcess.pid, authorization },
+    verify: {
+      name: "bare in-memory: verify",
+      url: `http://127.0.0.1:${basePort}/memory/verify`,
+      pid: baselineProcess.pid,
+      authorization,
+      method: "POST" as const,
+      body: JSON.stringify({ key }),
+    },
+  } satisfies Record<string, Target>;
   const fastPaths = [ours("/ping"), ours("/whoami"), ours("/verify", { method: "POST", body: JSON.stringify({ key }) })];
   const listTarget = ours("/api_keys");
   // BENCH_ONLY=ping,verify measures just those of ours (the baselines always run): to profile one.
   const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
   const chosen = (target: Target) => !only || only.some((word) => target.url.endsWith(`/${word}`));
-  const targets: Target[] = [ceilingTarget, oneLookupTarget, ...[...fastPaths, listTarget].filter(chosen)];
+  const targets: Target[] = [ceilingTarget, oneLookupTarget, inMemory.ping, inMemory.verify, ...[...fastPaths, listTarget].filter(chosen)];
   for (const target of targets) {
     const response = await fetch(target.url, {
       method: target.method ?? "GET",
@@ -272,6 +286,20 @@ async function main(): Promise<void> {
   if (chosen(fastPaths[0]!)) {
     const ping = best(fastPaths[0]!.name);
     console.log(`ours GET /ping against the bare one-lookup server: ${(ping.rps / oneLookup.rps).toFixed(2)}x`);
+  }
+  // The least a Node.js server can do for the same answers, from memory: how far the goal is from
+  // what the work itself costs here.
+  for (const [mine, bare] of [
+    [fastPaths[0]!, inMemory.ping],
+    [fastPaths[2]!, inMemory.verify],
+  ] as const) {
+    if (!chosen(mine)) continue;
+    const f = best(mine.name);
+    const b = best(bare.name);
+    console.log(
+      `${bare.name}: ${(b.rps / ceiling.rps).toFixed(2)}x the ceiling; ${mine.name} does ${(f.rps / b.rps).toFixed(2)}x of it ` +
+        `(server CPU ${f.cpuPerK?.toFixed(0) ?? "-"} against ${b.cpuPerK?.toFixed(0) ?? "-"} ms per 1,000 requests)`,
+    );
   }
   const loadavg = fs.existsSync("/proc/loadavg") ? fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "n/a";
   console.log(`(server CPU excludes PostgreSQL's, which the baselines spend on every request; load average ${loadavg})`);
