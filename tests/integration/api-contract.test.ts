@@ -13,12 +13,10 @@
  *   folder at test time) type-checks against a flow and runs it with openapi-fetch.
  */
 // First: the API's schemas extend zod (.openapi) before any other module builds one.
-import { createApiRequestListener } from "@/server/api/node";
+import { serveApi } from "../helpers/api-server";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -54,7 +52,7 @@ interface Document {
 }
 
 let teardown: () => Promise<void>;
-let server: Server;
+let api: Awaited<ReturnType<typeof serveApi>>;
 let origin: string;
 let document: Document;
 let ajv: Ajv2020;
@@ -65,9 +63,8 @@ let readKey: string;
 beforeAll(async () => {
   teardown = await setupTestDatabase();
   keyCache().configure("off");
-  server = createServer(createApiRequestListener({ keyRateLimit: 0, authFailureLimit: 0 }));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  api = await serveApi({ keyRateLimit: 0, authFailureLimit: 0 });
+  origin = api.origin;
   document = (await (await fetch(`${origin}/api/v1/openapi.json`)).json()) as Document;
   // The served document itself is the schema: responses are checked against its JSON pointers.
   ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -78,7 +75,7 @@ beforeAll(async () => {
   readKey = (await createApiKey(user, { name: "contract reader", access_level: "read_only" })).secret;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
+  await api.close();
   await teardown();
 });
 

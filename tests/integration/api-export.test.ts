@@ -6,9 +6,7 @@
  * the export is read, against the size of the CSV).
  */
 // First: the API's schemas extend zod (.openapi) before any other module builds one.
-import { createApiRequestListener } from "@/server/api/node";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { serveApi } from "../helpers/api-server";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { and, eq, gt } from "drizzle-orm";
@@ -26,7 +24,7 @@ import { setupTestDatabase, TEST_SECRET } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 
 let teardown: () => Promise<void>;
-let server: Server;
+let api: Awaited<ReturnType<typeof serveApi>>;
 let origin: string;
 let admin: Actor;
 let adminKey: string;
@@ -34,14 +32,13 @@ let adminKey: string;
 beforeAll(async () => {
   teardown = await setupTestDatabase();
   keyCache().configure("off");
-  server = createServer(createApiRequestListener({ keyRateLimit: 0, authFailureLimit: 0 }));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  api = await serveApi({ keyRateLimit: 0, authFailureLimit: 0 });
+  origin = api.origin;
   admin = await makeUser("admin", { name: 'Ada "The Auditor", Admin' });
   adminKey = (await createApiKey(admin, { name: "exporter", access_level: "read_only" })).secret;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
+  await api.close();
   await teardown();
 });
 

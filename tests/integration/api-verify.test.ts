@@ -7,8 +7,6 @@
 // First: the API's schemas extend zod (.openapi) before any other module builds one.
 import { createApiApp, type ApiApp } from "@/server/api/app";
 import { errorResponse, verifyResponse } from "@/server/api/schemas";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys, auditLog, users } from "@/db/schema";
@@ -20,7 +18,7 @@ import { createApiKey, deleteApiKey, regenerateApiKey, revokePreviousSecret, set
 import { db, keyCache } from "@/lib/runtime";
 import { createServiceAccount } from "@/lib/users/service-accounts";
 import { WWW_AUTHENTICATE } from "@/server/api/errors";
-import { createApiRequestListener } from "@/server/api/node";
+import { serveApi } from "../helpers/api-server";
 import { setupTestDatabase, testDatabaseUrl } from "../helpers/db";
 import { keyRow, makeUser } from "../helpers/fixtures";
 
@@ -319,14 +317,13 @@ describe("the caller and the request", () => {
 });
 
 describe("over HTTP, the fast path (POST /api/v1/verify exactly) answers as the framework does", () => {
-  let server: Server;
+  let api: Awaited<ReturnType<typeof serveApi>>;
   let base: string;
   beforeAll(async () => {
-    server = createServer(createApiRequestListener({ keyRateLimit: 0, authFailureLimit: 0 }));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await serveApi({ keyRateLimit: 0, authFailureLimit: 0 });
+    base = api.origin;
   });
-  afterAll(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+  afterAll(() => api.close());
 
   async function post(path: string, body: string, authorization: string | null) {
     const response = await fetch(`${base}${path}`, {
