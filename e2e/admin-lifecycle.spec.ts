@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { basicAuth, expectNoAxeViolations, hydrated, ping, rowOf, screenshot, storageStateOf } from "./support";
+import { addKeyOnProfile, basicAuth, expectNoAxeViolations, hydrated, ping, rowOf, screenshot, storageStateOf } from "./support";
 
 /**
  * SPEC §11 for Owners and Admins: the key policy on /admin/settings (and the Add API Key dialog
@@ -13,19 +13,6 @@ const stamp = `al${Date.now().toString(36)}`;
 async function pageAs(browser: Browser, role: "admin" | "staff" | "owner"): Promise<Page> {
   const context = await browser.newContext({ storageState: storageStateOf(role) });
   return context.newPage();
-}
-
-/** Adds a Read & Write key on the profile page; returns the secret, shown that once. */
-async function addKey(page: Page, name: string): Promise<string> {
-  await page.goto("/profile");
-  await page.getByRole("button", { name: "Add API Key" }).click();
-  const add = page.getByRole("dialog", { name: "Add API Key" });
-  await add.getByLabel("Name").fill(name);
-  await add.getByRole("radio", { name: /Read & Write/ }).check();
-  await add.getByRole("button", { name: "Add", exact: true }).click();
-  const secret = (await add.getByTestId("new-api-key").textContent())!.trim();
-  await add.getByRole("button", { name: "Done" }).click();
-  return secret;
 }
 
 /** Makes a key through the API with `secret` (a Read & Write key); returns the new one's secret. */
@@ -103,7 +90,7 @@ test("an admin sets the key policy; the Add API Key dialog then hides No expirat
 
 test("an admin bulk-disables two keys, then deletes keys of which one vanished meanwhile", async ({ browser }) => {
   const staff = await pageAs(browser, "staff");
-  const maker = await addKey(staff, `${stamp} maker`);
+  const maker = await addKeyOnProfile(staff, `${stamp} maker`, { readWrite: true });
   const one = await apiKey(staff, maker, `${stamp} one`);
   const two = await apiKey(staff, maker, `${stamp} two`);
   await apiKey(staff, maker, `${stamp} three`);
@@ -175,7 +162,7 @@ test("an admin bulk-disables two keys, then deletes keys of which one vanished m
 
 test("filters by Expires, Last used and Over policy; one clear button in the search box; axe", async ({ browser }) => {
   const staff = await pageAs(browser, "staff");
-  const maker = await addKey(staff, `${stamp} filters`);
+  const maker = await addKeyOnProfile(staff, `${stamp} filters`, { readWrite: true });
   await apiKey(staff, maker, `${stamp} unused`);
   const admin = await pageAs(browser, "admin");
   await admin.goto(`/admin/api-access?q=${stamp}`);
@@ -238,7 +225,7 @@ test("filters by Expires, Last used and Over policy; one clear button in the sea
 
 test("on a phone, the Access Manager is one card per key with every action reachable", async ({ browser }) => {
   const staff = await pageAs(browser, "staff");
-  const maker = await addKey(staff, `${stamp} phone a`);
+  const maker = await addKeyOnProfile(staff, `${stamp} phone a`, { readWrite: true });
   await apiKey(staff, maker, `${stamp} phone b`);
   const admin = await pageAs(browser, "admin");
   await admin.setViewportSize({ width: 390, height: 844 });

@@ -1,5 +1,15 @@
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { basicAuth, expectNoAxeViolations, inviteUser, ping, ROLE_OPTION, rowOf, screenshot, storageStateOf } from "./support";
+import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
+import {
+  addKeyOnProfile,
+  basicAuth,
+  expectNoAxeViolations,
+  inviteUser,
+  ping,
+  ROLE_OPTION,
+  rowOf,
+  screenshot,
+  storageStateOf,
+} from "./support";
 
 /**
  * The admin pages, as an Admin uses them. The shared accounts (support.ts) are used by other
@@ -16,19 +26,6 @@ async function invite(browser: Browser, role: keyof typeof ROLE_OPTION, name: st
   return context;
 }
 
-/** Adds a key on the profile page; returns the secret, shown that once. */
-async function addKey(page: Page, name: string, level: "Read-only" | "Read & Write"): Promise<string> {
-  await page.goto("/profile");
-  await page.getByRole("button", { name: "Add API Key" }).click();
-  const add = page.getByRole("dialog", { name: "Add API Key" });
-  await add.getByLabel("Name").fill(name);
-  await add.getByRole("radio", { name: new RegExp(level.replace("&", "\\&")) }).check();
-  await add.getByRole("button", { name: "Add", exact: true }).click();
-  const secret = (await add.getByTestId("new-api-key").textContent())!.trim();
-  await add.getByRole("button", { name: "Done" }).click();
-  return secret;
-}
-
 test.describe("API Access Manager", () => {
   test("an admin searches, filters, sorts and pages; disables a key (its owner cannot enable it), enables it, deletes another", async ({
     browser,
@@ -40,8 +37,8 @@ test.describe("API Access Manager", () => {
     const holderPage = await holder.newPage();
     const alpha = `${stamp} alpha`;
     const beta = `${stamp} beta`;
-    const alphaSecret = await addKey(holderPage, alpha, "Read & Write");
-    const betaSecret = await addKey(holderPage, beta, "Read-only");
+    const alphaSecret = await addKeyOnProfile(holderPage, alpha, { readWrite: true });
+    const betaSecret = await addKeyOnProfile(holderPage, beta);
     // Enough keys to page through, made through the API with the Read & Write key.
     for (let i = 1; i <= 12; i++) {
       const res = await page.request.post("/api/v1/api_keys", {
@@ -188,8 +185,8 @@ test.describe("Users: role changes", () => {
     const danaPage = await dana.newPage();
     const writeKey = `${stamp} deploy bot`;
     const readKey = `${stamp} dashboard`;
-    const writeSecret = await addKey(danaPage, writeKey, "Read & Write");
-    const readSecret = await addKey(danaPage, readKey, "Read-only");
+    const writeSecret = await addKeyOnProfile(danaPage, writeKey, { readWrite: true });
+    const readSecret = await addKeyOnProfile(danaPage, readKey);
     expect(await ping(page, writeSecret)).toBe(200);
 
     const adminContext = await browser.newContext({ storageState: storageStateOf("admin") });

@@ -1,7 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ageConfirmation, expectNoAxeViolations, inviteUser, PASSWORD, rowOf, setUpTwoFactor } from "./support";
-
-const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
+import { ageConfirmation, expectNoAxeViolations, inviteUser, KEY_SHAPE, PASSWORD, rowOf, setUpTwoFactor } from "./support";
 
 // SPEC §12, Confirm it's you: 16 minutes after signing in, Reveal asks the password, then reveals
 // (no second click). The server's clock cannot be moved, so the session's confirmation is aged in

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
-import { expectNoAxeViolations, screenshot, storageStateOf } from "./support";
+import { addKeyOnProfile, expectNoAxeViolations, screenshot, storageStateOf } from "./support";
 
 /**
  * Export CSV (SPEC §13) as an Admin uses it: the Access Manager and the Audit log each download a
@@ -9,17 +9,6 @@ import { expectNoAxeViolations, screenshot, storageStateOf } from "./support";
 
 const stamp = Date.now().toString(36);
 test.use({ storageState: storageStateOf("admin") });
-
-/** Adds a key on the profile page (its name is what the export must carry). */
-async function addKey(page: Page, name: string): Promise<void> {
-  await page.goto("/profile");
-  await page.getByRole("button", { name: "Add API Key" }).click();
-  const add = page.getByRole("dialog", { name: "Add API Key" });
-  await add.getByLabel("Name").fill(name);
-  await add.getByRole("button", { name: "Add", exact: true }).click();
-  await expect(add.getByTestId("new-api-key")).toBeVisible();
-  await add.getByRole("button", { name: "Done" }).click();
-}
 
 /** Clicks Export CSV and reads the file the browser saved: its name and its records. */
 async function exportCsv(page: Page): Promise<{ filename: string; records: string[] }> {
@@ -33,8 +22,8 @@ const today = () => new Date().toISOString().slice(0, 10);
 
 test("the Access Manager exports the keys its search and filters show", async ({ page }) => {
   const name = `=export ${stamp}, checked`;
-  await addKey(page, name);
-  await addKey(page, `other ${stamp}`);
+  await addKeyOnProfile(page, name);
+  await addKeyOnProfile(page, `other ${stamp}`);
   await page.goto(`/admin/api-access?q=${encodeURIComponent(`export ${stamp}`)}`);
   await expect(page.getByRole("heading", { name: "API Access Manager" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Export CSV" })).toBeVisible();
@@ -59,7 +48,7 @@ test("the Access Manager exports the keys its search and filters show", async ({
 
 test("the Audit log exports the entries its filters show", async ({ page }) => {
   const name = `audited ${stamp}`;
-  await addKey(page, name);
+  await addKeyOnProfile(page, name);
   await page.goto(`/admin/audit-log?action=api_key.created&target=${encodeURIComponent(name)}`);
   await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
   await screenshot(page, "audit-log-export");

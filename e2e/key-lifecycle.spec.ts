@@ -1,10 +1,19 @@
 import { expect, test, type Page } from "@playwright/test";
-import { basicAuth, cardOf, expectNoAxeViolations, keyRowOf, ping, screenshot, storageStateOf } from "./support";
+import {
+  addKeyOnProfile,
+  basicAuth,
+  cardOf,
+  expectNoAxeViolations,
+  KEY_SHAPE,
+  keyRowOf,
+  ping,
+  screenshot,
+  storageStateOf,
+} from "./support";
 
 /** The key lifecycle on the Profile page (SPEC §11): Expiration, Description, Expires, rotation with a grace period, phones. */
 
 const DAY = 24 * 60 * 60 * 1000;
-const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
 const day = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
 /** The date the table shows for now + `days` (either side of a UTC midnight the run may straddle). */
 const dayFromNow = (days: number) =>
@@ -14,27 +23,6 @@ const dayFromNow = (days: number) =>
 async function expectNoAxeViolationsWithoutToasts(page: Page): Promise<void> {
   await expect(page.locator("[data-sonner-toast]")).toHaveCount(0, { timeout: 15_000 });
   await expectNoAxeViolations(page);
-}
-
-/** Adds a key through the dialog (filling what is given) and returns its secret. */
-async function addKey(
-  page: Page,
-  name: string,
-  options: { expiration?: string; date?: string; description?: string; readWrite?: boolean } = {},
-): Promise<string> {
-  await page.getByRole("button", { name: "Add API Key" }).click();
-  const add = page.getByRole("dialog", { name: "Add API Key" });
-  await add.getByLabel("Name").fill(name);
-  if (options.readWrite) await add.getByRole("radio", { name: /Read & Write/ }).check();
-  if (options.expiration) await add.getByLabel("Expiration", { exact: true }).selectOption({ label: options.expiration });
-  if (options.date) await add.getByLabel("Expiration date").fill(options.date);
-  if (options.description) await add.getByLabel("Description").fill(options.description);
-  await add.getByRole("button", { name: "Add", exact: true }).click();
-  const secret = (await add.getByTestId("new-api-key").textContent())!.trim();
-  expect(secret).toMatch(KEY_SHAPE);
-  await add.getByRole("button", { name: "Done" }).click();
-  await expect(add).toBeHidden();
-  return secret;
 }
 
 test.describe("key lifecycle on the profile", () => {
@@ -53,7 +41,7 @@ test.describe("key lifecycle on the profile", () => {
     await expectNoAxeViolations(page);
     await page.keyboard.press("Escape");
 
-    const secret = await addKey(page, name, {
+    const secret = await addKeyOnProfile(page, name, {
       expiration: "7 days",
       description: "Nightly export to the warehouse.\nOwned by the data team.",
     });
@@ -81,7 +69,7 @@ test.describe("key lifecycle on the profile", () => {
 
     // No expiration shows Never.
     const forever = `Forever ${Date.now()}`;
-    await addKey(page, forever, { expiration: "No expiration" });
+    await addKeyOnProfile(page, forever, { expiration: "No expiration" });
     await expect(
       keyRowOf(page, forever)
         .getByRole("cell")
@@ -117,7 +105,7 @@ test.describe("key lifecycle on the profile", () => {
 
     // A real date: the key works until the end of that UTC day.
     const date = new Date(Date.now() + 20 * DAY).toISOString().slice(0, 10);
-    await addKey(page, name, { expiration: "Custom date", date });
+    await addKeyOnProfile(page, name, { expiration: "Custom date", date });
     const row = keyRowOf(page, name);
     await expect(row.getByTitle(`${day.format(new Date(`${date}T12:00:00Z`))}, 23:59 UTC`)).toBeVisible();
   });
@@ -125,7 +113,7 @@ test.describe("key lifecycle on the profile", () => {
   test("Edit API Key saves the name and the description together", async ({ page }) => {
     const name = `Describe me ${Date.now()}`;
     await page.goto("/profile");
-    await addKey(page, name);
+    await addKeyOnProfile(page, name);
     const row = keyRowOf(page, name);
     await row.getByRole("button", { name: "Settings" }).click();
     const edit = page.getByRole("dialog", { name: "Edit API Key" });
@@ -152,7 +140,7 @@ test.describe("key lifecycle on the profile", () => {
   test("Regenerate with 1 hour: both secrets work, then Revoke old secret now refuses the old one at once", async ({ page }) => {
     const name = `Rotate ${Date.now()}`;
     await page.goto("/profile");
-    const old = await addKey(page, name);
+    const old = await addKeyOnProfile(page, name);
     expect(await ping(page, old)).toBe(200);
 
     const row = keyRowOf(page, name);
@@ -200,7 +188,7 @@ test.describe("key lifecycle on the profile", () => {
   test("an expired key shows Expired, and Regenerate asks for a new Expiration and makes it work again", async ({ page }) => {
     const name = `Short-lived ${Date.now()}`;
     await page.goto("/profile");
-    const maker = await addKey(page, `${name} maker`, { expiration: "7 days", readWrite: true });
+    const maker = await addKeyOnProfile(page, `${name} maker`, { expiration: "7 days", readWrite: true });
     // The dialog cannot make a key that expires in seconds; the API can (expires_at).
     const created = await page.request.post("/api/v1/api_keys", {
       headers: basicAuth(maker),
@@ -233,7 +221,7 @@ test.describe("key lifecycle on the profile", () => {
   test("on a 390 px phone every key is a card with every action reachable", async ({ page }) => {
     const name = `Phone ${Date.now()}`;
     await page.goto("/profile");
-    const secret = await addKey(page, name, { description: "Used by the mobile build." });
+    const secret = await addKeyOnProfile(page, name, { description: "Used by the mobile build." });
     // A grace period, so the card offers Revoke old secret now too.
     await keyRowOf(page, name).getByRole("button", { name: "Settings" }).click();
     const edit = page.getByRole("dialog", { name: "Edit API Key" });

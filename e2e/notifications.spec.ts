@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { expectNoAxeViolations, inviteUser, rowOf, screenshot, storageStateOf } from "./support";
+import { addKeyOnProfile, expectNoAxeViolations, inviteUser, rowOf, screenshot, storageStateOf } from "./support";
 
 /**
  * Notifications (SPEC §11), as people meet them: an admin disables someone's key in the API
@@ -9,16 +9,6 @@ import { expectNoAxeViolations, inviteUser, rowOf, screenshot, storageStateOf } 
  */
 
 const stamp = Date.now().toString(36);
-
-async function addKey(page: Page, name: string): Promise<void> {
-  await page.goto("/profile");
-  await page.getByRole("button", { name: "Add API Key" }).click();
-  const add = page.getByRole("dialog", { name: "Add API Key" });
-  await add.getByLabel("Name").fill(name);
-  await add.getByRole("button", { name: "Add", exact: true }).click();
-  await expect(add.getByTestId("new-api-key")).toBeVisible();
-  await add.getByRole("button", { name: "Done" }).click();
-}
 
 async function adminAct(page: Page, keyName: string, item: "Disable" | "Delete"): Promise<void> {
   await page.goto("/admin/api-access");
@@ -43,8 +33,8 @@ test("a key an admin disabled shows up in its holder's Notifications; read one, 
   });
   const deployKey = `${stamp} deploy`;
   const reportKey = `${stamp} reports`;
-  await addKey(holder, deployKey);
-  await addKey(holder, reportKey);
+  await addKeyOnProfile(holder, deployKey);
+  await addKeyOnProfile(holder, reportKey);
 
   // Nothing yet: the button has no count, the list says so.
   const bell = holder.getByRole("banner").getByRole("button", { name: /^Notifications/ });

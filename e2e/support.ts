@@ -7,6 +7,9 @@ export type E2ERole = "owner" | "admin" | "staff" | "read_only" | "lite";
 
 export const PASSWORD = "e2e password 123";
 
+/** A full API key, as the dialog shows it once. */
+export const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
+
 export const ACCOUNTS: Record<E2ERole, { name: string; email: string }> = {
   owner: { name: "Olivia Owner", email: "owner@latchkey.test" },
   admin: { name: "Adam Admin", email: "admin@latchkey.test" },
@@ -253,4 +256,29 @@ export async function setTwoFactorPolicyInDatabase(email: string, policy: "off" 
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * Adds a key with the Profile page's Add API Key dialog (opening the page unless it is open),
+ * filling what is given, and returns its secret (shown once).
+ */
+export async function addKeyOnProfile(
+  page: Page,
+  name: string,
+  options: { expiration?: string; date?: string; description?: string; readWrite?: boolean } = {},
+): Promise<string> {
+  if (new URL(page.url()).pathname !== "/profile") await page.goto("/profile");
+  await page.getByRole("button", { name: "Add API Key" }).click();
+  const add = page.getByRole("dialog", { name: "Add API Key" });
+  await add.getByLabel("Name").fill(name);
+  if (options.readWrite) await add.getByRole("radio", { name: /Read & Write/ }).check();
+  if (options.expiration) await add.getByLabel("Expiration", { exact: true }).selectOption({ label: options.expiration });
+  if (options.date) await add.getByLabel("Expiration date").fill(options.date);
+  if (options.description) await add.getByLabel("Description").fill(options.description);
+  await add.getByRole("button", { name: "Add", exact: true }).click();
+  const secret = (await add.getByTestId("new-api-key").textContent())!.trim();
+  expect(secret).toMatch(KEY_SHAPE);
+  await add.getByRole("button", { name: "Done" }).click();
+  await expect(add).toBeHidden();
+  return secret;
 }
