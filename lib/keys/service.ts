@@ -16,6 +16,7 @@ import { logError } from "@/lib/log";
 import { readKeyPolicy } from "@/lib/settings/policy";
 import type { CreateApiKeyInput, RegenerateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
+import { DigestMemo } from "./digest-memo";
 import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
 import { toKeyDto, type ApiKeyDto, type KeyDtoSource } from "./dto";
 import { checkExpiry, expiryProblemMessage, isExpired, latestAllowedExpiry } from "./expiry";
@@ -472,8 +473,27 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * answers without a promise; a lookup or a write returns one.
  */
 export function inspectApiKey(raw: string, ip: string | null, options: { cache?: KeyVerificationCache } = {}): MaybePromise<KeyInspection> {
-  if (!isWellFormedApiKey(raw)) return { ok: false, code: "malformed" };
-  const digest = digestApiKey(raw, keyring());
+  const digest = presentedKeyDigest(raw);
+  return digest === null ? { ok: false, code: "malformed" } : inspectKeyDigest(digest, ip, options);
+}
+
+/**
+ * The lookup digest of a presented key (HMAC-SHA256 under the server's key), or null when it is
+ * not even shaped like one (its checksum fails): such a key is refused without a lookup.
+ */
+export function presentedKeyDigest(raw: string): string | null {
+  return isWellFormedApiKey(raw) ? presentedDigests.digest(raw, keyring()) : null;
+}
+
+/** The digests of keys presented lately (lib/keys/digest-memo.ts): the HMAC is the hot path's dearest step. */
+const presentedDigests = new DigestMemo();
+
+/** inspectApiKey for a key already digested (presentedKeyDigest). */
+export function inspectKeyDigest(
+  digest: string,
+  ip: string | null,
+  options: { cache?: KeyVerificationCache } = {},
+): MaybePromise<KeyInspection> {
   const cache = options.cache ?? keyCache();
   const now = Date.now();
   const cached = cache.get(digest, now);

@@ -199,11 +199,20 @@ export interface ApiAppOptions extends GateOptions {
  * bounded time even if a database connection hangs (the work itself runs on, unanswered).
  */
 export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms);
+  // One promise and one timer, not a race: this wraps every request that waits.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The REST API (`/api/v1`): parse, authenticate the key, call the same services as the UI. */

@@ -7,13 +7,12 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const KEY_SHAPED = new RegExp(`${KEY_PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}`);
 
 /**
- * The API key a request presents: HTTP Basic with the key as the username and an empty password
- * (as ChartMogul), or a Bearer token. A key in the query string is refused: URLs end up in logs.
+ * Throws the 400 for a key in the URL's query string (or a parameter named like one): URLs end up
+ * in logs, so a key is only ever taken from the Authorization header (keyFromAuthorization).
  */
-export function presentedKey(authorization: string | null | undefined, url: string): string {
+export function refuseKeyInUrl(url: string): void {
   const query = url.indexOf("?");
   if (query !== -1) refuseKeyInQuery(url.slice(query + 1));
-  return keyFromAuthorization(authorization);
 }
 
 function refuseKeyInQuery(query: string): void {
@@ -30,7 +29,11 @@ function refuseKeyInQuery(query: string): void {
   }
 }
 
-function keyFromAuthorization(authorization: string | null | undefined): string {
+/**
+ * The API key an Authorization header presents: HTTP Basic with the key as the username and an
+ * empty password (as ChartMogul), or a Bearer token. Throws the 400 or 401 otherwise.
+ */
+export function keyFromAuthorization(authorization: string | null | undefined): string {
   const header = authorization?.trim();
   if (!header) throw new ApiError(401, NO_VALID_KEY);
   const space = header.indexOf(" ");

@@ -1,11 +1,18 @@
 import { auditKeyRateLimited } from "@/lib/audit/rate-limited";
 import type { Actor } from "@/lib/auth/actor";
 import type { KeyVerificationCache } from "@/lib/keys/cache";
-import { inspectApiKey, verifyApiKey, type AuthenticatedKey, type KeyRefusal } from "@/lib/keys/service";
+import {
+  inspectApiKey,
+  inspectKeyDigest,
+  presentedKeyDigest,
+  type AuthenticatedKey,
+  type KeyInspection,
+  type KeyRefusal,
+} from "@/lib/keys/service";
 import { logError } from "@/lib/log";
-import { whenReady, type MaybePromise } from "@/lib/maybe-promise";
+import type { MaybePromise } from "@/lib/maybe-promise";
 import { apiSettings } from "@/lib/config/env";
-import { presentedKey } from "./credentials";
+import { keyFromAuthorization, refuseKeyInUrl } from "./credentials";
 import { ApiError, EXPIRED_KEY, NO_VALID_KEY } from "./errors";
 import { SharedWindowLimiter, type WindowCounter, type WindowHit } from "./rate-limit";
 
@@ -32,7 +39,7 @@ export function sunsetHeaders(found: Pick<AuthenticatedKey, "sunset">): Record<s
 export type KeyCheck = { valid: true; code: "valid"; found: AuthenticatedKey } | { valid: false; code: KeyRefusal | "rate_limited" };
 
 /** The actor a verified key acts as: its holder, through this key. */
-function actorOf(found: AuthenticatedKey, ip: string | null): Actor {
+export function actorOf(found: AuthenticatedKey, ip: string | null): Actor {
   return {
     userId: found.user.id,
     email: found.user.email,
@@ -43,9 +50,18 @@ function actorOf(found: AuthenticatedKey, ip: string | null): Actor {
   };
 }
 
-export interface Admitted {
-  found: AuthenticatedKey;
-  actor: Actor;
+/** A request the gate let in: the key it presented, and the actor it acts as (made when first asked for). */
+export class Admitted {
+  private actorValue: Actor | undefined = undefined;
+
+  constructor(
+    readonly found: AuthenticatedKey,
+    readonly ip: string | null,
+  ) {}
+
+  get actor(): Actor {
+    return (this.actorValue ??= actorOf(this.found, this.ip));
+  }
 }
 
 /**
@@ -79,32 +95,21 @@ export class ApiGate {
    */
   admit(authorization: string | null | undefined, url: string, ip: string | null): MaybePromise<Admitted> {
     const now = Date.now();
-    let raw: string;
+    let digest: string | null;
     try {
-      raw = presentedKey(authorization, url);
+      refuseKeyInUrl(url);
+      digest = presentedKeyDigest(keyFromAuthorization(authorization));
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return this.refuse(ip, now, error);
       throw error;
     }
     // Verified even when the address is over the failure limit: the limit slows failures only, so
     // a valid key is always served. A malformed key is refused without a database lookup.
-    return whenReady(verifyApiKey(raw, ip, this.cacheOption), (verification) => {
-      if (!verification.ok) {
-        if (verification.reason === "expired") throw new ApiError(401, EXPIRED_KEY);
-        return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
-      }
-      const { found } = verification;
-      const actor = actorOf(found, ip);
-      return whenReady(this.countUse(actor, now), (hit): Admitted => {
-        if (hit && !hit.allowed) {
-          throw new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
-            "Retry-After": String(hit.retryAfterSeconds),
-            ...sunsetHeaders(found),
-          });
-        }
-        return { found, actor };
-      });
-    });
+    if (digest === null) return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
+    const inspection = inspectKeyDigest(digest, ip, this.cacheOption);
+    return inspection instanceof Promise
+      ? inspection.then((inspected) => this.admitInspected(inspected, ip, now))
+      : this.admitInspected(inspection, ip, now);
   }
 
   /**
@@ -116,36 +121,66 @@ export class ApiGate {
    */
   verify(raw: unknown, ip: string | null): MaybePromise<KeyCheck> {
     if (typeof raw !== "string") return { valid: false, code: "malformed" };
-    return whenReady(inspectApiKey(raw, ip, this.cacheOption), (inspection): MaybePromise<KeyCheck> => {
-      if (!inspection.ok) return { valid: false, code: inspection.code };
-      const { found } = inspection;
-      return whenReady(this.countUse(actorOf(found, ip), Date.now()), (hit): KeyCheck => {
-        if (hit && !hit.allowed) return { valid: false, code: "rate_limited" };
-        return { valid: true, code: "valid", found };
+    const inspection = inspectApiKey(raw, ip, this.cacheOption);
+    return inspection instanceof Promise
+      ? inspection.then((inspected) => this.checkInspected(inspected, ip))
+      : this.checkInspected(inspection, ip);
+  }
+
+  private admitInspected(inspection: KeyInspection, ip: string | null, now: number): MaybePromise<Admitted> {
+    if (!inspection.ok) {
+      if (inspection.code === "expired") throw new ApiError(401, EXPIRED_KEY);
+      return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
+    }
+    const { found } = inspection;
+    const hit = this.countUse(found, ip, now);
+    return hit instanceof Promise ? hit.then((counted) => this.admitCounted(counted, found, ip)) : this.admitCounted(hit, found, ip);
+  }
+
+  private admitCounted(hit: WindowHit | null, found: AuthenticatedKey, ip: string | null): Admitted {
+    if (hit && !hit.allowed) {
+      throw new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
+        "Retry-After": String(hit.retryAfterSeconds),
+        ...sunsetHeaders(found),
       });
-    });
+    }
+    return new Admitted(found, ip);
+  }
+
+  private checkInspected(inspection: KeyInspection, ip: string | null): MaybePromise<KeyCheck> {
+    if (!inspection.ok) return { valid: false, code: inspection.code };
+    const { found } = inspection;
+    const hit = this.countUse(found, ip, Date.now());
+    return hit instanceof Promise ? hit.then((counted) => checkCounted(counted, found)) : checkCounted(hit, found);
   }
 
   /**
    * Counts one use of a key against its per-minute limit (null without one); the first refusal of
    * a window is audited. Synchronous while the limit is counted in memory and allows the request.
    */
-  private countUse(actor: Actor, now: number): MaybePromise<WindowHit | null> {
-    const limiter = this.keyLimiter;
-    if (!limiter.enabled || !actor.apiKey) return null;
+  private countUse(found: AuthenticatedKey, ip: string | null, now: number): MaybePromise<WindowHit | null> {
+    if (!this.keyLimiter.enabled) return null;
     // A promise only when counted in Redis: without it the count is synchronous (the hot path).
-    return whenReady(limiter.hit(actor.apiKey.id, now), (hit) => {
-      // The first refused request of the window (across instances with Redis, on this instance
-      // without) writes the audit row.
-      if (hit.allowed || hit.count !== limiter.limit + 1) return hit;
-      return auditKeyRateLimited(actor, { start: hit.windowStart, limit: limiter.limit }).then(
-        () => hit,
-        (error: unknown) => {
-          logError("could not audit a rate-limited key", error);
-          return hit;
-        },
-      );
-    });
+    const hit = this.keyLimiter.hit(found.key.id, now);
+    return hit instanceof Promise
+      ? hit.then((counted) => this.auditFirstRefusal(counted, found, ip))
+      : this.auditFirstRefusal(hit, found, ip);
+  }
+
+  /**
+   * The first refused request of the window (across instances with Redis, on this instance
+   * without) writes the audit row; any other hit passes through as it is.
+   */
+  private auditFirstRefusal(hit: WindowHit, found: AuthenticatedKey, ip: string | null): MaybePromise<WindowHit> {
+    const limit = this.keyLimiter.limit;
+    if (hit.allowed || hit.count !== limit + 1) return hit;
+    return auditKeyRateLimited(actorOf(found, ip), { start: hit.windowStart, limit }).then(
+      () => hit,
+      (error: unknown) => {
+        logError("could not audit a rate-limited key", error);
+        return hit;
+      },
+    );
   }
 
   /** A failed authentication's refusal, once counted (failed): always a rejected promise. */
@@ -164,4 +199,9 @@ export class ApiGate {
       "Retry-After": String(hit.retryAfterSeconds),
     });
   }
+}
+
+function checkCounted(hit: WindowHit | null, found: AuthenticatedKey): KeyCheck {
+  if (hit && !hit.allowed) return { valid: false, code: "rate_limited" };
+  return { valid: true, code: "valid", found };
 }

@@ -13,13 +13,12 @@ import {
   keyListBody,
   verificationBody,
   whoamiBody,
-  withDeadline,
   zodToApiError,
   type ApiAppOptions,
 } from "./app";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable } from "./errors";
-import { ApiGate, sunsetHeaders } from "./gate";
+import { ApiGate, sunsetHeaders, type Admitted } from "./gate";
 import { MAX_BODY_BYTES, requireJsonObject, tooLarge } from "./middleware";
 import { verifyRequest } from "./schemas";
 
@@ -37,13 +36,22 @@ const WHOAMI_PATH = `${API_BASE}/whoami`;
 const VERIFY_PATH = `${API_BASE}/verify`;
 const KEYS_PATH = `${API_BASE}/api_keys`;
 const PONG = JSON.stringify({ data: "pong!" });
-const JSON_HEADERS = { "Content-Type": "application/json", ...API_HEADERS };
+/** Every JSON answer's headers, as the flat name-value list writeHead takes (no object built per answer). */
+const JSON_HEADERS: readonly string[] = Object.entries({ "Content-Type": "application/json", ...API_HEADERS }).flat();
 
 function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
   // A late answer (after the deadline's 503 went out) has no one left to go to.
   if (res.headersSent) return;
-  res.writeHead(status, { ...JSON_HEADERS, ...extra, "Content-Length": Buffer.byteLength(body) });
+  const headers: (string | number)[] = JSON_HEADERS.slice();
+  if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
+  headers.push("Content-Length", Buffer.byteLength(body));
+  res.writeHead(status, headers);
   res.end(body);
+}
+
+/** A 200 for the key the gate admitted: with `Sunset` when it was a regenerated key's previous secret. */
+function sendFor(res: ServerResponse, { found }: Admitted, body: string): void {
+  send(res, 200, body, found.sunset ? sunsetHeaders(found) : undefined);
 }
 
 /** Whether a request carries a body (its headers say so); the fast paths take none that they do not read. */
@@ -56,15 +64,21 @@ function hasBody(req: IncomingMessage): boolean {
  * The request's body as text, at most MAX_BODY_BYTES (413 past it, as the framework's limit
  * answers; the rest is read and dropped, so the 413 still reaches the client).
  */
-async function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<string> {
   if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
     req.resume();
-    throw tooLarge();
+    return Promise.reject(tooLarge());
   }
   // A small body arrives with the headers: by the time a microtask runs, the HTTP parser has
-  // buffered all of it. Take it from there, without a stream event.
-  await Promise.resolve();
-  if (req.complete && req.readableFlowing === null && req.readableLength <= MAX_BODY_BYTES) {
+  // buffered all of it (though it has not yet marked the request complete). Take it from there,
+  // without a stream event.
+  return Promise.resolve(req).then(bufferedBody);
+}
+
+function bufferedBody(req: IncomingMessage): string | Promise<string> {
+  const length = req.headers["transfer-encoding"] === undefined ? Number(req.headers["content-length"] ?? 0) : Number.NaN;
+  const whole = req.complete ? req.readableLength <= MAX_BODY_BYTES : length > 0 && req.readableLength === length;
+  if (req.readableFlowing === null && whole) {
     const buffered = req.read() as Buffer | null;
     return buffered ? buffered.toString("utf8") : "";
   }
@@ -105,35 +119,34 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
     },
   });
 
+  function admit(req: IncomingMessage, path: string): MaybePromise<Admitted> {
+    return gate.admit(req.headers.authorization, path, clientIpFrom(req.headers));
+  }
+
   /** A key-only endpoint (no body): the gate's answer, then `body` of the key it admitted. */
   function keyOnly(req: IncomingMessage, res: ServerResponse, path: string, body: (found: AuthenticatedKey) => string): void {
-    fast(res, () =>
-      whenReady(gate.admit(req.headers.authorization, path, clientIpFrom(req.headers)), ({ found }) =>
-        send(res, 200, body(found), sunsetHeaders(found)),
-      ),
-    );
+    fast(res, () => whenReady(admit(req, path), (admitted) => sendFor(res, admitted, body(admitted.found))));
   }
 
   /** GET /api_keys's first page (no query string: the default page size, no cursor). */
   function listKeys(req: IncomingMessage, res: ServerResponse): void {
     fast(res, () =>
-      whenReady(gate.admit(req.headers.authorization, KEYS_PATH, clientIpFrom(req.headers)), async ({ found, actor }) => {
-        const page = await listOwnApiKeysPage(actor, { limit: DEFAULT_PER_PAGE });
-        send(res, 200, JSON.stringify(keyListBody(page)), sunsetHeaders(found));
+      whenReady(admit(req, KEYS_PATH), async (admitted) => {
+        const page = await listOwnApiKeysPage(admitted.actor, { limit: DEFAULT_PER_PAGE });
+        sendFor(res, admitted, JSON.stringify(keyListBody(page)));
       }),
     );
   }
 
   function verify(req: IncomingMessage, res: ServerResponse): void {
-    fast(res, () => {
-      const ip = clientIpFrom(req.headers);
-      return whenReady(gate.admit(req.headers.authorization, VERIFY_PATH, ip), async ({ found }) => {
-        const parsed = verifyRequest.safeParse(requireJsonObject(await readBody(req)));
-        if (!parsed.success) throw zodToApiError(parsed.error, "json");
-        const check = await gate.verify(parsed.data.key, ip);
-        send(res, 200, JSON.stringify(verificationBody(check)), sunsetHeaders(found));
-      });
-    });
+    fast(res, () => whenReady(admit(req, VERIFY_PATH), (admitted) => readBody(req).then((text) => verifyBody(res, admitted, text))));
+  }
+
+  /** POST /verify's body, checked: the key it names, verified for the caller `admitted`. */
+  function verifyBody(res: ServerResponse, admitted: Admitted, text: string): MaybePromise<void> {
+    const parsed = verifyRequest.safeParse(requireJsonObject(text));
+    if (!parsed.success) throw zodToApiError(parsed.error, "json");
+    return whenReady(gate.verify(parsed.data.key, admitted.ip), (check) => sendFor(res, admitted, JSON.stringify(verificationBody(check))));
   }
 
   /**
@@ -149,7 +162,17 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
       refuse(res, error);
       return;
     }
-    if (pending instanceof Promise) withDeadline(pending, deadlineMs).catch((error: unknown) => refuse(res, error));
+    if (pending instanceof Promise) {
+      // The deadline, as the framework's: past it a 503 goes out, and a late answer is dropped (send).
+      const timer = setTimeout(() => refuse(res, new DeadlineExceededError(deadlineMs)), deadlineMs);
+      pending.then(
+        () => clearTimeout(timer),
+        (error: unknown) => {
+          clearTimeout(timer);
+          refuse(res, error);
+        },
+      );
+    }
   }
 
   function refuse(res: ServerResponse, error: unknown): void {

@@ -4,6 +4,7 @@
  * everything else the Hono app; both must answer alike.
  */
 import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/runtime";
@@ -140,6 +141,53 @@ describe("the node listener", () => {
     } as RequestInit);
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ code: 413, param: null });
+  });
+
+  it.each([
+    ["with the headers, in one write", [0]],
+    ["after the headers, 50 ms later", [50]],
+    ["in two writes, the second 50 ms later", [0, 50]],
+    ["chunked", "chunked"],
+  ] as const)("takes a POST /verify body sent %s, as the framework does", async (_how, timing) => {
+    const payload = JSON.stringify({ key: secret });
+    const head = (path: string, framing: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basic(secret)}\r\nContent-Type: application/json\r\n` +
+      `X-Latchkey-Client-Ip: 192.0.2.44\r\n${framing}Connection: close\r\n\r\n`;
+    async function send(path: string): Promise<{ status: number; body: unknown }> {
+      const socket = connect(Number(new URL(base).port), "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      const answer = new Promise<string>((resolve) => {
+        let text = "";
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        socket.once("close", () => resolve(text));
+      });
+      if (timing === "chunked") {
+        socket.write(head(path, "Transfer-Encoding: chunked\r\n"));
+        socket.write(`${payload.length.toString(16)}\r\n${payload}\r\n0\r\n\r\n`);
+      } else {
+        const parts = timing.length === 1 ? [payload] : [payload.slice(0, 10), payload.slice(10)];
+        const lengthHeader = `Content-Length: ${Buffer.byteLength(payload)}\r\n`;
+        if (timing[0] === 0) socket.write(head(path, lengthHeader) + parts[0]);
+        else {
+          socket.write(head(path, lengthHeader));
+          await new Promise((resolve) => setTimeout(resolve, timing[0]));
+          socket.write(parts[0]!);
+        }
+        if (parts[1] !== undefined) {
+          await new Promise((resolve) => setTimeout(resolve, timing[1]));
+          socket.write(parts[1]);
+        }
+      }
+      const text = await answer;
+      const [headers = "", body = ""] = text.split("\r\n\r\n");
+      return {
+        status: Number(headers.split(" ")[1]),
+        body: JSON.parse(body.includes("{") ? body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1) : "null"),
+      };
+    }
+    const fast = await send("/api/v1/verify");
+    expect(fast).toMatchObject({ status: 200, body: { valid: true, code: "valid" } });
+    expect(fast).toEqual(await send("/api/v1/verify?"));
   });
 
   it("sends HEAD, query strings and other paths through the framework, JSON throughout", async () => {
