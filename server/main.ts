@@ -21,7 +21,7 @@ import { createApiRequestListener, isApiPath } from "@/server/api/node";
 import { setSharedCounter } from "@/server/api/rate-limit";
 import { startRedisCounter, type RedisWindowCounter } from "@/server/api/redis";
 import { answerClientErrors } from "@/server/http/client-errors";
-import { CLIENT_IP_HEADER, resolveClientIp } from "@/server/http/client-ip";
+import { CLIENT_IP_HEADER, clientIpResolver } from "@/server/http/client-ip";
 import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
 import { createServerActionGuard, loadServerActionIds } from "@/server/http/server-actions";
 
@@ -122,12 +122,12 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       publicUrl: process.env.NEXTAUTH_URL,
       actionIds: options.dev ? undefined : loadServerActionIds(),
     });
-    const trust = proxyTrust(env);
+    const clientIpOf = clientIpResolver(proxyTrust(env));
 
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       // Code behind this point reads the client's address from this header only; whatever a
       // client sent under the same name is replaced.
-      const ip = resolveClientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trust);
+      const ip = clientIpOf(req);
       if (ip) req.headers[CLIENT_IP_HEADER] = ip;
       else delete req.headers[CLIENT_IP_HEADER];
       if (isApiPath(req.url) || !handle) apiListener(req, res);

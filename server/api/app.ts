@@ -134,7 +134,6 @@ function csvAnswer(exported: CsvExport): Response {
   return new Response(exported.stream, { status: 200, headers: { ...API_HEADERS, ...csvDownloadHeaders(exported.filename) } });
 }
 
-/** POST /verify's answer: the key and its holder only when it works; never the key itself. */
 /** GET /api_keys's answer: a page of the caller's keys. */
 export function keyListBody(page: KeyPage) {
   return { entries: page.entries.map(serializeKey), has_more: page.hasMore, cursor: page.cursor };
@@ -154,6 +153,7 @@ export function whoamiBody({ key, user }: AuthenticatedKey) {
   };
 }
 
+/** POST /verify's answer: the key and its holder only when it works; never the key itself. */
 export function verificationBody(check: KeyCheck) {
   if (!check.valid) return { valid: false, code: check.code, key: null, user: null };
   const { key, user } = check.found;

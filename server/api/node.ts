@@ -18,7 +18,7 @@ import {
 } from "./app";
 import { apiSettings } from "@/lib/config/env";
 import { ApiError, databaseUnavailable } from "./errors";
-import { ApiGate, sunsetHeaders, type Admitted } from "./gate";
+import { ApiGate, sunsetHeaders, type Admitted, type KeyCheck } from "./gate";
 import { MAX_BODY_BYTES, requireJsonObject, tooLarge } from "./middleware";
 import { verifyRequest } from "./schemas";
 
@@ -146,7 +146,7 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
   function verifyBody(res: ServerResponse, admitted: Admitted, text: string): MaybePromise<void> {
     const parsed = verifyRequest.safeParse(requireJsonObject(text));
     if (!parsed.success) throw zodToApiError(parsed.error, "json");
-    return whenReady(gate.verify(parsed.data.key, admitted.ip), (check) => sendFor(res, admitted, JSON.stringify(verificationBody(check))));
+    return whenReady(gate.verify(parsed.data.key, admitted.ip), (check) => sendFor(res, admitted, verificationJson(check)));
   }
 
   /**
@@ -200,4 +200,40 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
 }
 
 const pingBody = () => PONG;
-const whoamiJson = (found: AuthenticatedKey) => JSON.stringify(whoamiBody(found));
+
+/**
+ * A verified key's JSON answers, made once: the verification cache hands out one object per key
+ * until the key changes (a change replaces it), so the answers are kept beside that object and go
+ * with it. whoami's also shows the key's last use, kept to the minute: it is made again when that
+ * moves.
+ */
+interface KeyAnswers {
+  lastUsedAt: Date | null;
+  whoami: string | undefined;
+  verified: string | undefined;
+}
+const keyAnswers = new WeakMap<AuthenticatedKey, KeyAnswers>();
+
+function answersFor(found: AuthenticatedKey): KeyAnswers {
+  let answers = keyAnswers.get(found);
+  if (answers === undefined) {
+    answers = { lastUsedAt: found.key.lastUsedAt, whoami: undefined, verified: undefined };
+    keyAnswers.set(found, answers);
+  }
+  return answers;
+}
+
+function whoamiJson(found: AuthenticatedKey): string {
+  const answers = answersFor(found);
+  if (answers.whoami === undefined || answers.lastUsedAt !== found.key.lastUsedAt) {
+    answers.lastUsedAt = found.key.lastUsedAt;
+    answers.whoami = JSON.stringify(whoamiBody(found));
+  }
+  return answers.whoami;
+}
+
+function verificationJson(check: KeyCheck): string {
+  if (!check.valid) return JSON.stringify(verificationBody(check));
+  const answers = answersFor(check.found);
+  return (answers.verified ??= JSON.stringify(verificationBody(check)));
+}

@@ -1,4 +1,5 @@
-import { isIP } from "node:net";
+import type { IncomingMessage } from "node:http";
+import { isIP, type Socket } from "node:net";
 import { CLIENT_IP_HEADER } from "@/lib/auth/client-ip";
 import type { ProxyTrust } from "@/lib/config/proxies";
 
@@ -57,4 +58,23 @@ export function resolveClientIp(
     client = next;
   }
   return client;
+}
+
+/**
+ * resolveClientIp for a whole request, under `trust`. Without an X-Forwarded-For header the answer
+ * depends on the connection alone, so it is worked out once per connection (a kept-alive client
+ * sends many requests on one) and kept with it; with one, it is worked out for every request.
+ */
+export function clientIpResolver(trust: ProxyTrust = {}): (req: IncomingMessage) => string | null {
+  const byConnection = new WeakMap<Socket, string | null>();
+  return (req) => {
+    const forwardedFor = req.headers["x-forwarded-for"];
+    if (forwardedFor !== undefined) return resolveClientIp(req.socket.remoteAddress, forwardedFor, trust);
+    let ip = byConnection.get(req.socket);
+    if (ip === undefined) {
+      ip = resolveClientIp(req.socket.remoteAddress, undefined, trust);
+      byConnection.set(req.socket, ip);
+    }
+    return ip;
+  };
 }

@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/runtime";
 import { auditLog } from "@/db/schema";
 import { createApiRequestListener, isApiPath } from "@/server/api/node";
@@ -15,7 +15,7 @@ import { KeyVerificationCache } from "@/lib/keys/cache";
 import { ApiGate } from "@/server/api/gate";
 import { generateApiKey } from "@/lib/keys/format";
 import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revocation";
-import { createApiKey } from "@/lib/keys/service";
+import { createApiKey, renameApiKey } from "@/lib/keys/service";
 import { setupTestDatabase, testDatabaseUrl } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
 
@@ -277,5 +277,51 @@ describe("the gate answers from memory when it can", () => {
 
     // Refusals are never admissions: an unknown key is looked up (a promise) and rejected.
     await expect(gate.admit(basic(generateApiKey()), "/api/v1/ping", "192.0.2.90")).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe("a cached key's answers on the fast path", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("follow the key: whoami's last use as it moves while the key stays cached, a change at once, as the framework answers", async () => {
+    const cache = new KeyVerificationCache({ ttlMs: 10 * 60_000, maxEntries: 100 });
+    cache.configure("local");
+    const base = await serve({ keyRateLimit: 0, authFailureLimit: 0, cache });
+    const owner = await makeUser("staff");
+    const { key, secret } = await createApiKey(owner, { name: "answers", access_level: "read_only" });
+    const { key: otherKey, secret: other } = await createApiKey(owner, { name: "answers' subject", access_level: "read_only" });
+    const whoami = async (path = "/api/v1/whoami") => JSON.parse((await get(base, path, basic(secret))).text);
+    const verify = async (path = "/api/v1/verify") => {
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { authorization: basic(secret), "content-type": "application/json", "x-latchkey-client-ip": "192.0.2.44" },
+        body: JSON.stringify({ key: other }),
+      });
+      return response.json();
+    };
+
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    const first = await whoami();
+    expect(first.last_used_at).not.toBeNull();
+    expect(await whoami()).toEqual(first);
+    expect(await verify()).toMatchObject({ valid: true, key: { name: "answers' subject" } });
+
+    // A minute on: the same cached key, its last use moved (written once a minute).
+    vi.setSystemTime(Date.now() + 61_000);
+    const later = await whoami();
+    expect(Date.parse(later.last_used_at) - Date.parse(first.last_used_at)).toBeGreaterThanOrEqual(61_000);
+    expect(later).toEqual({ ...first, last_used_at: later.last_used_at });
+    expect(await whoami("/api/v1/whoami?")).toEqual(later);
+
+    // A change replaces the cached key (as announceKeyChange does): the answers follow at once.
+    const renamed = await renameApiKey(owner, key.id, "answers, renamed");
+    const subject = await renameApiKey(owner, otherKey.id, "answers' subject, renamed");
+    cache.invalidate({ keyIds: [renamed.id, subject.id] });
+    expect(await whoami()).toMatchObject({ name: "answers, renamed" });
+    expect(await verify()).toMatchObject({ valid: true, key: { name: "answers' subject, renamed" } });
+    expect(await whoami()).toEqual(await whoami("/api/v1/whoami?"));
+    expect(await verify()).toEqual(await verify("/api/v1/verify?"));
   });
 });

@@ -1,7 +1,8 @@
+import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { proxyTrust, readEnv } from "@/lib/config/env";
 import { parseTrustedProxies, type ProxyTrust } from "@/lib/config/proxies";
-import { normalizeAddress, resolveClientIp } from "../client-ip";
+import { clientIpResolver, normalizeAddress, resolveClientIp } from "../client-ip";
 
 const proxies = (value: string): ProxyTrust => ({ ranges: parseTrustedProxies(value) });
 const LAN = proxies("10.0.0.0/8, fd00::/8");
@@ -62,6 +63,49 @@ describe("the client address behind trusted proxies (LATCHKEY_TRUSTED_PROXIES)",
     expect(normalizeAddress("1.2.3.4.5")).toBeNull();
     expect(normalizeAddress("1.2.3.4; drop table")).toBeNull();
     expect(normalizeAddress("")).toBeNull();
+  });
+});
+
+describe("clientIpResolver", () => {
+  const request = (socket: object, forwardedFor?: string) =>
+    ({ socket, headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor } }) as unknown as IncomingMessage;
+
+  it("answers as resolveClientIp for every request, header or not, on one connection and on several", () => {
+    const trust = { immediatePeer: true };
+    const ipOf = clientIpResolver(trust);
+    const proxy = { remoteAddress: "::ffff:203.0.113.5" };
+    const direct = { remoteAddress: "198.51.100.9" };
+    // A proxy's connection carries requests with and without the header, in any order.
+    const sequence: [object, string | undefined][] = [
+      [proxy, undefined],
+      [proxy, "1.2.3.4, 192.0.2.1"],
+      [proxy, undefined],
+      [direct, undefined],
+      [proxy, "192.0.2.2"],
+      [direct, "192.0.2.3"],
+      [direct, undefined],
+    ];
+    for (const [socket, header] of sequence) {
+      const expected = resolveClientIp((socket as { remoteAddress: string }).remoteAddress, header, trust);
+      expect(ipOf(request(socket, header))).toBe(expected);
+    }
+    expect(ipOf(request(proxy))).toBe("203.0.113.5");
+    expect(ipOf(request(proxy, "192.0.2.2"))).toBe("192.0.2.2");
+  });
+
+  it("never takes a forwarded address from an untrusted peer, before or after remembering the connection", () => {
+    const ipOf = clientIpResolver({});
+    const peer = { remoteAddress: "198.51.100.9" };
+    expect(ipOf(request(peer, "192.0.2.1"))).toBe("198.51.100.9");
+    expect(ipOf(request(peer))).toBe("198.51.100.9");
+    expect(ipOf(request(peer, "192.0.2.1"))).toBe("198.51.100.9");
+  });
+
+  it("answers null for a connection without an address, and keeps that", () => {
+    const ipOf = clientIpResolver({});
+    const gone = { remoteAddress: undefined };
+    expect(ipOf(request(gone))).toBeNull();
+    expect(ipOf(request(gone))).toBeNull();
   });
 });
 
