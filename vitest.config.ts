@@ -40,7 +40,11 @@ export default defineConfig(async () => {
       projects: [
         {
           resolve: { alias },
-          test: { name: "unit", include: ["lib/**/__tests__/**/*.test.ts", "server/**/__tests__/**/*.test.ts"], environment: "node" },
+          test: {
+            name: "unit",
+            include: ["lib/**/__tests__/**/*.test.ts", "server/**/__tests__/**/*.test.ts", "db/**/__tests__/**/*.test.ts"],
+            environment: "node",
+          },
         },
         integration("pglite"),
         ...(withPostgres ? [integration("postgres")] : []),
