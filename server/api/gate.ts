@@ -39,7 +39,7 @@ export function sunsetHeaders(found: Pick<AuthenticatedKey, "sunset">): Record<s
 export type KeyCheck = { valid: true; code: "valid"; found: AuthenticatedKey } | { valid: false; code: KeyRefusal | "rate_limited" };
 
 /** The actor a verified key acts as: its holder, through this key. */
-export function actorOf(found: AuthenticatedKey, ip: string | null): Actor {
+function actorOf(found: AuthenticatedKey, ip: string | null): Actor {
   return {
     userId: found.user.id,
     email: found.user.email,
