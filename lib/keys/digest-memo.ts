@@ -69,7 +69,7 @@ export class DigestMemo {
   }
 
   /** Forgets every key whose time is over; runs again while any is left. */
-  sweep(now = Date.now()): void {
+  private sweep(now = Date.now()): void {
     this.sweeper = undefined;
     // Insertion order is expiry order (one ttl for all): stop at the first still current.
     for (const [raw, remembered] of this.entries) {
