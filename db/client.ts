@@ -4,7 +4,8 @@ import type { EmbeddedDatabase } from "./embedded";
 import { EMBEDDED_URL } from "./embedded-socket";
 import * as schema from "./schema";
 
-export type Database = PostgresJsDatabase<typeof schema>;
+/** The Drizzle database, and the driver under it (`$client`) for the few queries run on it directly. */
+export type Database = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A transaction handle: services pass it down so one operation and its audit row commit together. */
 export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DbOrTx = Database | Tx;

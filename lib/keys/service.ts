@@ -1,7 +1,7 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
-import { prepared } from "@/db/prepared";
+import { prepared, preparedRows } from "@/db/prepared";
 import { whenReady, type MaybePromise } from "@/lib/maybe-promise";
 import { db } from "@/lib/runtime";
 import { isUuid } from "@/db/sql";
@@ -141,9 +141,9 @@ const keyDtoColumns = {
 const afterId = sql.placeholder("afterId");
 const afterAt = sql.placeholder("afterAt");
 const ownKeysPage = (database: Database, after: boolean) =>
-  prepared(database, after ? "own-keys-after" : "own-keys-first", () =>
+  preparedRows(database, after ? "own-keys-after" : "own-keys-first", keyDtoColumns, (database, columns) =>
     database
-      .select(keyDtoColumns)
+      .select(columns)
       .from(apiKeys)
       .where(
         and(
@@ -157,8 +157,7 @@ const ownKeysPage = (database: Database, after: boolean) =>
         ),
       )
       .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
-      .limit(sql.placeholder("limit"))
-      .prepare(after ? "own_keys_after" : "own_keys_first"),
+      .limit(sql.placeholder("limit")),
   );
 
 /** The actor's keys, oldest first, a page at a time (for the API). */
