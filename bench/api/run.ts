@@ -115,13 +115,11 @@ function cpuMs(pid: number | undefined): number | null {
 }
 
 /**
- * CPU milliseconds the PostgreSQL server's processes have used so far (Linux), or null: the
- * database's share of a request, which the server's own figure leaves out. Backends that exit
- * meanwhile are missed; the pools keep theirs open.
+ * CPU milliseconds used so far by each of the PostgreSQL server's processes (Linux), by pid, or
+ * null: the database's share of a request, which the server's own figure leaves out.
  */
-function postgresCpuMs(): number | null {
-  let total = 0;
-  let seen = false;
+function postgresCpuMs(): Map<string, number> | null {
+  const byPid = new Map<string, number>();
   let entries: string[];
   try {
     entries = fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name));
@@ -135,14 +133,23 @@ function postgresCpuMs(): number | null {
     } catch {
       continue; // gone meanwhile
     }
-    const open = stat.indexOf("(");
     const close = stat.lastIndexOf(")");
-    if (stat.slice(open + 1, close) !== "postgres") continue;
+    if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
     const fields = stat.slice(close + 2).split(" ");
-    total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    seen = true;
+    byPid.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
   }
-  return seen ? total : null;
+  return byPid.size > 0 ? byPid : null;
+}
+
+/**
+ * What PostgreSQL's processes used between two readings: a backend started meanwhile counts from
+ * zero; one that exited meanwhile (a pool closing an idle connection) is missed, never negative.
+ */
+function postgresCpuUsed(before: Map<string, number> | null, after: Map<string, number> | null): number | null {
+  if (!before || !after) return null;
+  let used = 0;
+  for (const [pid, ms] of after) used += ms - (before.get(pid) ?? 0);
+  return used;
 }
 
 async function measure(target: Target): Promise<Figures> {
@@ -154,12 +161,11 @@ async function measure(target: Target): Promise<Figures> {
   const result = await load(target, duration);
   const cpuAfter = cpuMs(target.pid);
   const postgresAfter = postgresCpuMs();
-  const perK = (before: number | null, after: number | null) =>
-    before === null || after === null ? null : ((after - before) / result.requests.total) * 1000;
+  const perK = (used: number | null) => (used === null ? null : (used / result.requests.total) * 1000);
   const figures = {
     name: target.name,
-    cpuPerK: perK(cpuBefore, cpuAfter),
-    postgresCpuPerK: perK(postgresBefore, postgresAfter),
+    cpuPerK: perK(cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore),
+    postgresCpuPerK: perK(postgresCpuUsed(postgresBefore, postgresAfter)),
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
