@@ -10,7 +10,7 @@ import {
   type KeyRefusal,
 } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
-import type { MaybePromise } from "@/lib/maybe-promise";
+import { whenReady, type MaybePromise } from "@/lib/maybe-promise";
 import { apiSettings } from "@/lib/config/env";
 import { keyFromAuthorization, refuseKeyInUrl } from "./credentials";
 import { ApiError, EXPIRED_KEY, NO_VALID_KEY } from "./errors";
@@ -106,10 +106,7 @@ export class ApiGate {
     // Verified even when the address is over the failure limit: the limit slows failures only, so
     // a valid key is always served. A malformed key is refused without a database lookup.
     if (digest === null) return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
-    const inspection = inspectKeyDigest(digest, ip, this.cacheOption);
-    return inspection instanceof Promise
-      ? inspection.then((inspected) => this.admitInspected(inspected, ip, now))
-      : this.admitInspected(inspection, ip, now);
+    return whenReady(inspectKeyDigest(digest, ip, this.cacheOption), (inspected) => this.admitInspected(inspected, ip, now));
   }
 
   /**
@@ -121,10 +118,7 @@ export class ApiGate {
    */
   verify(raw: unknown, ip: string | null): MaybePromise<KeyCheck> {
     if (typeof raw !== "string") return { valid: false, code: "malformed" };
-    const inspection = inspectApiKey(raw, ip, this.cacheOption);
-    return inspection instanceof Promise
-      ? inspection.then((inspected) => this.checkInspected(inspected, ip))
-      : this.checkInspected(inspection, ip);
+    return whenReady(inspectApiKey(raw, ip, this.cacheOption), (inspected) => this.checkInspected(inspected, ip));
   }
 
   private admitInspected(inspection: KeyInspection, ip: string | null, now: number): MaybePromise<Admitted> {
@@ -133,8 +127,7 @@ export class ApiGate {
       return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
     }
     const { found } = inspection;
-    const hit = this.countUse(found, ip, now);
-    return hit instanceof Promise ? hit.then((counted) => this.admitCounted(counted, found, ip)) : this.admitCounted(hit, found, ip);
+    return whenReady(this.countUse(found, ip, now), (hit) => this.admitCounted(hit, found, ip));
   }
 
   private admitCounted(hit: WindowHit | null, found: AuthenticatedKey, ip: string | null): Admitted {
@@ -150,8 +143,7 @@ export class ApiGate {
   private checkInspected(inspection: KeyInspection, ip: string | null): MaybePromise<KeyCheck> {
     if (!inspection.ok) return { valid: false, code: inspection.code };
     const { found } = inspection;
-    const hit = this.countUse(found, ip, Date.now());
-    return hit instanceof Promise ? hit.then((counted) => checkCounted(counted, found)) : checkCounted(hit, found);
+    return whenReady(this.countUse(found, ip, Date.now()), (hit) => checkCounted(hit, found));
   }
 
   /**
@@ -161,10 +153,7 @@ export class ApiGate {
   private countUse(found: AuthenticatedKey, ip: string | null, now: number): MaybePromise<WindowHit | null> {
     if (!this.keyLimiter.enabled) return null;
     // A promise only when counted in Redis: without it the count is synchronous (the hot path).
-    const hit = this.keyLimiter.hit(found.key.id, now);
-    return hit instanceof Promise
-      ? hit.then((counted) => this.auditFirstRefusal(counted, found, ip))
-      : this.auditFirstRefusal(hit, found, ip);
+    return whenReady(this.keyLimiter.hit(found.key.id, now), (hit) => this.auditFirstRefusal(hit, found, ip));
   }
 
   /**
@@ -192,8 +181,7 @@ export class ApiGate {
   private async failed(ip: string | null, now: number, refusal: ApiError): Promise<ApiError> {
     const failures = this.authFailures;
     if (!ip || !failures.enabled) return refusal;
-    const counted = failures.hit(ip, now);
-    const hit = counted instanceof Promise ? await counted : counted;
+    const hit = await failures.hit(ip, now);
     if (hit.allowed) return refusal;
     return new ApiError(429, "Too many failed authentications from your address. Try again later.", null, {
       "Retry-After": String(hit.retryAfterSeconds),

@@ -13,6 +13,7 @@ import {
   keyListBody,
   verificationBody,
   whoamiBody,
+  withDeadline,
   zodToApiError,
   type ApiAppOptions,
 } from "./app";
@@ -162,17 +163,8 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
       refuse(res, error);
       return;
     }
-    if (pending instanceof Promise) {
-      // The deadline, as the framework's: past it a 503 goes out, and a late answer is dropped (send).
-      const timer = setTimeout(() => refuse(res, new DeadlineExceededError(deadlineMs)), deadlineMs);
-      pending.then(
-        () => clearTimeout(timer),
-        (error: unknown) => {
-          clearTimeout(timer);
-          refuse(res, error);
-        },
-      );
-    }
+    // The framework's deadline: past it a 503 goes out, and a late answer is dropped (send).
+    if (pending instanceof Promise) withDeadline(pending, deadlineMs).catch((error: unknown) => refuse(res, error));
   }
 
   function refuse(res: ServerResponse, error: unknown): void {
