@@ -13,6 +13,7 @@ import { createApiKey } from "@/lib/keys/service";
 import { answerClientErrors } from "@/server/http/client-errors";
 import { setupTestDatabase } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
+import { rawExchange } from "../helpers/raw-http";
 
 // One port per vitest project (they run side by side).
 const PORT = process.env.TEST_DB === "postgres" ? 3463 : 3462;
@@ -85,20 +86,14 @@ describe("a keep-alive client after a refused body (413)", () => {
   });
 
   it("on a raw socket: the server closes the connection cleanly after the 413, having sent all of it", async () => {
-    const socket = net.connect(PORT, "127.0.0.1");
-    let received = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (received += chunk));
-    const ended = new Promise<void>((resolve) => socket.once("end", resolve));
-    socket.on("error", () => {}); // the rest of the body may meet a closed socket (EPIPE)
     const body = oversized(200_000);
-    socket.write(
-      `POST /api/v1/api_keys HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: ${auth}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-    await ended;
-    socket.destroy();
-    const [head = "", payload = ""] = received.split("\r\n\r\n");
+    const { head, payload, ended } = await rawExchange(PORT, (socket) => {
+      socket.write(
+        `POST /api/v1/api_keys HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: ${auth}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    });
+    expect(ended).toBe(true);
     expect(head).toMatch(/^HTTP\/1\.1 413 /);
     expect(head.toLowerCase()).toContain("connection: close");
     expect(JSON.parse(payload)).toMatchObject({ code: 413, param: null });
@@ -135,15 +130,9 @@ describe("headers over 16 KB (431)", () => {
   });
 
   it("malformed HTTP gets a JSON 400", async () => {
-    const socket = net.connect(PORT, "127.0.0.1");
-    let received = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (received += chunk));
-    const ended = new Promise<void>((resolve) => socket.once("end", resolve));
-    socket.write("GET /api/v1/ping HTTP/1.1\r\nHost latchkey.test\r\n\r\n");
-    await ended;
-    socket.destroy();
-    const [head = "", payload = ""] = received.split("\r\n\r\n");
+    const { head, payload } = await rawExchange(PORT, (socket) => {
+      socket.write("GET /api/v1/ping HTTP/1.1\r\nHost latchkey.test\r\n\r\n");
+    });
     expect(head).toMatch(/^HTTP\/1\.1 400 /);
     expect(JSON.parse(payload)).toMatchObject({ code: 400, param: null });
   });

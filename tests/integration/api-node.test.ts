@@ -4,7 +4,6 @@
  * everything else the Hono app; both must answer alike.
  */
 import { createServer, type Server } from "node:http";
-import { connect } from "node:net";
 import { and, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/runtime";
@@ -18,6 +17,7 @@ import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revoc
 import { createApiKey, renameApiKey } from "@/lib/keys/service";
 import { setupTestDatabase, testDatabaseUrl } from "../helpers/db";
 import { makeUser } from "../helpers/fixtures";
+import { pause, rawExchange } from "../helpers/raw-http";
 
 // One port per vitest project (they run side by side), inside the range this suite may use.
 const BASE_PORT = process.env.TEST_DB === "postgres" ? 3455 : 3450;
@@ -154,35 +154,30 @@ describe("the node listener", () => {
       `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basic(secret)}\r\nContent-Type: application/json\r\n` +
       `X-Latchkey-Client-Ip: 192.0.2.44\r\n${framing}Connection: close\r\n\r\n`;
     async function send(path: string): Promise<{ status: number; body: unknown }> {
-      const socket = connect(Number(new URL(base).port), "127.0.0.1");
-      await new Promise((resolve) => socket.once("connect", resolve));
-      const answer = new Promise<string>((resolve) => {
-        let text = "";
-        socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
-        socket.once("close", () => resolve(text));
-      });
-      if (timing === "chunked") {
-        socket.write(head(path, "Transfer-Encoding: chunked\r\n"));
-        socket.write(`${payload.length.toString(16)}\r\n${payload}\r\n0\r\n\r\n`);
-      } else {
+      const answer = await rawExchange(Number(new URL(base).port), async (socket) => {
+        if (timing === "chunked") {
+          socket.write(head(path, "Transfer-Encoding: chunked\r\n"));
+          socket.write(`${payload.length.toString(16)}\r\n${payload}\r\n0\r\n\r\n`);
+          return;
+        }
         const parts = timing.length === 1 ? [payload] : [payload.slice(0, 10), payload.slice(10)];
         const lengthHeader = `Content-Length: ${Buffer.byteLength(payload)}\r\n`;
         if (timing[0] === 0) socket.write(head(path, lengthHeader) + parts[0]);
         else {
           socket.write(head(path, lengthHeader));
-          await new Promise((resolve) => setTimeout(resolve, timing[0]));
+          await pause(timing[0]);
           socket.write(parts[0]!);
         }
         if (parts[1] !== undefined) {
-          await new Promise((resolve) => setTimeout(resolve, timing[1]));
+          await pause(timing[1] ?? 0);
           socket.write(parts[1]);
         }
-      }
-      const text = await answer;
-      const [headers = "", body = ""] = text.split("\r\n\r\n");
+      });
+      // The framework may answer chunked: the JSON is between the first and the last brace.
+      const text = answer.payload;
       return {
-        status: Number(headers.split(" ")[1]),
-        body: JSON.parse(body.includes("{") ? body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1) : "null"),
+        status: answer.status,
+        body: JSON.parse(text.includes("{") ? text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1) : "null"),
       };
     }
     const fast = await send("/api/v1/verify");
