@@ -1,5 +1,6 @@
 import type { Keyring } from "@/lib/config/keyring";
 import { digestApiKey } from "./crypto";
+import { isWellFormedApiKey } from "./format";
 
 export interface DigestMemoOptions {
   /** How long a presented key's digest is remembered after it was computed. */
@@ -43,8 +44,12 @@ export class DigestMemo {
     return this.entries.size;
   }
 
-  /** digestApiKey(raw, ring), from memory when it was computed within `ttlMs` under the same secret. */
-  digest(raw: string, ring: Keyring, now = Date.now()): string {
+  /**
+   * digestApiKey(raw, ring), from memory when it was computed within `ttlMs` under the same
+   * secret; null when `raw` is not shaped like a key (its checksum fails). Only a key that passed
+   * that check is remembered, so a remembered one is not checked again.
+   */
+  digest(raw: string, ring: Keyring, now = Date.now()): string | null {
     // Another server secret (a test's, or a restart in-process): nothing remembered applies.
     const hmacKey = ring.derive("hmac");
     if (hmacKey !== this.hmacKey) {
@@ -56,6 +61,7 @@ export class DigestMemo {
       if (remembered.expiresAt > now) return remembered.digest;
       this.entries.delete(raw);
     }
+    if (!isWellFormedApiKey(raw)) return null;
     const digest = digestApiKey(raw, ring);
     if (this.options.maxEntries <= 0 || this.options.ttlMs <= 0) return digest;
     if (this.entries.size >= this.options.maxEntries) {

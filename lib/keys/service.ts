@@ -17,7 +17,7 @@ import { readKeyPolicy } from "@/lib/settings/policy";
 import type { CreateApiKeyInput, RegenerateApiKeyInput, RevealPurpose } from "@/lib/validation/keys";
 import { digestApiKey, openSecret, sealSecret } from "./crypto";
 import { DigestMemo } from "./digest-memo";
-import { displayParts, generateApiKey, isWellFormedApiKey } from "./format";
+import { displayParts, generateApiKey } from "./format";
 import { toKeyDto, type ApiKeyDto, type KeyDtoSource } from "./dto";
 import { checkExpiry, expiryProblemMessage, isExpired, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
@@ -481,7 +481,7 @@ export function inspectApiKey(raw: string, ip: string | null, options: { cache?:
  * not even shaped like one (its checksum fails): such a key is refused without a lookup.
  */
 export function presentedKeyDigest(raw: string): string | null {
-  return isWellFormedApiKey(raw) ? presentedDigests.digest(raw, keyring()) : null;
+  return presentedDigests.digest(raw, keyring());
 }
 
 /** The digests of keys presented lately (lib/keys/digest-memo.ts): the HMAC is the hot path's dearest step. */

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createKeyring } from "@/lib/config/keyring";
 import * as crypto from "../crypto";
 import { DigestMemo } from "../digest-memo";
+import * as format from "../format";
 import { generateApiKey } from "../format";
 
 const ring = createKeyring("a-test-secret-that-is-long-enough-0123456789");
@@ -80,6 +81,26 @@ describe("DigestMemo", () => {
     vi.advanceTimersByTime(2_000); // and the second's
     expect(memo.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0); // nothing left to sweep: no timer either
+  });
+
+  it("refuses a key that is not shaped like one (null), without a digest and without remembering it", () => {
+    const memo = new DigestMemo();
+    const key = generateApiKey();
+    const tampered = key.slice(0, -1) + (key.endsWith("A") ? "B" : "A"); // the checksum fails
+    const { computed } = counting();
+    for (const raw of [tampered, "", "lk_", "not a key", key.toUpperCase()]) expect(memo.digest(raw, ring)).toBeNull();
+    expect(computed()).toBe(0);
+    expect(memo.size).toBe(0);
+  });
+
+  it("checks a key's shape when it computes its digest, not when it remembers it", () => {
+    const memo = new DigestMemo();
+    const key = generateApiKey();
+    const checked = vi.spyOn(format, "isWellFormedApiKey");
+    memo.digest(key, ring);
+    expect(checked).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 3; i++) expect(memo.digest(key, ring)).toBe(crypto.digestApiKey(key, ring));
+    expect(checked).toHaveBeenCalledTimes(1);
   });
 
   it("remembers nothing when turned off", () => {
