@@ -1,6 +1,8 @@
 /** What the benchmarks share: starting a server process, waiting for it to say it is ready, stopping it. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
+import postgres from "postgres";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -64,4 +66,47 @@ export async function timeRuns<T>(fn: () => Promise<T>, runs: number, warmup = 3
   }
   samples.sort((a, b) => a - b);
   return { p50: percentile(samples, 50), p95: percentile(samples, 95), last };
+}
+
+/** The PostgreSQL server the benchmarks use: BENCH_POSTGRES_URL, else TEST_POSTGRES_URL, else the local one. */
+export const BENCH_ADMIN_URL =
+  process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface ScratchDatabase {
+  name: string;
+  /** The URL to it: the admin URL with its database name. */
+  url: string;
+  /** Drops it (with whoever is still connected) and ends the admin connection. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A new, empty database named `${prefix}_<random>` on the PostgreSQL server at `adminUrl` (its
+ * `postgres` database when the URL names none), for one benchmark run: call `drop` when done,
+ * in a `finally`, so an interrupted run leaves nothing behind.
+ */
+export async function createScratchDatabase(prefix: string, adminUrl: string = BENCH_ADMIN_URL): Promise<ScratchDatabase> {
+  const admin = new URL(adminUrl);
+  if (admin.pathname === "/" || admin.pathname === "") admin.pathname = "/postgres";
+  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
+  try {
+    await sql.unsafe(`create database ${name}`);
+  } catch (error) {
+    await sql.end();
+    throw error;
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      try {
+        await sql.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await sql.end();
+      }
+    },
+  };
 }

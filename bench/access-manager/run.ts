@@ -22,7 +22,6 @@
  * (for Over policy).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -41,7 +40,7 @@ import { latestAllowedExpiry } from "@/lib/keys/expiry";
 import { setConnection, setServerSecret } from "@/lib/runtime";
 import { seed, seedBulk } from "@/lib/seed";
 import { parseAccessManagerQuery, accessManagerSearch, type AccessManagerQuery } from "@/lib/validation/admin";
-import { percentile, timeRuns } from "../support";
+import { createScratchDatabase, percentile, timeRuns } from "../support";
 
 const args = parseArgs({
   options: {
@@ -59,13 +58,6 @@ const PASSWORD = "bench password 123";
 const SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const DIST_DIR = process.env.LATCHKEY_DIST_DIR ?? ".next";
 
-const adminUrl = new URL(process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
-if (adminUrl.pathname === "/" || adminUrl.pathname === "") adminUrl.pathname = "/postgres";
-const dbName = `latchkey_bench_${randomBytes(4).toString("hex")}`;
-const dbUrl = new URL(adminUrl);
-dbUrl.pathname = `/${dbName}`;
-
-process.env.DATABASE_URL = dbUrl.toString(); // for the app this benchmark starts
 process.env.LATCHKEY_SECRET = SECRET;
 
 // ---------------------------------------------------------------------------------------------
@@ -353,13 +345,14 @@ async function getPage(cookie: string, query: AccessManagerQuery): Promise<void>
 const fmt = (n: number) => n.toFixed(1).padStart(7);
 
 async function main() {
-  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName}`);
+  const scratch = await createScratchDatabase("latchkey_bench");
+  const dbName = scratch.name;
+  process.env.DATABASE_URL = scratch.url; // for the app this benchmark starts
   let app: ChildProcess | null = null;
   let database: OpenedDatabase | undefined;
   try {
     // The database opened as the server opens it, and made this process's for the service queries.
-    database = await openDatabase({ url: dbUrl.toString(), dataDir: "memory://", poolMax: 10 });
+    database = await openDatabase({ url: scratch.url, dataDir: "memory://", poolMax: 10 });
     setConnection(database.connection);
     setServerSecret(SECRET);
     const { sql } = database.connection;
@@ -446,8 +439,7 @@ async function main() {
     setConnection(undefined);
     await database?.close();
     await new Promise((r) => setTimeout(r, 500));
-    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 

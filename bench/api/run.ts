@@ -34,15 +34,13 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
-import postgres from "postgres";
 import { openDatabase } from "@/db/open";
 import { users } from "@/db/schema";
 import { createApiKey } from "@/lib/keys/service";
 import { db, setConnection, setServerSecret } from "@/lib/runtime";
-import { nodeScript, startProcess, stopProcess } from "../support";
+import { createScratchDatabase, nodeScript, startProcess, stopProcess } from "../support";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const adminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -184,16 +182,9 @@ async function main(): Promise<void> {
     if (built.status !== 0) throw new Error("npm run build failed");
   }
 
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const name = `latchkey_api_bench_${randomBytes(5).toString("hex")}`;
-  await admin.unsafe(`create database ${name}`);
-  dropDatabase = async () => {
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-  };
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const scratch = await createScratchDatabase("latchkey_api_bench");
+  dropDatabase = scratch.drop;
+  const { name, url: databaseUrl } = scratch;
   const [oursPort, basePort] = [firstPort, firstPort + 1];
 
   console.log(`[bench] database ${name}; starting ours (npm start, production build) on ${oursPort}`);

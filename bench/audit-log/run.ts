@@ -19,7 +19,6 @@
  * The two do not answer the same question ("prod" finds "billing-prod-17" only in ours): the
  * rows columns say how many each returned. --explain prints each query's plan (EXPLAIN ANALYZE).
  */
-import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { openDatabase, type OpenedDatabase } from "@/db/open";
@@ -28,7 +27,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { listAuditLog } from "@/lib/audit/query";
 import { setConnection, setServerSecret } from "@/lib/runtime";
 import { auditLogQuerySchema, type AuditLogQuery } from "@/lib/validation/admin";
-import { timeRuns } from "../support";
+import { createScratchDatabase, timeRuns } from "../support";
 
 const args = parseArgs({
   options: {
@@ -42,12 +41,6 @@ const RUNS = Number(args.runs);
 const WARMUP = 3;
 const PAGE = 50;
 const SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
-
-const adminUrl = new URL(process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
-if (adminUrl.pathname === "/" || adminUrl.pathname === "") adminUrl.pathname = "/postgres";
-const dbName = `latchkey_bench_${randomBytes(4).toString("hex")}`;
-const dbUrl = new URL(adminUrl);
-dbUrl.pathname = `/${dbName}`;
 
 /** The id of the target that the "exact id" scenario looks up (a user targeted about 500 times). */
 const TARGET_ID = "'00000000-0000-4000-8000-' || lpad(to_hex(%), 12, '0')";
@@ -168,17 +161,16 @@ const load = () =>
   );
 
 async function main() {
-  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName}`);
+  const scratch = await createScratchDatabase("latchkey_bench");
   let database: OpenedDatabase | undefined;
   try {
-    database = await openDatabase({ url: dbUrl.toString(), dataDir: "memory://", poolMax: 4 });
+    database = await openDatabase({ url: scratch.url, dataDir: "memory://", poolMax: 4 });
     setConnection(database.connection);
     setServerSecret(SECRET);
     const { sql } = database.connection;
     const [row] = await sql<{ version: string }[]>`select current_setting('server_version') as version`;
     const version = row!.version;
-    console.log(`Audit log benchmark on PostgreSQL ${version} (${dbName}), ${RUNS} runs after ${WARMUP} warm-ups, times in ms`);
+    console.log(`Audit log benchmark on PostgreSQL ${version} (${scratch.name}), ${RUNS} runs after ${WARMUP} warm-ups, times in ms`);
 
     // Bulk fill without the label indexes, then build them once.
     let started = Date.now();
@@ -255,8 +247,7 @@ async function main() {
   } finally {
     setConnection(undefined);
     await database?.close();
-    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 

@@ -26,14 +26,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import postgres from "postgres";
 import { openDatabase } from "@/db/open";
 import { users } from "@/db/schema";
 import { createApiKey } from "@/lib/keys/service";
 import { db, setConnection, setServerSecret } from "@/lib/runtime";
-import { ROOT as root, startProcess, stopProcess } from "../support";
+import { createScratchDatabase, ROOT as root, startProcess, stopProcess, type ScratchDatabase } from "../support";
 
-const adminUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const idleSeconds = Number(process.env.BENCH_IDLE ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -177,8 +175,7 @@ async function main(): Promise<void> {
   const results: Record<Mode, Partial<Record<Runner, Figures>>> = { embedded: {}, postgres: {} };
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-memory-"));
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const name = `latchkey_memory_bench_${randomBytes(5).toString("hex")}`;
+  let scratch: ScratchDatabase | undefined;
   try {
     console.log("[bench] embedded database");
     const embeddedAuth = await prepare({ dataDir });
@@ -189,13 +186,11 @@ async function main(): Promise<void> {
     const first = await firstStartIdle();
     console.log(`idle ${Math.round(first)} MB`);
 
-    console.log(`[bench] PostgreSQL (${name})`);
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const postgresAuth = await prepare({ url: url.toString(), dataDir: "memory://" });
+    scratch = await createScratchDatabase("latchkey_memory_bench");
+    console.log(`[bench] PostgreSQL (${scratch.name})`);
+    const postgresAuth = await prepare({ url: scratch.url, dataDir: "memory://" });
     for (const runner of ["baseline", "ours"] as const) {
-      results.postgres[runner] = await measure(runner, { DATABASE_URL: url.toString() }, postgresAuth);
+      results.postgres[runner] = await measure(runner, { DATABASE_URL: scratch.url }, postgresAuth);
     }
 
     const mb = (value: number | undefined | null) => (value == null ? "-" : `${Math.round(value)} MB`);
@@ -220,8 +215,7 @@ async function main(): Promise<void> {
     }
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-    await admin.end();
+    await scratch?.drop().catch(() => {});
   }
 }
 
