@@ -196,12 +196,17 @@ export interface ApiAppOptions extends GateOptions {
 
 /**
  * Settles with `work`, or rejects with DeadlineExceededError after `ms`: a request answers in
- * bounded time even if a database connection hangs (the work itself runs on, unanswered).
+ * bounded time even if a database connection hangs (the work itself runs on, unanswered). A
+ * failure of `work` after the deadline goes to `late`, when given (nobody awaits it any more).
  */
-export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, ms: number, late?: (error: unknown) => void): Promise<T> {
   // One promise and one timer, not a race: this wraps every request that waits.
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms);
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      reject(new DeadlineExceededError(ms));
+    }, ms);
     work.then(
       (value) => {
         clearTimeout(timer);
@@ -209,7 +214,8 @@ export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error);
+        if (expired) late?.(error);
+        else reject(error);
       },
     );
   });

@@ -163,8 +163,12 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
       refuse(res, error);
       return;
     }
-    // The framework's deadline: past it a 503 goes out, and a late answer is dropped (send).
-    if (pending instanceof Promise) withDeadline(pending, deadlineMs).catch((error: unknown) => refuse(res, error));
+    // The framework's deadline: past it a 503 goes out, and a late answer is dropped (send). A late
+    // failure is still seen: a database that is down opens the breaker, anything else is logged.
+    if (pending instanceof Promise) {
+      const answer = (error: unknown) => refuse(res, error);
+      withDeadline(pending, deadlineMs, answer).catch(answer);
+    }
   }
 
   function refuse(res: ServerResponse, error: unknown): void {

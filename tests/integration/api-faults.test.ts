@@ -150,6 +150,28 @@ describe("an unreachable database", () => {
   });
 });
 
+describe("a failure that comes after the deadline", () => {
+  it("still opens the breaker on the fast paths: the 503 went out, the database's refusal is not lost", async () => {
+    const silent = await silentListener();
+    const health = new DatabaseHealth({ cooldownMs: 60_000 });
+    const server: Server = createServer(createApiRequestListener({ keyRateLimit: 0, authFailureLimit: 0, health, deadlineMs: 300 }));
+    await new Promise<void>((resolve) => server.listen(PORT + 11, "127.0.0.1", resolve));
+    try {
+      await withDatabaseAt(silent.url, async () => {
+        const ping = await fetch(`http://127.0.0.1:${PORT + 11}/api/v1/ping`, { headers: { authorization: basic(secret) } });
+        expectUnavailable(ping, await ping.json());
+        expect(health.available).toBe(true); // a deadline alone says nothing of the database
+        // The driver gives up on the silent server (its connect timeout, 2 s), after the 503 went out.
+        await vi.waitFor(() => expect(health.available).toBe(false), { timeout: 6_000, interval: 50 });
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await silent.close();
+    }
+  });
+});
+
 describe("what a failed query leaves in the log", () => {
   const logged: string[] = [];
   beforeAll(() => {
