@@ -102,14 +102,26 @@ async function load(target: Target, seconds: number): Promise<autocannon.Result>
   });
 }
 
+/** A process's command name and the user + system CPU milliseconds it has used so far (Linux), or null. */
+function procStat(pid: number | string | undefined): { command: string; cpuMs: number } | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null; // not Linux, or the process is gone
+  }
+  // "pid (command) state ...": the command may itself hold ") ", so the last one ends it.
+  const close = stat.lastIndexOf(")");
+  const fields = stat.slice(close + 2).split(" ");
+  return {
+    command: stat.slice(stat.indexOf("(") + 1, close),
+    cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100, // utime + stime, in USER_HZ (100)
+  };
+}
+
 /** User + system CPU milliseconds a process has used so far (Linux), or null. */
 function cpuMs(pid: number | undefined): number | null {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return null;
-  }
+  return procStat(pid)?.cpuMs ?? null;
 }
 
 /**
@@ -125,16 +137,8 @@ function postgresCpuMs(): Map<string, number> | null {
     return null;
   }
   for (const pid of entries) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      continue; // gone meanwhile
-    }
-    const close = stat.lastIndexOf(")");
-    if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
-    const fields = stat.slice(close + 2).split(" ");
-    byPid.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    const stat = procStat(pid); // null: gone meanwhile
+    if (stat?.command === "postgres") byPid.set(pid, stat.cpuMs);
   }
   return byPid.size > 0 ? byPid : null;
 }
