@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { clientIpFrom } from "@/lib/auth/client-ip";
+import { createAnswerBatch } from "@/server/http/answer-batch";
 import { databaseHealth, DeadlineExceededError } from "@/server/http/database-health";
 import { listOwnApiKeysPage, type AuthenticatedKey } from "@/lib/keys/service";
 import { logError } from "@/lib/log";
@@ -40,14 +41,14 @@ const PONG = JSON.stringify({ data: "pong!" });
 /** Every JSON answer's headers, as the flat name-value list writeHead takes (no object built per answer). */
 const JSON_HEADERS: readonly string[] = Object.entries({ "Content-Type": "application/json", ...API_HEADERS }).flat();
 
+/** The fast paths' answers go out together, once per turn of the event loop (answer-batch.ts). */
+const answers = createAnswerBatch();
+
 function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
-  // A late answer (after the deadline's 503 went out) has no one left to go to.
-  if (res.headersSent) return;
   const headers: (string | number)[] = JSON_HEADERS.slice();
   if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
   headers.push("Content-Length", Buffer.byteLength(body));
-  res.writeHead(status, headers);
-  res.end(body);
+  answers.send(res, status, headers, body);
 }
 
 /** A 200 for the key the gate admitted: with `Sunset` when it was a regenerated key's previous secret. */
