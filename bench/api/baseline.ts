@@ -2,6 +2,9 @@
  * The baselines for bench/api, one bare node:http server:
  * - `/pong`: a constant answer with no authentication, the ceiling of this machine for an HTTP
  *   server in Node.js;
+ * - `/pong/batched`: the same, its answers written together once per turn of the event loop, as
+ *   our server writes its fast paths' answers (server/http/answer-batch.ts): how much of our
+ *   fast paths' ratio to the ceiling the batching gives;
  * - `/memory/ping` and `POST /memory/verify`: ping's and verify's work done from memory and nothing
  *   else ("the bare in-memory server"): the key's checksum and HMAC-SHA256 digest, a Map from digest
  *   to the key and its holder (filled by one lookup the first time), for verify the JSON body and a
@@ -17,10 +20,13 @@ import postgres from "postgres";
 import { createKeyring } from "@/lib/config/keyring";
 import { digestApiKey } from "@/lib/keys/crypto";
 import { isWellFormedApiKey } from "@/lib/keys/format";
+import { createAnswerBatch } from "@/server/http/answer-batch";
 
 const ring = createKeyring(process.env.LATCHKEY_SECRET!);
 const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_MAX ?? 10), onnotice: () => {} });
 const PONG = JSON.stringify({ data: "pong!" });
+const PONG_HEADERS = ["content-type", "application/json", "content-length", Buffer.byteLength(PONG)];
+const batch = createAnswerBatch();
 const REFUSED = JSON.stringify({ code: 401, message: "No valid API key provided", param: null });
 
 function presented(header: string | undefined): string | null {
@@ -108,6 +114,7 @@ const server = createServer(async (req, res) => {
     answer(res, 200, JSON.stringify(body));
     return;
   }
+  if (req.url === "/pong/batched") return batch.send(res, 200, PONG_HEADERS, PONG);
   if (req.url === "/pong") {
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(PONG) });
     res.end(PONG);
