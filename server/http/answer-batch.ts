@@ -17,8 +17,9 @@ type Response = Pick<ServerResponse, "headersSent" | "writeHead" | "end">;
  * that was ready (its poll phase), not in the middle of it.
  *
  * Each answer is one `writev` either way. What changes is the client on the other end: written
- * one by one between reads, each answer tends to find the client asleep and wake it (on this
- * 2-core virtual machine, a wake-up across cores costs about as much as the request's own work);
+ * one by one between reads, each answer tends to find the client asleep and wake it (on the
+ * 2-core virtual machine bench/api ran on, a wake-up across cores cost about as much as the
+ * request's own work);
  * written together, the first wakes it and the others find it awake. Measured on a bare
  * node:http server doing 10 µs of work a request: 33,000 req/s answered at once, 41,300 batched,
  * with 29.6 against 24.0 µs of CPU a request (bench/api shows the same on the API).
