@@ -9,9 +9,6 @@ interface Waiting {
   body: string;
 }
 
-/** What the batch needs of a response: Node's ServerResponse has it. */
-type Response = Pick<ServerResponse, "headersSent" | "writeHead" | "end">;
-
 /**
  * Answers written together, once per turn of the event loop: after Node has read every socket
  * that was ready (its poll phase), not in the middle of it.
@@ -41,18 +38,17 @@ export function createAnswerBatch(schedule: (flush: () => void) => void = setImm
   return {
     /**
      * Sends `body` with `status` and `headers` at the end of this turn. A response that has
-     * already begun by then (the deadline's 503 went out first) is left alone: the late answer
-     * has no one left to go to.
+     * already begun by then (the deadline's 503 went out first) is left alone (write): the late
+     * answer has no one left to go to.
      */
     send(res: ServerResponse, status: number, headers: (string | number)[], body: string): void {
-      if (res.headersSent) return;
       if (waiting.length === 0) schedule(flush);
       waiting.push({ res, status, headers, body });
     },
   };
 }
 
-function write(res: Response, status: number, headers: (string | number)[], body: string): void {
+function write(res: ServerResponse, status: number, headers: (string | number)[], body: string): void {
   if (res.headersSent) return;
   try {
     res.writeHead(status, headers);
@@ -62,5 +58,3 @@ function write(res: Response, status: number, headers: (string | number)[], body
     logError("could not write an API answer", error);
   }
 }
-
-export type AnswerBatch = ReturnType<typeof createAnswerBatch>;
