@@ -1,5 +1,5 @@
 import { BODY_LENGTH, CHECKSUM_LENGTH, KEY_PREFIX } from "@/lib/keys/format";
-import { ApiError, NO_VALID_KEY } from "./errors";
+import { ApiError } from "./errors";
 
 const QUERY_KEY_NAMES = new Set(["api_key", "apikey", "key", "token", "access_token", "auth"]);
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -31,27 +31,28 @@ function refuseKeyInQuery(query: string): void {
 
 /**
  * The API key an Authorization header presents: HTTP Basic with the key as the username and an
- * empty password (as ChartMogul), or a Bearer token. Throws the 400 or 401 otherwise.
+ * empty password (as ChartMogul), or a Bearer token. Null when the request presents no credentials
+ * at all (no header, a blank one, a scheme with nothing after it, Basic with an empty username):
+ * such a request asks to be challenged, as `curl --anyauth`, wget and Python's
+ * HTTPBasicAuthHandler do before they send the key, and guesses nothing. Throws the 400 for a
+ * header that is not one of the two schemes.
  */
-export function keyFromAuthorization(authorization: string | null | undefined): string {
+export function keyFromAuthorization(authorization: string | null | undefined): string | null {
   const header = authorization?.trim();
-  if (!header) throw new ApiError(401, NO_VALID_KEY);
+  if (!header) return null;
   const space = header.indexOf(" ");
   const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
   const value = space === -1 ? "" : header.slice(space + 1).trim();
-  if (scheme === "bearer") {
-    if (!value) throw new ApiError(401, NO_VALID_KEY);
-    return value;
-  }
+  if (scheme === "bearer") return value || null;
   if (scheme === "basic") {
-    if (!value || value.length % 4 !== 0 || !BASE64.test(value)) {
+    if (!value) return null;
+    if (value.length % 4 !== 0 || !BASE64.test(value)) {
       throw new ApiError(400, 'The Authorization header is not valid HTTP Basic: its credentials must be base64 of "KEY:".');
     }
     const decoded = Buffer.from(value, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     const user = colon === -1 ? decoded : decoded.slice(0, colon);
-    if (!user) throw new ApiError(401, NO_VALID_KEY);
-    return user;
+    return user || null;
   }
   throw new ApiError(400, "Unsupported Authorization scheme. Use Basic (key as username) or Bearer.");
 }

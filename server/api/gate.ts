@@ -95,16 +95,15 @@ export class ApiGate {
    */
   admit(authorization: string | null | undefined, url: string, ip: string | null): MaybePromise<Admitted> {
     const now = Date.now();
-    let digest: string | null;
-    try {
-      refuseKeyInUrl(url);
-      digest = presentedKeyDigest(keyFromAuthorization(authorization));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return this.refuse(ip, now, error);
-      throw error;
-    }
+    refuseKeyInUrl(url);
+    const presented = keyFromAuthorization(authorization);
+    // No credentials at all: the challenge a client asks for before it sends its key (curl
+    // --anyauth, wget, Python's HTTPBasicAuthHandler). It guesses nothing and costs no lookup, so
+    // it is never counted as a failed authentication, and always gets the 401 with its challenge.
+    if (presented === null) throw new ApiError(401, NO_VALID_KEY);
     // Verified even when the address is over the failure limit: the limit slows failures only, so
     // a valid key is always served. A malformed key is refused without a database lookup.
+    const digest = presentedKeyDigest(presented);
     if (digest === null) return this.refuse(ip, now, new ApiError(401, NO_VALID_KEY));
     return whenReady(inspectKeyDigest(digest, ip, this.cacheOption), (inspected) => this.admitInspected(inspected, ip, now));
   }

@@ -229,12 +229,18 @@ describe("rate limits on the fast path", () => {
     const base = await serve({ keyRateLimit: 0, authFailureLimit: 2 });
     const { secret } = await createApiKey(await makeUser("staff"), { name: "blocked address", access_level: "read_only" });
     expect((await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70")).status).toBe(401);
-    expect((await get(base, "/api/v1/whoami?", undefined, "198.51.100.70")).status).toBe(401);
+    expect((await get(base, "/api/v1/whoami?", basic(generateApiKey()), "198.51.100.70")).status).toBe(401);
     const blocked = await get(base, "/api/v1/ping", basic(generateApiKey()), "198.51.100.70");
     expect(blocked.status).toBe(429);
     expect(blocked.headers.get("retry-after")).toMatch(/^\d+$/);
-    expect((await get(base, "/api/v1/whoami?", undefined, "198.51.100.70")).status).toBe(429);
-    expect((await get(base, "/api/v1/api_keys", undefined, "198.51.100.70")).status).toBe(429);
+    expect((await get(base, "/api/v1/whoami?", basic(generateApiKey()), "198.51.100.70")).status).toBe(429);
+    expect((await get(base, "/api/v1/api_keys", "Bearer lk_x", "198.51.100.70")).status).toBe(429);
+    // No credentials at all: the challenge, never a 429, on the fast path and the framework's alike.
+    for (const path of ["/api/v1/ping", "/api/v1/whoami?", "/api/v1/api_keys", "/api/v1/admin/api_keys"]) {
+      const challenged = await get(base, path, undefined, "198.51.100.70");
+      expect(challenged.status, path).toBe(401);
+      expect(challenged.headers.get("www-authenticate"), path).toMatch(/^Basic /);
+    }
     // The fast path and the Hono app alike serve a valid key from the limited address.
     expect((await get(base, "/api/v1/ping", basic(secret), "198.51.100.70")).status).toBe(200);
     expect((await get(base, "/api/v1/whoami?", basic(secret), "198.51.100.70")).status).toBe(200);

@@ -478,7 +478,11 @@ describe("rate limits", () => {
     for (let i = 0; i < 3; i++) expect((await call(limited, "GET", "/ping", { key: secret, ip: "198.51.100.7" })).status).toBe(200);
     expect((await call(limited, "GET", "/whoami", { key: secret, ip: "198.51.100.7" })).status).toBe(200);
     expectError(await call(limited, "GET", "/ping", { key: generateApiKey(), ip: "198.51.100.7" }), 429);
-    expectError(await call(limited, "GET", "/ping", { ip: "198.51.100.7" }), 429);
+    // A request with no credentials is a request for the challenge, never a counted failure: even
+    // from an address over the limit it gets the 401 and its WWW-Authenticate.
+    const challenged = await call(limited, "GET", "/ping", { ip: "198.51.100.7" });
+    expectError(challenged, 401);
+    expect(challenged.headers.get("www-authenticate")).toMatch(/^Basic /);
     expect((await call(limited, "GET", "/ping", { key: secret, ip: "198.51.100.8" })).status).toBe(200);
   });
 
