@@ -5,7 +5,7 @@
  * that keeps the API's verification cache honest, and the scheduler of the jobs (lib/jobs). Then it serves: /api/v1 straight to the REST
  * API's Hono app (no Next.js router on the hot path), everything else to Next.js.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
@@ -17,12 +17,13 @@ import { startKeyChangeListener, type KeyChangeListener } from "@/lib/keys/revoc
 import { logError } from "@/lib/log";
 import { createMailer, type Mailer } from "@/lib/mail/mailer";
 import { db, keyCache, setConnection, setServerSecret } from "@/lib/runtime";
+import { allowedApiMethods } from "@/server/api/app";
 import { createApiRequestListener, isApiPath } from "@/server/api/node";
 import { setSharedCounter } from "@/server/api/rate-limit";
 import { startRedisCounter, type RedisWindowCounter } from "@/server/api/redis";
-import { answerClientErrors } from "@/server/http/client-errors";
 import { CLIENT_IP_HEADER, clientIpResolver } from "@/server/http/client-ip";
 import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
+import { createHttpServer } from "@/server/http/http-server";
 import { createServerActionGuard, loadServerActionIds } from "@/server/http/server-actions";
 
 export interface StartedServer {
@@ -124,18 +125,19 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
     });
     const clientIpOf = clientIpResolver(proxyTrust(env));
 
-    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      // Code behind this point reads the client's address from this header only; whatever a
-      // client sent under the same name is replaced.
-      const ip = clientIpOf(req);
-      if (ip) req.headers[CLIENT_IP_HEADER] = ip;
-      else delete req.headers[CLIENT_IP_HEADER];
-      if (isApiPath(req.url) || !handle) apiListener(req, res);
-      else if (!databaseHealth().available && needsDatabase(req.url)) answerDatabaseUnavailable(req, res);
-      else guardServerAction(req, res, (request) => void handle(request, res));
-    });
-    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
-    answerClientErrors(server); // 431 and 400 from the HTTP parser, as JSON
+    const server = createHttpServer(
+      (req: IncomingMessage, res: ServerResponse) => {
+        // Code behind this point reads the client's address from this header only; whatever a
+        // client sent under the same name is replaced.
+        const ip = clientIpOf(req);
+        if (ip) req.headers[CLIENT_IP_HEADER] = ip;
+        else delete req.headers[CLIENT_IP_HEADER];
+        if (isApiPath(req.url) || !handle) apiListener(req, res);
+        else if (!databaseHealth().available && needsDatabase(req.url)) answerDatabaseUnavailable(req, res);
+        else guardServerAction(req, res, (request) => void handle(request, res));
+      },
+      { allowedMethods: allowedApiMethods },
+    );
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(env.PORT, env.HOST, resolve);

@@ -50,6 +50,23 @@ const ROUTE_PATTERNS = API_ROUTES.map((route) => ({
   regex: new RegExp(`^${API_BASE}${route.path.replaceAll(".", "\\.").replace(/\{[^/}]+\}/g, "[^/]+")}$`),
 }));
 
+/** HEAD requests made as GET (node.ts measures the answer GET would give): their refusals still name HEAD. */
+const headRequests = new WeakSet<Request>();
+
+/** A HEAD request as the GET whose answer it takes the headers of. */
+export function headAsGet(request: Request): Request {
+  const get = new Request(request.url, { method: "GET", headers: request.headers });
+  headRequests.add(get);
+  return get;
+}
+
+/** The methods an API path answers (HEAD wherever GET), for 405's `Allow`; none for a path the API does not serve. */
+export function allowedApiMethods(path: string): string[] {
+  const allowed = ROUTE_PATTERNS.filter((route) => route.regex.test(path)).map((route) => route.method as string);
+  if (allowed.includes("GET")) allowed.push("HEAD");
+  return allowed;
+}
+
 /** Headers on every answer that carries key data (all but the OpenAPI document). */
 export const API_HEADERS = { "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" } as const;
 
@@ -334,13 +351,12 @@ export function createApiApp(options: ApiAppOptions = {}) {
   });
 
   app.notFound((c) => {
-    const path = c.req.path;
-    const allowed = ROUTE_PATTERNS.filter((route) => route.regex.test(path)).map((route) => route.method as string);
+    const allowed = allowedApiMethods(c.req.path);
     for (const [name, value] of Object.entries(API_HEADERS)) c.header(name, value);
     if (allowed.length) {
-      if (allowed.includes("GET")) allowed.push("HEAD");
       c.header("Allow", allowed.join(", "));
-      return c.json(new ApiError(405, `Method ${c.req.method} is not allowed here. Allowed: ${allowed.join(", ")}.`).body(), 405);
+      const method = headRequests.has(c.req.raw) ? "HEAD" : c.req.method;
+      return c.json(new ApiError(405, `Method ${method} is not allowed here. Allowed: ${allowed.join(", ")}.`).body(), 405);
     }
     return c.json(new ApiError(404, NO_SUCH_ENDPOINT).body(), 404);
   });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { getRequestListener } from "@hono/node-server";
+import { getRequestListener, RequestError } from "@hono/node-server";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { createAnswerBatch } from "@/server/http/answer-batch";
 import { databaseHealth, DeadlineExceededError } from "@/server/http/database-health";
@@ -11,6 +11,7 @@ import {
   API_HEADERS,
   createApiApp,
   DEFAULT_PER_PAGE,
+  headAsGet,
   keyListBody,
   verificationBody,
   whoamiBody,
@@ -113,9 +114,17 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
   const health = options.health ?? databaseHealth();
   const deadlineMs = options.deadlineMs ?? apiSettings().deadlineMs;
   const app = createApiApp({ ...options, gate, health, deadlineMs });
-  const listener = getRequestListener(app.fetch, {
-    // Only reached if the app itself failed to produce a response; still JSON, never a stack.
+  const listener = getRequestListener(withHeadLength(app.fetch), {
+    // Reached when the adapter could not make a Request of what arrived (a Host or target no URL
+    // can be built on: 400, the client's fault), or the app itself failed to answer (500); JSON
+    // either way, never a stack.
     errorHandler: (error) => {
+      if (error instanceof RequestError) {
+        return new Response(JSON.stringify({ code: 400, message: requestErrorMessage(error), param: null }), {
+          status: 400,
+          headers: { "Content-Type": "application/json", ...API_HEADERS, Connection: "close" },
+        });
+      }
       logError("API adapter error", error);
       return new Response(FALLBACK_ERROR, { status: 500, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
     },
@@ -194,6 +203,32 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
     else if (req.method === "POST" && req.url === VERIFY_PATH) verify(req, res);
     else void listener(req, res);
   };
+}
+
+/** What the adapter refused a request for, in the API's words. */
+function requestErrorMessage(error: RequestError): string {
+  if (/host/i.test(error.message)) return "The request's Host header is missing or not a valid host name.";
+  return "The request's target is not a valid URL.";
+}
+
+type Fetch = (request: Request, ...rest: never[]) => Response | Promise<Response>;
+
+/**
+ * HEAD answers with GET's headers and no body (the framework's rule), and with the
+ * Content-Length GET's answer would carry (RFC 9110 §9.3.2), which the framework leaves out: the
+ * JSON answer is made as for GET and measured. A streamed answer (a CSV export) has no length
+ * for GET either, and is not made only to be measured.
+ */
+function withHeadLength<F extends Fetch>(fetch: F): F {
+  return (async (request: Request, ...rest: never[]) => {
+    if (request.method !== "HEAD") return fetch(request, ...rest);
+    const answer = await fetch(headAsGet(request), ...rest);
+    const headers = new Headers(answer.headers);
+    if (headers.get("content-type")?.startsWith("application/json")) {
+      headers.set("Content-Length", String(Buffer.byteLength(await answer.text())));
+    } else await answer.body?.cancel();
+    return new Response(null, { status: answer.status, headers });
+  }) as F;
 }
 
 const pingBody = () => PONG;

@@ -31,6 +31,7 @@ import { keyCache } from "@/lib/runtime";
 import { MAX_BODY_BYTES } from "@/server/api/middleware";
 import { WWW_AUTHENTICATE } from "@/server/api/errors";
 import { setupTestDatabase } from "../helpers/db";
+import { rawExchange } from "../helpers/raw-http";
 import { expectUnchanged, makeUser, snapshot } from "../helpers/fixtures";
 
 const run = promisify(execFile);
@@ -340,6 +341,142 @@ describe("401s challenge the client (RFC 9110)", () => {
     const second = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${readKey}:`).toString("base64")}` } });
     expect(second.status).toBe(200);
   });
+});
+
+describe("what a raw HTTP client can send: every answer has a status line and a JSON body, never a 500", () => {
+  const port = () => Number(new URL(origin).port);
+  const exchange = (request: string) => rawExchange(port(), (socket) => void socket.write(request));
+  const jsonOf = (payload: string) => JSON.parse(payload) as Json;
+  const bearer = () => `Authorization: Bearer ${readKey}\r\n`;
+
+  it.each([
+    ["HTTP/1.0 without Host", "GET /api/v1/openapi.json HTTP/1.0\r\n\r\n"],
+    ["HTTP/1.1 without Host", "GET /api/v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n"],
+    ["an empty Host", "GET /api/v1/ping? HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n"],
+    ["a Host with a space", "GET /api/v1/whoami HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"],
+    ["an unclosed IPv6 literal", "PUT /api/v1/ping HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n"],
+    ["a port out of range", "GET /api/v1/no/such/path HTTP/1.1\r\nHost: 127.0.0.1:99999\r\nConnection: close\r\n\r\n"],
+    ["two Host lines", "GET /api/v1/admin/api_keys HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"],
+  ])("%s: 400 JSON, and nothing is served", async (_label, request) => {
+    const answer = await exchange(request);
+    expect(answer.status, answer.head).toBe(400);
+    expect(answer.head).toMatch(/\r\ncontent-type: application\/json/i);
+    expect(jsonOf(answer.payload)).toEqual({ code: 400, message: expect.stringMatching(/Host/), param: null });
+  });
+
+  it("the adapter's own refusal of a Host (behind a server without the check) is a 400 too, not a 500", async () => {
+    const { createServer } = await import("node:http");
+    const { createApiRequestListener } = await import("@/server/api/node");
+    const bare = createServer({ requireHostHeader: false }, createApiRequestListener({ keyRateLimit: 0, authFailureLimit: 0 }));
+    await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port: barePort } = bare.address() as { port: number };
+      for (const host of ["Host: a b\r\n", "", "Host: [::1\r\n"]) {
+        const answer = await rawExchange(
+          barePort,
+          (socket) => void socket.write(`GET /api/v1/openapi.json HTTP/1.1\r\n${host}Connection: close\r\n\r\n`),
+        );
+        expect(answer.status, host).toBe(400);
+        expect(jsonOf(answer.payload)).toMatchObject({ code: 400, param: null });
+      }
+    } finally {
+      await new Promise((resolve) => (bare.closeAllConnections(), bare.close(resolve)));
+    }
+  });
+
+  it("a valid Host on the same requests is served as ever (IPv6 literals and ports included)", async () => {
+    for (const host of [`127.0.0.1:${port()}`, "[::1]:3000", "keys.example.com", "LOCALHOST"]) {
+      const answer = await exchange(`GET /api/v1/ping? HTTP/1.1\r\nHost: ${host}\r\n${bearer()}Connection: close\r\n\r\n`);
+      expect(answer.status, host).toBe(200);
+    }
+    const old = await exchange(`GET /api/v1/openapi.json HTTP/1.0\r\nHost: 127.0.0.1:${port()}\r\n\r\n`);
+    expect(old.status).toBe(200);
+  });
+
+  it("CONNECT gets a 405 with Allow and a JSON body, then the connection ends", async () => {
+    const api = await exchange(`CONNECT /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\n${bearer()}\r\n`);
+    expect(api.status).toBe(405);
+    expect(api.head).toMatch(/\r\nallow: GET, HEAD\r\n/i);
+    expect(jsonOf(api.payload)).toEqual({ code: 405, message: "Method CONNECT is not allowed here. Allowed: GET, HEAD.", param: null });
+    expect(api.ended).toBe(true);
+    const tunnel = await exchange("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    expect(tunnel.status).toBe(405);
+    expect(tunnel.head).toMatch(/\r\nallow: GET, HEAD, POST\r\n/i);
+    expect(jsonOf(tunnel.payload)).toMatchObject({ code: 405 });
+    if (existsSync("/usr/bin/curl") || existsSync("/usr/local/bin/curl")) {
+      const { stdout } = await run("curl", ["--silent", "--include", "-X", "CONNECT", "--user", `${readKey}:`, `${origin}/api/v1/ping`]);
+      expect(stdout).toMatch(/^HTTP\/1\.1 405 /);
+      expect(stdout).toContain('"code":405');
+    }
+  });
+
+  it("HEAD carries the Content-Length GET's answer has, and no body", async () => {
+    for (const path of ["/api/v1/whoami", "/api/v1/api_keys?per_page=2", "/api/v1/openapi.json", "/api/v1/ping?"]) {
+      const get = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${readKey}` } });
+      const body = await get.text();
+      const answer = await exchange(`HEAD ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${bearer()}Connection: close\r\n\r\n`);
+      expect(answer.status, path).toBe(200);
+      expect(answer.head, path).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(body)}\\r\\n`, "i"));
+      expect(answer.payload, path).toBe("");
+    }
+    // A refusal of HEAD names HEAD, and measures its body too.
+    const refused = await exchange(`HEAD /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\n${bearer()}Connection: close\r\n\r\n`);
+    expect(refused.status).toBe(405);
+    expect(refused.head).toMatch(/\r\nallow: POST\r\n/i);
+    expect(refused.head).toMatch(/\r\ncontent-length: \d+\r\n/i);
+    const unauthenticated = await exchange("HEAD /api/v1/whoami? HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.head).toMatch(/\r\ncontent-length: \d+\r\n/i);
+  });
+});
+
+describe("clients that wait for the challenge are never locked out (the failed-authentication limit)", () => {
+  it("curl --anyauth 25 times a minute from one address at the default limit of 20: every call answered 200", async () => {
+    // The default limit (20 a minute), counted in memory, on a server of its own.
+    const limited = await serveApi({ keyRateLimit: 0, authFailureLimit: 20, counter: null });
+    // Far from a minute boundary, so every request below falls in one window of the limit.
+    const intoWindow = Date.now() % 60_000;
+    if (intoWindow > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoWindow));
+    try {
+      const url = `${limited.origin}/api/v1/ping`;
+      // The client's address, as the server in front stamps it (server/http/client-ip.ts).
+      const ADDRESS = "192.0.2.77";
+      const from = { "x-latchkey-client-ip": ADDRESS };
+      const statuses: number[] = [];
+      if (existsSync("/usr/bin/curl") || existsSync("/usr/local/bin/curl")) {
+        for (let i = 0; i < 25; i++) {
+          const { stdout } = await run("curl", [
+            ...["--silent", "--output", "/dev/null", "--write-out", "%{http_code}"],
+            ...["--header", `x-latchkey-client-ip: ${ADDRESS}`, "--anyauth", "--user", `${readKey}:`, url],
+          ]);
+          statuses.push(Number(stdout));
+        }
+      } else {
+        // The same exchange by hand: no credentials, the challenge, then the key.
+        for (let i = 0; i < 25; i++) {
+          const first = await fetch(url, { headers: from });
+          expect(first.headers.get("www-authenticate")).toMatch(/^Basic /);
+          const basic = `Basic ${Buffer.from(`${readKey}:`).toString("base64")}`;
+          statuses.push((await fetch(url, { headers: { ...from, authorization: basic } })).status);
+        }
+      }
+      expect(statuses).toEqual(Array(25).fill(200));
+      // Even after 25 challenges, a request without credentials is still the 401 with its challenge.
+      const challenged = await fetch(url, { headers: from });
+      expect(challenged.status).toBe(401);
+      expect(challenged.headers.get("www-authenticate")).toBe(WWW_AUTHENTICATE);
+      // A wrong key is still a failed authentication: the 21st in the minute is refused with 429.
+      const wrong = { ...from, authorization: `Bearer ${generateApiKey()}` };
+      const refusals: number[] = [];
+      for (let i = 0; i < 21; i++) refusals.push((await fetch(url, { headers: wrong })).status);
+      expect(refusals.slice(0, 20)).toEqual(Array(20).fill(401));
+      expect(refusals[20]).toBe(429);
+      // And the key itself is still served from that address.
+      expect((await fetch(url, { headers: { ...from, authorization: `Bearer ${readKey}` } })).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  }, 60_000);
 });
 
 describe("a typed client generated from the served document", () => {
