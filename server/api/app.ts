@@ -1,6 +1,7 @@
 import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import Negotiator from "negotiator";
 import type { z } from "zod";
 import { ServiceError } from "@/lib/errors";
 import type { ApiKeyDto } from "@/lib/keys/dto";
@@ -127,10 +128,17 @@ export function serializeAuditEntry(entry: AuditEntryDto) {
   };
 }
 
-/** Whether a list is asked for as CSV (`Accept: text/csv`): then every matching row, never a page. */
+/** What a list can answer with: JSON first, so that an Accept of any type, or none, gives JSON. */
+const LIST_MEDIA_TYPES = ["application/json", "text/csv; charset=utf-8"];
+
+/**
+ * Whether a list is asked for as CSV: `Accept` negotiated as RFC 9110 §12.5.1 says (q-values,
+ * specificity; `text/csv;q=0` refuses CSV), by negotiator. Then every matching row, never a page.
+ * An Accept that allows neither type gets JSON, as it always has.
+ */
 function wantsCsv(c: Context): boolean {
   const accept = c.req.header("accept");
-  if (!accept || !/(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept)) return false;
+  if (!accept || new Negotiator({ headers: { accept } }).mediaType(LIST_MEDIA_TYPES) !== LIST_MEDIA_TYPES[1]) return false;
   const url = new URL(c.req.url);
   for (const name of ["cursor", "limit"]) {
     if (url.searchParams.has(name)) throw new ApiError(422, `A CSV export has every matching row: leave out ${name}.`, name);

@@ -244,3 +244,29 @@ describe("100,000 keys, streamed", () => {
     expect(peak).toBeLessThan(bytes / 4);
   }, 300_000);
 });
+
+describe("Accept is negotiated (RFC 9110 §12.5.1), with q-values", () => {
+  it.each([
+    ["text/csv", "csv"],
+    ["TEXT/CSV; charset=utf-8", "csv"],
+    ["text/*", "csv"],
+    ["text/csv, application/json", "csv"],
+    ["text/csv;charset=latin1", "json"],
+    ["application/json;q=0.5, text/csv", "csv"],
+    ["text/csv;q=0.5, */*;q=0.1", "csv"],
+    ["text/csv;q=0", "json"],
+    ["application/json, text/csv;q=0.1", "json"],
+    ["application/json, text/csv", "json"],
+    ["*/*", "json"],
+    ["text/csv;q=0, */*", "json"],
+    ["text/html", "json"],
+  ])("Accept: %s -> %s, on both lists", async (accept, expected) => {
+    for (const path of ["/admin/api_keys", "/admin/audit_log"]) {
+      const response = await get(path, accept);
+      expect(response.status, `${path} ${accept}`).toBe(200);
+      const type = response.headers.get("content-type") ?? "";
+      expect(type, `${path} ${accept}`).toMatch(expected === "csv" ? /^text\/csv/ : /^application\/json/);
+      await response.body?.cancel();
+    }
+  });
+});
