@@ -47,8 +47,23 @@ const sunset = {
 };
 const ok = <S>(description: string, schema: S) => ({ description, content: json(schema), headers: sunset });
 
+/**
+ * Responses any request can get before or beside its operation: another method on the path (405,
+ * with `Allow`), headers that arrive too slowly (408) or too large (431); the last two are
+ * answered by the HTTP server itself, with `Connection: close`.
+ */
+const transport = {
+  405: {
+    ...error("The path exists, but not with this method."),
+    headers: { Allow: { description: "The methods the path answers, e.g. `GET, HEAD`.", schema: { type: "string" as const } } },
+  },
+  408: error("The request's headers did not arrive in time; the connection is closed."),
+  431: error("The request's headers (the URL included) are larger than 16 KB; the connection is closed."),
+} satisfies Responses;
+
 // Responses every authenticated operation can give.
 const common = {
+  ...transport,
   400: error(
     "Bad request: malformed Authorization header, a key in the query string, or a body that is not a JSON object " +
       "(on an endpoint that takes none: any body).",
@@ -70,6 +85,10 @@ const common = {
   429: {
     ...error("Rate limited: too many requests for this key, or too many failed authentications from this address."),
     headers: { "Retry-After": { description: "Seconds until the limit resets.", schema: { type: "integer" as const } } },
+  },
+  503: {
+    ...error("The database cannot be reached, or the request ran past its deadline (LATCHKEY_API_DEADLINE_MS). Try again."),
+    headers: { "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } } },
   },
 } satisfies Responses;
 const write = {
@@ -347,6 +366,7 @@ export const openApi = createRoute({
   request: { query: noQuery },
   responses: {
     200: { description: "The OpenAPI 3.1 document.", content: json(openApiDocumentResponse) },
+    ...transport,
     400: error("A request body (this endpoint takes none)."),
     413: error(`The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`),
     422: error("An unknown query parameter; `param` names it."),

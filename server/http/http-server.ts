@@ -1,4 +1,4 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { answerClientErrors } from "./client-errors";
 
@@ -92,10 +92,13 @@ function answerConnect(allowed: AllowedMethods) {
  * and CONNECT (405) are answered in JSON too; keep-alive outlasts common load balancers' idle
  * timeout.
  */
-export function createHttpServer(listener: RequestListener, options: { allowedMethods: AllowedMethods }): Server {
+export function createHttpServer(
+  listener: RequestListener,
+  options: { allowedMethods: AllowedMethods; timeouts?: Pick<ServerOptions, "headersTimeout" | "requestTimeout" | "connectionsCheckingInterval"> },
+): Server {
   const hostProblem = hostChecker();
   // Node's own check answers an HTTP/1.1 request without Host with an empty 400; ours says why, in JSON.
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
+  const server = createServer({ ...options.timeouts, requireHostHeader: false }, (req, res) => {
     const problem = hostProblem(req);
     if (problem) refuseRequest(res, 400, problem);
     else listener(req, res);

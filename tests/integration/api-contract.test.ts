@@ -216,6 +216,89 @@ describe("every response of every operation matches the served document (ajv, 20
   });
 });
 
+describe("the statuses beside the operations (405, 408, 431, 503) are documented and match the document", () => {
+  /** Validates an answer against what `method template` documents for its status. */
+  function expectDocumented(template: string, method: Method, status: number, json: unknown, text: string) {
+    const validate = responseValidator(template, method, status);
+    expect(validate, `${method} ${template} ${status} has a JSON body`).not.toBeNull();
+    if (!validate!(json)) throw new Error(`${method} ${template} ${status}: ${ajv.errorsText(validate!.errors)}\n${text}`);
+    validated++;
+  }
+
+  it("405: another method on every documented path, with Allow naming exactly the path's methods", async () => {
+    for (const [template, item] of Object.entries(document.paths)) {
+      const methods = METHODS.filter((method) => item[method]);
+      const other = (["put", "patch", "delete", "post"] as const).find((method) => !item[method])!;
+      const url = `${origin}/api/v1${template.replace("{id}", await freshKeyId())}`;
+      const response = await fetch(url, { method: other.toUpperCase(), headers: { authorization: `Bearer ${writeKey}` } });
+      const text = await response.text();
+      expect(response.status, `${other} ${template}`).toBe(405);
+      const allowed = methods.map((method) => method.toUpperCase());
+      if (allowed.includes("GET")) allowed.push("HEAD");
+      expect(response.headers.get("allow")?.split(", ").sort(), template).toEqual(allowed.sort());
+      for (const method of methods) expectDocumented(template, method, 405, JSON.parse(text), text);
+    }
+  });
+
+  it("408: headers that stop arriving get the JSON 408, as every operation documents it", async () => {
+    const slow = await serveApi(
+      { keyRateLimit: 0, authFailureLimit: 0 },
+      { headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 },
+    );
+    try {
+      // Half a request line's headers, then silence.
+      const answer = await rawExchange(
+        Number(new URL(slow.origin).port),
+        (socket) => void socket.write("GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n"),
+      );
+      expect(answer.status).toBe(408);
+      expect(answer.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+      for (const { template, method } of operations()) expectDocumented(template, method, 408, JSON.parse(answer.payload), answer.payload);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("431: headers over 16 KB get the JSON 431, as every operation documents it", async () => {
+    const answer = await rawExchange(
+      Number(new URL(origin).port),
+      (socket) => void socket.write(`GET /api/v1/ping HTTP/1.1\r\nHost: x\r\nX-Padding: ${"a".repeat(20_000)}\r\n\r\n`),
+    );
+    expect(answer.status).toBe(431);
+    for (const { template, method } of operations()) expectDocumented(template, method, 431, JSON.parse(answer.payload), answer.payload);
+  });
+
+  it("503 with Retry-After while the database is down: every authenticated operation, as documented", async () => {
+    const { DatabaseHealth } = await import("@/server/http/database-health");
+    const health = new DatabaseHealth({ cooldownMs: 60_000 });
+    health.report(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }));
+    const down = await serveApi({ keyRateLimit: 0, authFailureLimit: 0, health });
+    try {
+      const id = await freshKeyId();
+      for (const { template, method } of operations()) {
+        const url = `${down.origin}/api/v1${template.replace("{id}", id)}`;
+        const body = method === "post" || method === "patch" ? JSON.stringify({ name: "never made", key: readKey }) : undefined;
+        const response = await fetch(url, {
+          method: method.toUpperCase(),
+          headers: { authorization: `Bearer ${writeKey}`, "content-type": "application/json" },
+          body,
+        });
+        const text = await response.text();
+        if (template === "/openapi.json") {
+          // The document needs no database: it is served all the same.
+          expect(response.status).toBe(200);
+          continue;
+        }
+        expect(response.status, `${method} ${template}`).toBe(503);
+        expect(Number(response.headers.get("retry-after")), `${method} ${template}`).toBeGreaterThan(0);
+        expectDocumented(template, method, 503, JSON.parse(text), text);
+      }
+    } finally {
+      await down.close();
+    }
+  });
+});
+
 describe("one rule for every endpoint (docs/API.md)", () => {
   /** Path parameters for an operation: a real key of the caller's, so the refusal is the rule's, not a 404. */
   async function paramsFor(template: string): Promise<Record<string, string>> {
