@@ -30,6 +30,10 @@ const DUPLICATE_NAME = "You already have an API key with this name.";
 const NO_KEYS_FOR_ROLE = "Your role (Lite) cannot have API keys.";
 export const NO_PREVIOUS_SECRET = "This key has no previous secret that still works.";
 const EXPIRED_NEEDS_EXPIRY = "This key has expired: choose a new expiration to regenerate it.";
+const GRACE_FOR_DISABLED =
+  "This key is disabled, so its old secret does not work and cannot keep working: regenerate it without a grace period.";
+const GRACE_FOR_EXPIRED =
+  "This key has expired, so its old secret does not work and cannot keep working: regenerate it without a grace period.";
 
 /**
  * The expiry a new or regenerated key gets: the one asked for, checked against the organisation's
@@ -321,8 +325,12 @@ export async function regenerateApiKey(
     if (expired && options.expires_at === undefined) throw invalid(EXPIRED_NEEDS_EXPIRY, "expires_at");
     const expiresAt = options.expires_at === undefined ? row.expiresAt : await resolveExpiry(tx, options.expires_at, now);
     const grace = options.grace_period_seconds ?? 0;
-    // The old secret can only keep working if it works now: not for a disabled or expired key.
-    const keepOld = grace > 0 && row.status === "active" && !expired;
+    // The old secret can only keep working if it works now: not for a disabled or expired key. A
+    // grace period asked for one is refused, never silently dropped.
+    if (grace > 0 && (row.status !== "active" || expired)) {
+      throw conflict(row.status !== "active" ? GRACE_FOR_DISABLED : GRACE_FOR_EXPIRED, "grace_period_seconds");
+    }
+    const keepOld = grace > 0;
     const previousExpiresAt = keepOld ? new Date(now.getTime() + grace * 1000) : null;
     const { secret, columns } = newSecretColumns(id);
     const [updated] = await tx

@@ -226,6 +226,10 @@ export const regenerateApiKey = createRoute({
     ...common,
     ...write,
     ...byId,
+    409: error(
+      "A grace period was asked for a key that is disabled or expired: its old secret does not work, so it cannot keep " +
+        "working; `param` is grace_period_seconds. Regenerate without one.",
+    ),
     ...withBody,
     422: error(
       "grace_period_seconds is out of range, expires_at is malformed, past or beyond the policy, " +

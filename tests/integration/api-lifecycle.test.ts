@@ -320,6 +320,25 @@ describe("bad input changes nothing", () => {
     await db().update(apiKeys).set({ expiresAt: null }).where(eq(apiKeys.id, keyId));
   });
 
+  it("a grace period for a disabled key is refused (409 naming it) and changes nothing; without one it regenerates", async () => {
+    const staff = await makeUser("staff");
+    const made = await createApiKey(staff, { name: uniqueName("disabled"), access_level: "read_only" });
+    const writer = (await createApiKey(staff, { name: uniqueName("writer"), access_level: "read_write" })).secret;
+    await setOwnApiKeyStatus(staff, made.key.id, "disabled");
+    const before = await snapshot();
+    const refused = await api("POST", `/api_keys/${made.key.id}/regenerate`, writer, { body: { grace_period_seconds: 3600 } });
+    expect(refused.status).toBe(409);
+    expect(refused.json).toEqual({
+      code: 409,
+      message: "This key is disabled, so its old secret does not work and cannot keep working: regenerate it without a grace period.",
+      param: "grace_period_seconds",
+    });
+    await expectNothingChanged(before);
+    const regenerated = await api("POST", `/api_keys/${made.key.id}/regenerate`, writer, { body: { grace_period_seconds: 0 } });
+    expect(regenerated.status).toBe(200);
+    expect(expectShape(apiKeyWithSecretResponse, regenerated.json)).toMatchObject({ status: "disabled", previous_secret_expires_at: null });
+  });
+
   it.each([
     ["JSON that does not parse", '{"grace_period_seconds": ', 400],
     ["a JSON array", "[3600]", 400],
@@ -398,11 +417,21 @@ describe("an expired key", () => {
     // Its holder still sees it (status stays active; expires_at says it is past) ...
     const listed = expectShape(apiKeyResponse, (await api("GET", `/api_keys/${made.id}`, secret)).json);
     expect(listed).toMatchObject({ status: "active", expires_at: made.expires_at });
-    // ... and a regenerate with a new expiry makes it work again (a grace period cannot keep a dead secret).
+    // ... and a regenerate with a new expiry makes it work again. A grace period cannot keep a dead
+    // secret working: asked for, it is refused (409 naming it), never dropped in silence.
     const expiresAt = new Date(Date.now() + 30 * DAY_MS).toISOString();
-    const revived = await api("POST", `/api_keys/${made.id}/regenerate`, secret, {
+    const before = await snapshot();
+    const graced = await api("POST", `/api_keys/${made.id}/regenerate`, secret, {
       body: { expires_at: expiresAt, grace_period_seconds: 3600 },
     });
+    expect(graced.status).toBe(409);
+    expect(graced.json).toEqual({
+      code: 409,
+      message: expect.stringMatching(/has expired.*without a grace period/),
+      param: "grace_period_seconds",
+    });
+    await expectNothingChanged(before);
+    const revived = await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { expires_at: expiresAt } });
     expect(revived.status).toBe(200);
     const fresh = expectShape(apiKeyWithSecretResponse, revived.json);
     expect(fresh).toMatchObject({ id: made.id, expires_at: expiresAt, previous_secret_expires_at: null });
@@ -565,11 +594,12 @@ describe("rotation with a grace period", () => {
     expect((await api("GET", "/ping", fourth.key)).status).toBe(200);
   });
 
-  it("a disabled key's old secret is not kept by a regenerate, whatever the grace period", async () => {
+  it("a disabled key's old secret is not kept by a regenerate: a grace period is refused, and without one it is gone", async () => {
     const { user, secret } = await writer();
     const made = await createThroughApi(secret, {});
     await setOwnApiKeyStatus(user, made.id, "disabled");
-    const result = await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { grace_period_seconds: 3600 } });
+    expectError(await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { grace_period_seconds: 3600 } }), 409, "grace_period_seconds");
+    const result = await api("POST", `/api_keys/${made.id}/regenerate`, secret);
     expect(expectShape(apiKeyWithSecretResponse, result.json)).toMatchObject({ status: "disabled", previous_secret_expires_at: null });
     await setOwnApiKeyStatus(user, made.id, "active");
     expectError(await api("GET", "/ping", made.key), 401);

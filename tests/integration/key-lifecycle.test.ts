@@ -221,7 +221,13 @@ describe("rotation with a grace period", () => {
       message: "This key has expired: choose a new expiration to regenerate it.",
     });
     await expectUnchanged(before);
-    const revived = await regenerateApiKey(staff, key.id, { grace_period_seconds: 3600, expires_at: inDays(30) });
+    // Its old secret does not work, so no grace period can keep it working: refused, not dropped.
+    await expect(regenerateApiKey(staff, key.id, { grace_period_seconds: 3600, expires_at: inDays(30) })).rejects.toMatchObject({
+      code: "conflict",
+      field: "grace_period_seconds",
+    });
+    await expectUnchanged(before);
+    const revived = await regenerateApiKey(staff, key.id, { expires_at: inDays(30) });
     expect(revived.previousSecretExpiresAt).toBeNull();
     expect(keyState(revived.key)).toBe("active");
     expect(await verifyApiKey(revived.secret, null)).toMatchObject({ ok: true });
