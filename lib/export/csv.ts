@@ -36,6 +36,8 @@ export function csvRow(cells: ReadonlyArray<Parameters<typeof csvCell>[0]>): str
 export const API_KEY_CSV_HEADER = [
   "id",
   "name",
+  "description",
+  "masked_key",
   "access_level",
   "status",
   "state",
@@ -48,6 +50,7 @@ export const API_KEY_CSV_HEADER = [
   "expires_at",
   "last_used_at",
   "last_used_ip",
+  "previous_secret_expires_at",
   "disabled_by_admin",
   "disabled_reason",
   "over_policy",
@@ -57,6 +60,8 @@ function apiKeyCells(row: AdminKeyRow) {
   return [
     row.id,
     row.name,
+    row.description,
+    row.maskedKey,
     row.accessLevel,
     row.status,
     row.state,
@@ -70,6 +75,7 @@ function apiKeyCells(row: AdminKeyRow) {
     row.expiresAt,
     row.lastUsedAt,
     row.lastUsedIp,
+    row.previousSecretExpiresAt,
     row.disabledByAdmin,
     row.disabledReason,
     row.overPolicy,

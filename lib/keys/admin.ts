@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type 
 import type { DbOrTx } from "@/db/client";
 import { db } from "@/lib/runtime";
 import { escapeLike, isUuid } from "@/db/sql";
-import { apiKeyCount, apiKeys, users, type AccessLevel, type KeyStatus, type Role, type UserKind } from "@/db/schema";
+import { apiKeyCount, apiKeys, users, type KeyStatus, type Role, type UserKind } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
 import { authorize } from "@/lib/auth/authorize";
@@ -10,15 +10,14 @@ import { conflict, forbidden, invalid, notFound, ServiceError } from "@/lib/erro
 import { notify } from "@/lib/notifications/notify";
 import { readKeyPolicy, type KeyPolicy } from "@/lib/settings/policy";
 import { accessManagerQuerySchema, bulkKeyIdsSchema, type AccessManagerQuery, type KeySort } from "@/lib/validation/admin";
-import type { KeyState } from "./dto";
-import { isExpired, isOverPolicy, latestAllowedExpiry } from "./expiry";
+import { keyState, toKeyDto, type ApiKeyDto, type KeyDtoSource, type KeyState } from "./dto";
+import { isOverPolicy, latestAllowedExpiry } from "./expiry";
 import { KEY_LOCKED_MESSAGE, KEY_NOT_FOUND } from "./messages";
 import { announceKeyChange } from "./revocation";
 import { ACCESS_LEVELS, allowedAccessLevels, KEY_STATUSES, ROLES } from "@/lib/auth/permissions";
 import { decodeCursor, encodeCursor, keysetAfter, keysetOrder, keysetValues, type KeysetTerm } from "@/lib/export/cursor";
 import type { CreateApiKeyInput } from "@/lib/validation/keys";
-import type { ApiKeyDto } from "./dto";
-import { insertKeyInTx, isUniqueViolation } from "./service";
+import { insertKeyInTx, isUniqueViolation, keyDtoColumns } from "./service";
 
 /**
  * The API Access Manager: every key of the organisation, for Owners and Admins. Sorting,
@@ -26,22 +25,14 @@ import { insertKeyInTx, isUniqueViolation } from "./service";
  * selected: an admin never receives a secret, a ciphertext or a digest.
  */
 
-/** A key as the Access Manager shows it, with its user. */
-export interface AdminKeyRow {
-  id: string;
-  name: string;
-  accessLevel: AccessLevel;
-  status: KeyStatus;
+/**
+ * A key as the Access Manager shows it: the very key object its holder sees (the masked key and
+ * the description included, one meaning for each name everywhere), with its state, the policy's
+ * verdict and its user.
+ */
+export interface AdminKeyRow extends ApiKeyDto {
   /** What the Status column shows: Active, Disabled, or Expired (an active key past its expiry, when the page was served). */
   state: KeyState;
-  disabledByAdmin: boolean;
-  createdAt: Date;
-  /** When it stops working; null: never. */
-  expiresAt: Date | null;
-  lastUsedAt: Date | null;
-  lastUsedIp: string | null;
-  /** Why a job disabled it ("unused"); null otherwise. */
-  disabledReason: string | null;
   /** It would live longer from now than the organisation's Maximum key lifetime allows. */
   overPolicy: boolean;
   user: { id: string; name: string; email: string; role: Role; kind: UserKind };
@@ -79,16 +70,7 @@ function requireManageAllAnywhere(actor: Actor, change = false): void {
 }
 
 const displayColumns = {
-  id: apiKeys.id,
-  name: apiKeys.name,
-  accessLevel: apiKeys.accessLevel,
-  status: apiKeys.status,
-  disabledByAdmin: apiKeys.disabledByAdmin,
-  createdAt: apiKeys.createdAt,
-  expiresAt: apiKeys.expiresAt,
-  lastUsedAt: apiKeys.lastUsedAt,
-  lastUsedIp: apiKeys.lastUsedIp,
-  disabledReason: apiKeys.disabledReason,
+  ...keyDtoColumns,
   userId: users.id,
   userName: users.name,
   userEmail: users.email,
@@ -96,17 +78,7 @@ const displayColumns = {
   userKind: users.kind,
 };
 
-interface DisplayRow {
-  id: string;
-  name: string;
-  accessLevel: AccessLevel;
-  status: KeyStatus;
-  disabledByAdmin: boolean;
-  createdAt: Date;
-  expiresAt: Date | null;
-  lastUsedAt: Date | null;
-  lastUsedIp: string | null;
-  disabledReason: string | null;
+interface DisplayRow extends KeyDtoSource {
   userId: string;
   userName: string;
   userEmail: string;
@@ -122,17 +94,8 @@ interface Moment {
 
 function toRow(r: DisplayRow, moment: Moment): AdminKeyRow {
   return {
-    id: r.id,
-    name: r.name,
-    accessLevel: r.accessLevel,
-    status: r.status,
-    state: r.status === "disabled" ? "disabled" : isExpired(r.expiresAt, moment.now) ? "expired" : "active",
-    disabledByAdmin: r.status === "disabled" && r.disabledByAdmin,
-    createdAt: r.createdAt,
-    expiresAt: r.expiresAt,
-    lastUsedAt: r.lastUsedAt,
-    lastUsedIp: r.lastUsedIp,
-    disabledReason: r.status === "disabled" ? r.disabledReason : null,
+    ...toKeyDto(r),
+    state: keyState(r, moment.now),
     overPolicy: isOverPolicy(r.expiresAt, moment.policy.maxKeyLifetimeDays, moment.now),
     user: { id: r.userId, name: r.userName, email: r.userEmail, role: r.userRole, kind: r.userKind },
   };

@@ -119,7 +119,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 }
 
 /** What a key's DTO needs, and nothing secret: reads for display select these, never the whole row. */
-const keyDtoColumns = {
+export const keyDtoColumns = {
   id: apiKeys.id,
   name: apiKeys.name,
   description: apiKeys.description,

@@ -88,18 +88,11 @@ export function serializeKey(key: ApiKeyDto) {
   };
 }
 
-/** A key as the admin API shows it (the Access Manager's row). */
+/** A key as the admin API shows it (the Access Manager's row): the key object, and what the Access Manager adds. */
 export function serializeAdminKey(row: AdminKeyRow) {
   return {
-    id: row.id,
-    name: row.name,
-    access_level: row.accessLevel,
-    status: row.status,
+    ...serializeKey(row),
     state: row.state,
-    created_at: row.createdAt.toISOString(),
-    expires_at: row.expiresAt?.toISOString() ?? null,
-    last_used_at: row.lastUsedAt?.toISOString() ?? null,
-    last_used_ip: row.lastUsedIp,
     disabled_by_admin: row.disabledByAdmin,
     disabled_reason: row.disabledReason,
     over_policy: row.overPolicy,

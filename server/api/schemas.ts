@@ -198,17 +198,12 @@ const userFields = {
 
 export const adminApiKeyResponse = z
   .object({
-    id: z.uuid(),
-    name: z.string(),
-    access_level: accessLevel,
-    status: keyStatus,
+    // The key object every key route answers with (the same names, the same meaning), and then
+    // what the Access Manager adds.
+    ...apiKeyFields,
     state: z
       .enum(KEY_STATE_FILTERS)
       .meta({ description: "What the Access Manager shows: `active`, `disabled`, or `expired` (active, past its expiry)." }),
-    created_at: timestamp,
-    expires_at: timestamp.nullable(),
-    last_used_at: timestamp.nullable(),
-    last_used_ip: z.string().nullable(),
     disabled_by_admin: z.boolean().meta({ description: "Disabled by someone other than its holder (only an admin may enable it again)." }),
     disabled_reason: z.string().nullable().meta({ description: "Why a job disabled it (`unused`); null otherwise." }),
     over_policy: z.boolean().meta({ description: "It would live longer from now than the organisation's maximum key lifetime allows." }),

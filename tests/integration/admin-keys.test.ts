@@ -139,23 +139,31 @@ describe("who may use the Access Manager", () => {
 });
 
 describe("listing", () => {
-  it("returns display columns only: never a secret, ciphertext, digest or masked key", async () => {
+  it("returns the key object and the admin's columns only: never a secret, ciphertext or digest", async () => {
     const page = await listApiKeysForAdmin(admin, q({ size: "100" }));
     expect(Object.keys(page.rows[0]!).sort()).toEqual([
       "accessLevel",
       "createdAt",
+      "description",
       "disabledByAdmin",
       "disabledReason",
       "expiresAt",
       "id",
       "lastUsedAt",
       "lastUsedIp",
+      "maskedKey",
       "name",
       "overPolicy",
+      "previousSecretExpiresAt",
       "state",
       "status",
       "user",
     ]);
+    // The masked key shows what its holder sees: the prefix and the last four characters, no more.
+    for (const row of page.rows) {
+      const secret = secrets.get(row.name);
+      if (secret) expect(row.maskedKey).toBe(`${secret.slice(0, 7)}${"•".repeat(8)}${secret.slice(-4)}`);
+    }
     expect(Object.keys(page.rows[0]!.user).sort()).toEqual(["email", "id", "kind", "name", "role"]);
     const text = JSON.stringify(page);
     for (const secret of secrets.values()) {

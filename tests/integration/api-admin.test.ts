@@ -236,6 +236,28 @@ describe("changes follow the Access Manager's rules", () => {
     }
   });
 
+  it("an admin's key object is its holder's own, field for field (masked_key and description too), and more", async () => {
+    const holder = await makeUser("staff", { name: "Same Object" });
+    const holderKey = (await createApiKey(holder, { name: unique("holder writer"), access_level: "read_write" })).secret;
+    const made = await createApiKey(holder, {
+      name: unique("one object"),
+      access_level: "read_only",
+      description: "Seen the same by both",
+    });
+    await call("POST", `/api_keys/${made.key.id}/regenerate`, holderKey, { grace_period_seconds: 600 });
+    const own = (await call("GET", `/api_keys/${made.key.id}`, holderKey)).json;
+    const listed = adminApiKeyListResponse.parse(
+      (await call("GET", `/admin/api_keys?q=${encodeURIComponent(made.key.name)}`, secrets.admin!.ro)).json,
+    );
+    const entry = listed.entries.find((candidate) => candidate.id === made.key.id) as Record<string, unknown> | undefined;
+    expect(entry).toBeDefined();
+    for (const [field, value] of Object.entries(own)) expect(entry![field], field).toEqual(value);
+    expect(entry).toMatchObject({ description: "Seen the same by both", masked_key: expect.stringMatching(/^lk_.{4}•{8}.{4}$/) });
+    expect(entry!.previous_secret_expires_at).not.toBeNull();
+    const changed = (await call("PATCH", `/admin/api_keys/${made.key.id}`, secrets.admin!.rw!, { status: "disabled" })).json;
+    expect(adminApiKeyResponse.parse(changed)).toMatchObject({ masked_key: own.masked_key, description: "Seen the same by both" });
+  });
+
   it("a service account's key shows its holder with no email", async () => {
     const page = adminApiKeyListResponse.parse((await call("GET", "/admin/api_keys?q=nightly&limit=200", secrets.admin!.ro)).json);
     expect(page.entries.length).toBeGreaterThan(0);
