@@ -1,4 +1,5 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES } from "node:http";
+import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { answerClientErrors } from "./client-errors";
 
@@ -94,7 +95,11 @@ function answerConnect(allowed: AllowedMethods) {
  */
 export function createHttpServer(
   listener: RequestListener,
-  options: { allowedMethods: AllowedMethods; timeouts?: Pick<ServerOptions, "headersTimeout" | "requestTimeout" | "connectionsCheckingInterval"> },
+  options: {
+    allowedMethods: AllowedMethods;
+    /** Node's own timeouts (tests shorten them to see a 408). */
+    timeouts?: Pick<ServerOptions, "headersTimeout" | "requestTimeout" | "connectionsCheckingInterval">;
+  },
 ): Server {
   const hostProblem = hostChecker();
   // Node's own check answers an HTTP/1.1 request without Host with an empty 400; ours says why, in JSON.

@@ -598,7 +598,8 @@ describe("rotation with a grace period", () => {
     const { user, secret } = await writer();
     const made = await createThroughApi(secret, {});
     await setOwnApiKeyStatus(user, made.id, "disabled");
-    expectError(await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { grace_period_seconds: 3600 } }), 409, "grace_period_seconds");
+    const graced = await api("POST", `/api_keys/${made.id}/regenerate`, secret, { body: { grace_period_seconds: 3600 } });
+    expectError(graced, 409, "grace_period_seconds");
     const result = await api("POST", `/api_keys/${made.id}/regenerate`, secret);
     expect(expectShape(apiKeyWithSecretResponse, result.json)).toMatchObject({ status: "disabled", previous_secret_expires_at: null });
     await setOwnApiKeyStatus(user, made.id, "active");
