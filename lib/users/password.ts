@@ -3,6 +3,7 @@ import { db } from "@/lib/runtime";
 import { users } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/service";
 import type { Actor } from "@/lib/auth/actor";
+import { authorize } from "@/lib/auth/authorize";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { deleteOtherSessions } from "@/lib/auth/sessions";
 import { admitOwnPasswordAttempt } from "@/lib/auth/password-attempts";
@@ -17,7 +18,10 @@ export const NO_PASSWORD_MESSAGE = "Your account signs in with single sign-on an
  * every other session of the user; the one that made it stays signed in.
  */
 export async function changeOwnPassword(actor: Actor, input: ChangePasswordInput, now: Date = new Date()): Promise<void> {
-  if (actor.apiKey) throw invalid("Passwords can only be changed in the browser.");
+  // As every browser action: someone the two-factor policy holds back (a stolen password, say)
+  // can set up two-factor authentication and nothing else, so cannot lock the real person out
+  // by changing the password and ending their other sessions.
+  authorize(actor, null, { browserOnly: "Passwords can only be changed in the browser." });
   // An account single sign-on made has no password to check against: say so, count nothing.
   if (actor.hasPassword === false) throw invalid(NO_PASSWORD_MESSAGE, "current_password");
   const { succeeded } = await admitOwnPasswordAttempt(actor, "user.password_change_rate_limited", now);

@@ -32,6 +32,7 @@ import { CONFIRMATION_REQUIRED_MESSAGE } from "@/lib/errors";
 import { createApiKey } from "@/lib/keys/service";
 import { db } from "@/lib/runtime";
 import { updateTwoFactorPolicy } from "@/lib/settings/service";
+import { changeOwnPassword } from "@/lib/users/password";
 import { setupTestDatabase } from "../helpers/db";
 import { auditSince, expectUnchanged, makeUser, snapshot, withSession } from "../helpers/fixtures";
 
@@ -555,6 +556,11 @@ describe("Require two-factor authentication: a person it covers is held back unt
         message: TWO_FACTOR_SET_UP_REQUIRED_MESSAGE,
       });
       await expectRefused(admin, () => updateTwoFactorPolicy(held, { require_two_factor: "off" }), {
+        code: "forbidden",
+        message: TWO_FACTOR_SET_UP_REQUIRED_MESSAGE,
+      });
+      // Change password too: with a stolen password it would end the real person's sessions.
+      await expectRefused(admin, () => changeOwnPassword(held, { current_password: PASSWORD, new_password: "taken over 123" }), {
         code: "forbidden",
         message: TWO_FACTOR_SET_UP_REQUIRED_MESSAGE,
       });
