@@ -1,10 +1,26 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { CALLBACK_COOKIE, isCallbackUrl } from "@/lib/auth/callback-url";
 
 /**
- * Adds a per-request nonce-based Content-Security-Policy to every page. This is not an auth
- * guard: every page, action and route checks the session or key itself.
+ * Adds a per-request nonce-based Content-Security-Policy to every page, and drops a next-auth
+ * callback cookie that next-auth would answer with a 500 on every page and sign-in route
+ * (lib/auth/callback-url.ts). This is not an auth guard: every page, action and route checks the
+ * session or key itself.
  */
 export function proxy(request: NextRequest) {
+  const crafted = request.cookies
+    .getAll()
+    .filter((cookie) => CALLBACK_COOKIE.test(cookie.name) && cookie.value && !isCallbackUrl(cookie.value, request.nextUrl.origin));
+  for (const cookie of crafted) request.cookies.delete(cookie.name);
+  const response = request.nextUrl.pathname.startsWith("/api/")
+    ? NextResponse.next({ request: { headers: request.headers } })
+    : page(request);
+  for (const cookie of crafted) response.cookies.delete(cookie.name);
+  return response;
+}
+
+/** A page's answer: on with its nonce and Content-Security-Policy. */
+function page(request: NextRequest): NextResponse {
   const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
   const dev = process.env.NODE_ENV === "development";
   const csp = [
@@ -30,6 +46,8 @@ export function proxy(request: NextRequest) {
 
 export const config = {
   matcher: [
+    // next-auth's routes, for their callback cookie only.
+    "/api/auth/:path*",
     {
       source: "/((?!api/|_next/static|_next/image|favicon.ico).*)",
       missing: [

@@ -1,4 +1,5 @@
 import type { NextAuthOptions } from "next-auth";
+import { decode } from "next-auth/jwt";
 import CredentialsProvider from "next-auth/providers/credentials";
 import type { OAuthConfig } from "next-auth/providers/oauth";
 import { headers } from "next/headers";
@@ -9,7 +10,7 @@ import { ServiceError } from "@/lib/errors";
 import { clientIpFrom } from "@/lib/auth/client-ip";
 import { verifyCredentials } from "@/lib/users/service";
 import { signInSchema } from "@/lib/validation/users";
-import { createSession, endSessionOnSignOut, SESSION_MAX_AGE_MS } from "./sessions";
+import { createSession, endSessionOnSignOut, SESSION_MAX_AGE_MS, type SessionClient } from "./sessions";
 
 export const SESSION_MAX_AGE_SECONDS = SESSION_MAX_AGE_MS / 1000;
 /**
@@ -31,13 +32,53 @@ async function requestIpOrNull(): Promise<string | null> {
   }
 }
 
-async function requestClient(): Promise<{ ip: string | null; userAgent: string | null }> {
+async function requestClient(): Promise<SessionClient> {
   try {
     const h = await headers();
-    return { ip: clientIpFrom(h), userAgent: h.get("user-agent") };
+    return { ip: clientIpFrom(h), userAgent: h.get("user-agent"), replaces: await browserSessionId(h.get("cookie")) };
   } catch {
     return { ip: null, userAgent: null }; // outside a request scope
   }
+}
+
+/** next-auth's session cookie, by either of its names (`__Secure-` over https), chunks included. */
+export const SESSION_COOKIE = /^(?:__Secure-)?next-auth\.session-token(?:\.\d+)?$/;
+
+/**
+ * The session id this browser's cookie names now, if it names one (a sign-in from a signed-in
+ * browser replaces that session). The cookie is next-auth's own encrypted JWT, opened with its key;
+ * anything else names nothing.
+ */
+async function browserSessionId(cookieHeader: string | null | undefined): Promise<string | null> {
+  if (!cookieHeader) return null;
+  for (const part of cookieHeader.split(";")) {
+    const at = part.indexOf("=");
+    if (at === -1 || !SESSION_COOKIE.test(part.slice(0, at).trim())) continue;
+    try {
+      const token = await decode({ token: decodeURIComponent(part.slice(at + 1).trim()), secret: authOptions().secret! });
+      if (typeof token?.sid === "string") return token.sid;
+    } catch {
+      // Not a cookie of ours (or of an older secret): it names no session.
+    }
+  }
+  return null;
+}
+
+/**
+ * Where next-auth may send the browser after signing in or out: a path of this server, or a URL on
+ * its origin; anything else (another origin, or text no URL can be made of: a port out of range,
+ * a host like `127.0.0.1:4100.evil.example`) is this server's root. Unlike next-auth's default it
+ * never throws, so a crafted `callbackUrl` or callback cookie answers as if it were absent, never
+ * a 500, and the cookie is replaced.
+ */
+export function safeRedirect({ url, baseUrl }: { url: string; baseUrl: string }): string {
+  if (url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\")) return `${baseUrl}${url}`;
+  try {
+    if (new URL(url).origin === baseUrl) return url;
+  } catch {
+    // not a URL at all
+  }
+  return baseUrl;
 }
 
 /**
@@ -96,7 +137,8 @@ export function authOptions(): NextAuthOptions {
             const result = await verifyCredentials(parsed.data, ip);
             if (!result) return null;
             const userAgent = typeof requestHeaders["user-agent"] === "string" ? requestHeaders["user-agent"] : null;
-            const sid = await createSession(result.user.id, { ip, userAgent });
+            const cookie = typeof requestHeaders.cookie === "string" ? requestHeaders.cookie : null;
+            const sid = await createSession(result.user.id, { ip, userAgent, replaces: await browserSessionId(cookie) });
             return { id: result.user.id, sid };
           } catch (error) {
             if (error instanceof ServiceError && error.code === "rate_limited") {
@@ -109,6 +151,7 @@ export function authOptions(): NextAuthOptions {
       ...(sso ? [ssoProvider(sso)] : []),
     ],
     callbacks: {
+      redirect: safeRedirect,
       // Single sign-on: the provider's verified answer names a person (or an invite), or is refused
       // with a reason /sign-in explains. The session id rides on `user` into the jwt callback.
       async signIn({ user, account }) {

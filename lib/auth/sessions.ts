@@ -60,29 +60,61 @@ export async function twoFactorEnabled(userId: string): Promise<boolean> {
  * (second_factor_pending) for SECOND_FACTOR_MAX_AGE_MS: it signs nothing in until the code is
  * given (lib/auth/two-factor.ts passSecondFactor), and dies if it never is.
  */
-export async function createSession(
-  userId: string,
-  client: { ip: string | null; userAgent: string | null },
-  now: Date = new Date(),
-): Promise<string> {
+export async function createSession(userId: string, client: SessionClient, now: Date = new Date()): Promise<string> {
   await db().delete(sessions).where(lt(sessions.expiresAt, now));
   const pending = await twoFactorEnabled(userId);
-  const [row] = await db()
-    .insert(sessions)
-    .values({
-      userId,
-      createdAt: now,
-      lastActiveAt: now,
-      // Signing in is the first confirmation: Confirm it's you asks nothing for 15 minutes.
-      confirmedAt: now,
-      secondFactorPending: pending,
-      expiresAt: new Date(now.getTime() + (pending ? SECOND_FACTOR_MAX_AGE_MS : SESSION_MAX_AGE_MS)),
-      ip: client.ip,
-      userAgent: client.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) || null,
-    })
-    .returning({ id: sessions.id });
-  if (!row) throw new Error("insert returned no row");
-  return row.id;
+  return db().transaction(async (tx) => {
+    // Signing in again from a browser that is signed in replaces its session: the cookie will
+    // name the new one, and the old row must not live on unseen (as a Sessions entry, or for a
+    // copy of the old cookie).
+    if (client.replaces && isUuid(client.replaces)) await endSessionInTx(tx, client.replaces, client.ip, "signed_in_again");
+    const [row] = await tx
+      .insert(sessions)
+      .values({
+        userId,
+        createdAt: now,
+        lastActiveAt: now,
+        // Signing in is the first confirmation: Confirm it's you asks nothing for 15 minutes.
+        confirmedAt: now,
+        secondFactorPending: pending,
+        expiresAt: new Date(now.getTime() + (pending ? SECOND_FACTOR_MAX_AGE_MS : SESSION_MAX_AGE_MS)),
+        ip: client.ip,
+        userAgent: client.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) || null,
+      })
+      .returning({ id: sessions.id });
+    if (!row) throw new Error("insert returned no row");
+    return row.id;
+  });
+}
+
+/** Who is signing in: their address and browser, and the session this browser's cookie named until now (if any). */
+export interface SessionClient {
+  ip: string | null;
+  userAgent: string | null;
+  /** The session id of the browser's current cookie: it ends when the new one begins. */
+  replaces?: string | null;
+}
+
+/**
+ * Ends a session (whoever's it is), audited as a sign-out: Sign out, or (`reason`) a new sign-in
+ * in the same browser that replaces it.
+ */
+async function endSessionInTx(tx: Tx, sessionId: string, ip: string | null, reason?: "signed_in_again"): Promise<void> {
+  const [ended] = await tx.delete(sessions).where(eq(sessions.id, sessionId)).returning();
+  if (!ended) return;
+  const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, ended.userId)).limit(1);
+  if (!user) return;
+  await recordAudit(
+    tx,
+    { ip, label: user.email },
+    {
+      action: "auth.signed_out",
+      targetType: "user",
+      targetId: ended.userId,
+      targetLabel: user.email,
+      metadata: { device: deviceName(ended.userAgent), ...(reason ? { reason } : {}) },
+    },
+  );
 }
 
 /**
@@ -155,23 +187,7 @@ export async function findPendingSession(sessionId: string, now: Date = new Date
 /** Sign out: ends the session the cookie names, audited. Unknown or ended sessions are a no-op. */
 export async function endSessionOnSignOut(sessionId: string, ip: string | null): Promise<void> {
   if (!isUuid(sessionId)) return;
-  await db().transaction(async (tx) => {
-    const [ended] = await tx.delete(sessions).where(eq(sessions.id, sessionId)).returning();
-    if (!ended) return;
-    const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, ended.userId)).limit(1);
-    if (!user) return;
-    await recordAudit(
-      tx,
-      { ip, label: user.email },
-      {
-        action: "auth.signed_out",
-        targetType: "user",
-        targetId: ended.userId,
-        targetLabel: user.email,
-        metadata: { device: deviceName(ended.userAgent) },
-      },
-    );
-  });
+  await db().transaction((tx) => endSessionInTx(tx, sessionId, ip));
 }
 
 export interface SessionDto {

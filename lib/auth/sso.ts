@@ -6,7 +6,7 @@ import { db } from "@/lib/runtime";
 import { createUserFromInvite } from "@/lib/users/service";
 import { ssoIdentitySchema } from "@/lib/validation/sso";
 import { NO_PASSWORD_HASH } from "./password";
-import { createSession, twoFactorEnabled } from "./sessions";
+import { createSession, twoFactorEnabled, type SessionClient } from "./sessions";
 
 /**
  * Single sign-on with OpenID Connect (SPEC §12). next-auth runs the protocol (discovery, PKCE,
@@ -23,10 +23,8 @@ export type SsoRefusal = (typeof SSO_REFUSALS)[number];
 export type SsoOutcome =
   { ok: true; sessionId: string; userId: string; created: "invite" | "default_role" | null } | { ok: false; reason: SsoRefusal };
 
-export interface SsoClient {
-  ip: string | null;
-  userAgent: string | null;
-}
+/** Who is signing in (and the session their browser had, which the new one replaces). */
+export type SsoClient = SessionClient;
 
 /** Audits a refused single sign-on: the reason, and what the provider said (never a token). */
 export async function recordSsoRefusal(reason: SsoRefusal, client: { ip: string | null }, detail: Record<string, unknown> = {}) {

@@ -10,13 +10,9 @@
  * for /sign-in and an audit row, and nothing else changed: an unverified email, an unknown one, a
  * wrong audience, a bad signature, a replayed callback.
  */
-import { createRequire } from "node:module";
-import path from "node:path";
 import { and, eq, gt, sql } from "drizzle-orm";
-import type { NextAuthOptions } from "next-auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { auditLog, authThrottle, invites, sessions, users, type AuditRow } from "@/db/schema";
-import { authOptions } from "@/lib/auth/options";
 import { NO_PASSWORD_HASH } from "@/lib/auth/password";
 import { findActiveSession, findPendingSession } from "@/lib/auth/sessions";
 import { totpCodeAt, totpStep } from "@/lib/auth/totp";
@@ -29,20 +25,8 @@ import { inviteSchema } from "@/lib/validation/users";
 import { createServiceAccountSchema } from "@/lib/validation/users";
 import { setupTestDatabase } from "../helpers/db";
 import { auditSince, expectOnlyChanged, expectUnchanged, makeUser, snapshot, withSession, type DbSnapshot } from "../helpers/fixtures";
+import { nextAuthRequest, type Jar, type NextAuthCall } from "../helpers/next-auth";
 import { startTestIdentityProvider, type TestIdentityProvider } from "../helpers/oidc-provider";
-
-// next-auth's core handler (what its Next.js route calls with the request): the package does not
-// export it by name, so it is loaded from next-auth's own folder.
-const require = createRequire(import.meta.url);
-interface InternalResponse {
-  status?: number;
-  body?: unknown;
-  redirect?: string;
-  cookies?: { name: string; value: string; options?: { maxAge?: number; expires?: Date | string } }[];
-}
-const { AuthHandler } = require(path.join(path.dirname(require.resolve("next-auth")), "core")) as {
-  AuthHandler: (params: { req: Record<string, unknown>; options: NextAuthOptions }) => Promise<InternalResponse>;
-};
 
 /** Where Latchkey pretends to live: next-auth builds the callback URL from NEXTAUTH_URL. */
 const ORIGIN = "http://127.0.0.1:4999";
@@ -82,45 +66,8 @@ beforeEach(() => {
   delete process.env.OIDC_DEFAULT_ROLE;
 });
 
-type Jar = Map<string, string>;
-
 /** One request to next-auth's handler, as app/api/auth/[...nextauth] makes it; cookies kept in `jar`. */
-async function nextAuth(
-  jar: Jar,
-  action: string,
-  {
-    method = "GET",
-    providerId,
-    query = {},
-    body,
-  }: { method?: string; providerId?: string; query?: Record<string, string>; body?: object } = {},
-) {
-  const response = await AuthHandler({
-    req: {
-      action,
-      providerId,
-      method,
-      query: { ...query, nextauth: [action, ...(providerId ? [providerId] : [])] },
-      body: body as Record<string, unknown> | undefined,
-      cookies: Object.fromEntries(jar),
-      headers: { host: new URL(ORIGIN).host, "user-agent": "vitest" },
-      error: query.error ?? providerId,
-    },
-    options: authOptions(),
-  });
-  for (const cookie of response.cookies ?? []) {
-    const expired = cookie.options?.maxAge === 0 || (cookie.options?.expires && new Date(cookie.options.expires).getTime() <= Date.now());
-    if (expired || cookie.value === "") jar.delete(cookie.name);
-    else jar.set(cookie.name, cookie.value);
-  }
-  // next-auth's error and sign-in routes send the browser on to the configured page (/sign-in):
-  // follow them as a browser would.
-  const hop = response.redirect ? /^\/api\/auth\/(error|signin)$/.exec(new URL(response.redirect, ORIGIN).pathname) : null;
-  if (hop && response.redirect!.startsWith(ORIGIN)) {
-    return nextAuth(jar, hop[1]!, { query: Object.fromEntries(new URL(response.redirect!).searchParams) });
-  }
-  return response;
-}
+const nextAuth = (jar: Jar, action: string, call: NextAuthCall = {}) => nextAuthRequest(ORIGIN, jar, action, call);
 
 /** A browser at the provider: follows its redirects, keeps its cookies, fills its sign-in form. */
 async function atProvider(start: string, email: string): Promise<URL> {
