@@ -16,6 +16,11 @@ export const EMBEDDED_URL = "postgres://postgres@latchkey-embedded.invalid/postg
 
 const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
+/** Message types (their first byte): Sync and a simple Query end a protocol cycle; Terminate ends the connection. */
+const SYNC_TYPE = 0x53; // 'S'
+const QUERY_TYPE = 0x51; // 'Q'
+const TERMINATE = 0x58; // 'X'
+
 const SYNC = Buffer.from([0x53, 0, 0, 0, 4]); // 'S'
 const ROLLBACK = queryMessage("rollback");
 
@@ -65,9 +70,14 @@ export class EmbeddedBackend {
     for (const wake of next) wake();
   }
 
-  /** Runs one protocol message; answers go to `onData`. */
-  async exec(message: Uint8Array, onData: (data: Uint8Array) => void): Promise<void> {
-    await this.pg.runExclusive(() => this.pg.execProtocolRawStream(message, { onRawData: onData }));
+  /**
+   * Runs protocol messages (one or several, whole); answers go to `onData`. PGlite's backend reads
+   * every message of the buffer in one call. Its file system is synced (a no-op for a folder on
+   * disk, whose writes go straight to the files, but PGlite's own step, with a lock of its own)
+   * only where a cycle ends.
+   */
+  async exec(messages: Uint8Array, onData: (data: Uint8Array) => void, cycleEnds = true): Promise<void> {
+    await this.pg.runExclusive(() => this.pg.execProtocolRawStream(messages, { onRawData: onData, syncToFs: cycleEnds }));
   }
 
   /** A connection went away mid-cycle: end its extended-protocol cycle and its transaction. */
@@ -115,7 +125,8 @@ export class InProcessSocket extends EventEmitter {
       if (callback) queueMicrotask(() => callback(error));
       return false;
     }
-    this.inbound = Buffer.concat([this.inbound, typeof chunk === "string" ? Buffer.from(chunk) : chunk]);
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    this.inbound = this.inbound.length === 0 ? Buffer.from(bytes) : Buffer.concat([this.inbound, bytes]);
     void this.pump();
     if (callback) queueMicrotask(() => callback(null));
     return true;
@@ -163,11 +174,15 @@ export class InProcessSocket extends EventEmitter {
     while (!this.paused && this.outbound.length > 0 && this.readyState === "open") this.emit("data", this.outbound.shift());
   }
 
-  /** Takes the next complete message off the inbound buffer, or undefined while it is partial. */
-  private nextMessage(): { kind: "startup" | "ssl" | "cancel" | "message"; type: number; bytes: Buffer } | undefined {
+  /**
+   * Takes what can run next off the inbound buffer: before startup, its one message (they have
+   * no type byte: length, then a code); after it, every complete message there is, up to a
+   * Terminate (which is taken alone), as one batch whose last message's type says whether it
+   * ends a cycle. Undefined while nothing complete has arrived.
+   */
+  private nextBatch(): { kind: "startup" | "ssl" | "cancel" | "messages" | "terminate"; last: number; bytes: Buffer } | undefined {
     const buffer = this.inbound;
     if (!this.started) {
-      // Before startup, messages have no type byte: length, then a code.
       if (buffer.length < 8) return undefined;
       const length = buffer.readInt32BE(0);
       if (buffer.length < length) return undefined;
@@ -175,38 +190,57 @@ export class InProcessSocket extends EventEmitter {
       const bytes = buffer.subarray(0, length);
       this.inbound = buffer.subarray(length);
       const kind = code === SSL_REQUEST ? "ssl" : code === CANCEL_REQUEST ? "cancel" : "startup";
-      return { kind, type: 0, bytes };
+      return { kind, last: 0, bytes };
     }
-    if (buffer.length < 5) return undefined;
-    const length = 1 + buffer.readInt32BE(1);
-    if (buffer.length < length) return undefined;
-    const bytes = buffer.subarray(0, length);
-    this.inbound = buffer.subarray(length);
-    return { kind: "message", type: bytes.readUInt8(0), bytes };
+    let end = 0;
+    let last = 0;
+    while (buffer.length - end >= 5) {
+      const type = buffer[end]!;
+      const length = 1 + buffer.readInt32BE(end + 1);
+      if (buffer.length - end < length) break;
+      if (type === TERMINATE) {
+        if (end > 0) break; // what came before it runs first
+        this.inbound = buffer.subarray(length);
+        return { kind: "terminate", last: type, bytes: buffer.subarray(0, length) };
+      }
+      end += length;
+      last = type;
+    }
+    if (end === 0) return undefined;
+    const bytes = buffer.subarray(0, end);
+    this.inbound = buffer.subarray(end);
+    return { kind: "messages", last, bytes };
   }
 
-  /** Feeds complete messages to PGlite one at a time, in order; one pump per connection. */
+  /**
+   * Feeds complete messages to PGlite in order, every message that has arrived in one call (the
+   * client pipelines: a query's Bind, Execute and Sync come together, and so do the queries
+   * queued behind it); one pump per connection. Each call costs the same few promises whatever
+   * it carries, so under concurrent queries a batch is far cheaper than a call per message.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
       for (;;) {
         if (this.readyState !== "open") return;
-        const message = this.nextMessage();
-        if (!message) break;
-        if (message.kind === "ssl") {
+        const batch = this.nextBatch();
+        if (!batch) break;
+        if (batch.kind === "ssl") {
           this.push(Buffer.from("N")); // no SSL in-process; the client goes on in plain text
           continue;
         }
-        if (message.kind === "cancel") {
+        if (batch.kind === "cancel") {
           this.destroy(); // not supported; a cancel connection carries nothing else
           return;
         }
-        if (message.type === 0x58) {
-          // 'X' Terminate: the client is done; the shared backend stays up.
+        if (batch.kind === "terminate") {
+          // The client is done; the shared backend stays up.
           this.ending = true;
           break;
         }
+        // A cycle ends at Sync or a simple Query; outside a transaction others may go next.
+        const cycleEnds = batch.kind === "startup" || batch.last === SYNC_TYPE || batch.last === QUERY_TYPE;
         await this.backend.acquire(this);
         if (this.readyState !== "open") {
           this.backend.release(this);
@@ -214,16 +248,14 @@ export class InProcessSocket extends EventEmitter {
         }
         const answers: Buffer[] = [];
         try {
-          await this.backend.exec(new Uint8Array(message.bytes), (data) => answers.push(Buffer.from(data)));
+          await this.backend.exec(batch.bytes, (data) => answers.push(Buffer.from(data)), cycleEnds);
         } catch (error) {
           this.destroy(error instanceof Error ? error : new Error(String(error)));
           return;
         }
-        if (message.kind === "startup") this.started = true;
-        // A cycle ends at Sync or a simple Query; outside a transaction others may go next.
-        const cycleEnds = message.kind === "startup" || message.type === 0x53 || message.type === 0x51;
+        if (batch.kind === "startup") this.started = true;
         if (cycleEnds && !this.backend.pg.isInTransaction()) this.backend.release(this);
-        this.push(Buffer.concat(answers));
+        this.push(answers.length === 1 ? answers[0]! : Buffer.concat(answers));
       }
       if (this.ending) this.destroy();
     } finally {

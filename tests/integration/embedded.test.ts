@@ -170,6 +170,10 @@ only("the embedded database", () => {
           sql`select 3 as v`,
         ]);
         expect([a[0]!.n, b[0]!.v, c[0]!.v]).toEqual([1_000_000, 2, 3]);
+        // Pipelined queries reach PGlite together, in one batch: one failing in the middle fails
+        // alone, and those after it are answered (the backend skips to the failed one's Sync only).
+        const settled = await Promise.allSettled([sql`select 1 as v`, sql`select 1/0 as v`, sql`select 3 as v`, sql`select 4 as v`]);
+        expect(settled.map((result) => (result.status === "fulfilled" ? result.value[0]!.v : "failed"))).toEqual([1, "failed", 3, 4]);
         await expect(sql`select * from missing_table`).rejects.toThrow(/missing_table/);
         await expect(
           sql.begin(async (tx) => {
