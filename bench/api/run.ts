@@ -15,6 +15,10 @@
  *   HMAC, for verify the body and the second key) and nothing else: the least a Node.js server can
  *   do for those answers, so the ratios against the ceiling can be read against what the work costs.
  *
+ * - ours, rate limited: a second server like ours with a per-key limit of 1 a minute, so each of
+ *   its answers to the same GET /ping is the 429 (Retry-After, the API's JSON error): a refusal
+ *   should cost no more than an answer, and is printed against ours GET /ping.
+ *
  * All get the same database, secret and key; autocannon (50 connections) warms each up, then
  * measures it. Prints req/s, p50, p99, non-2xx and the ratios the issue asks for: ping, whoami and
  * verify against the ceiling (goal >= 0.5x with p99 < 10 ms), the list against the one-lookup
@@ -24,7 +28,7 @@
  *   BENCH_WARMUP        warm-up seconds per target (default 3)
  *   BENCH_CONNECTIONS   concurrent connections (default 50)
  *   BENCH_ROUNDS        baseline/ours pairs to run, alternating (default 1)
- *   BENCH_PORT          first of the two ports used (default 3420)
+ *   BENCH_PORT          first of the three ports used (default 3420)
  *   BENCH_ONLY          which of ours to measure, e.g. `ping,verify` (default all; the baselines always run)
  *   BENCH_CPU_PROF      a folder: ours runs under `node --cpu-prof` and writes its profile there
  *                       when it stops (open it in Chrome DevTools' Performance panel)
@@ -83,6 +87,8 @@ async function stopAll(): Promise<void> {
 interface Target {
   name: string;
   url: string;
+  /** The status every answer should have (default 200). */
+  status?: number;
   /** The process that answers, for its CPU time. */
   pid: number | undefined;
   method?: "GET" | "POST";
@@ -191,7 +197,7 @@ async function main(): Promise<void> {
   const scratch = await createScratchDatabase("latchkey_api_bench");
   dropDatabase = scratch.drop;
   const { name, url: databaseUrl } = scratch;
-  const [oursPort, basePort] = [firstPort, firstPort + 1];
+  const [oursPort, basePort, limitedPort] = [firstPort, firstPort + 1, firstPort + 2];
 
   console.log(`[bench] database ${name}; starting ours (npm start, production build) on ${oursPort}`);
   const oursProcess = await start(
@@ -222,6 +228,18 @@ async function main(): Promise<void> {
   setConnection(undefined);
   await database.close();
   const authorization = `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
+
+  console.log(`[bench] starting ours with a limit of 1 request a minute per key on ${limitedPort}`);
+  const limitedProcess = await start("ours, rate limited", "scripts/start.mjs", {
+    DATABASE_URL: databaseUrl,
+    LATCHKEY_SECRET: secret,
+    PORT: String(limitedPort),
+    HOST: "127.0.0.1",
+    NODE_ENV: "production",
+    LATCHKEY_DIST_DIR: distDir,
+    LATCHKEY_API_RATE_LIMIT: "1",
+    LATCHKEY_JOB_INTERVAL_SECONDS: "0",
+  });
 
   console.log(`[bench] starting the baseline (bare node:http) on ${basePort}`);
   const baselineProcess = await start("baseline", "bench/api/baseline.ts", {
@@ -262,6 +280,13 @@ async function main(): Promise<void> {
   } satisfies Record<string, Target>;
   const fastPaths = [ours("/ping"), ours("/whoami"), ours("/verify", { method: "POST", body: JSON.stringify({ key }) })];
   const listTarget = ours("/api_keys");
+  const limitedTarget: Target = {
+    name: "ours GET /ping, rate limited (429)",
+    url: `http://127.0.0.1:${limitedPort}/api/v1/ping`,
+    pid: limitedProcess.pid,
+    authorization,
+    status: 429,
+  };
   // BENCH_ONLY=ping,verify measures just those of ours (the baselines always run): to profile one.
   const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
   const chosen = (target: Target) => !only || only.some((word) => target.url.endsWith(`/${word}`));
@@ -271,7 +296,7 @@ async function main(): Promise<void> {
     oneLookupTarget,
     inMemory.ping,
     inMemory.verify,
-    ...[...fastPaths, listTarget].filter(chosen),
+    ...[...fastPaths, listTarget, limitedTarget].filter(chosen),
   ];
   for (const target of targets) {
     const response = await fetch(target.url, {
@@ -280,7 +305,10 @@ async function main(): Promise<void> {
       headers: { ...(target.authorization ? { authorization } : {}), ...(target.body ? { "content-type": "application/json" } : {}) },
     });
     const text = await response.text();
-    if (response.status !== 200) throw new Error(`${target.name} answered ${response.status}: ${text}`);
+    // The limited server's first answer of the minute may still be a 200.
+    if (response.status !== (target.status ?? 200) && !(target.status === 429 && response.status === 200)) {
+      throw new Error(`${target.name} answered ${response.status}: ${text}`);
+    }
     if (target.body && !text.includes('"valid":true')) throw new Error(`${target.name} did not find the key valid: ${text}`);
   }
 
@@ -353,6 +381,14 @@ async function main(): Promise<void> {
   if (chosen(fastPaths[0]!)) {
     const ping = best(fastPaths[0]!.name);
     console.log(`ours GET /ping against the bare one-lookup server: ${(ping.rps / oneLookup.rps).toFixed(2)}x`);
+    if (chosen(limitedTarget)) {
+      const limited = best(limitedTarget.name);
+      console.log(
+        `${limitedTarget.name}: ${(limited.rps / ping.rps).toFixed(2)}x ours GET /ping's 200s, p99 ${limited.p99} ms ` +
+          `(server CPU ${limited.cpuPerK?.toFixed(0) ?? "-"} against ${ping.cpuPerK?.toFixed(0) ?? "-"} ms per 1,000 requests; ` +
+          `${limited.total - limited.non2xx} of ${limited.total} were not refused)`,
+      );
+    }
   }
   // The least a Node.js server can do for the same answers, from memory: how far the goal is from
   // what the work itself costs here.

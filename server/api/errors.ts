@@ -34,6 +34,19 @@ export class ApiError extends Error {
   body(): ApiErrorBody {
     return { code: this.status, message: this.message, param: this.param };
   }
+
+  private serialized: string | undefined = undefined;
+  private flatHeaders: readonly string[] | undefined = undefined;
+
+  /** The body as JSON, made once: the gate throws the same 429 again and again (see ApiGate). */
+  json(): string {
+    return (this.serialized ??= JSON.stringify(this.body()));
+  }
+
+  /** `headers` as the flat name-value list writeHead takes, made once. */
+  headerList(): readonly string[] {
+    return (this.flatHeaders ??= Object.entries(this.headers).flat());
+  }
 }
 
 export const NO_VALID_KEY = "No valid API key provided";

@@ -130,14 +130,27 @@ export class ApiGate {
   }
 
   private admitCounted(hit: WindowHit | null, found: AuthenticatedKey, ip: string | null): Admitted {
-    if (hit && !hit.allowed) {
-      throw new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
-        "Retry-After": String(hit.retryAfterSeconds),
-        ...sunsetHeaders(found),
-      });
-    }
+    if (hit && !hit.allowed) throw this.rateLimited(hit.retryAfterSeconds, found);
     return new Admitted(found, ip);
   }
+
+  /**
+   * The 429 for a key over its limit. A key past its limit is refused on every request until the
+   * minute ends, often many times a second: the refusal is made once per Retry-After value (1-60)
+   * and thrown again, its JSON with it, so a refusal costs no more than an answer. A previous
+   * secret's refusal carries its own Sunset, so it is made each time.
+   */
+  private rateLimited(retryAfterSeconds: number, found: AuthenticatedKey): ApiError {
+    const make = () =>
+      new ApiError(429, `Rate limit exceeded: ${this.keyLimiter.limit} requests per minute per API key.`, null, {
+        "Retry-After": String(retryAfterSeconds),
+        ...sunsetHeaders(found),
+      });
+    if (found.sunset) return make();
+    return (this.rateLimitedBySeconds[retryAfterSeconds] ??= make());
+  }
+
+  private readonly rateLimitedBySeconds: ApiError[] = [];
 
   private checkInspected(inspection: KeyInspection, ip: string | null): MaybePromise<KeyCheck> {
     if (!inspection.ok) return { valid: false, code: inspection.code };

@@ -45,9 +45,10 @@ const JSON_HEADERS: readonly string[] = Object.entries({ "Content-Type": "applic
 /** The fast paths' answers go out together, once per turn of the event loop (answer-batch.ts). */
 const answers = createAnswerBatch();
 
-function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
+function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string> | readonly string[]): void {
   const headers: (string | number)[] = JSON_HEADERS.slice();
-  if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
+  if (Array.isArray(extra)) headers.push(...(extra as readonly string[]));
+  else if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
   headers.push("Content-Length", Buffer.byteLength(body));
   answers.send(res, status, headers, body);
 }
@@ -188,7 +189,7 @@ export function createApiRequestListener(options: ApiAppOptions = {}): (req: Inc
         : error instanceof DeadlineExceededError || health.report(error)
           ? databaseUnavailable()
           : undefined;
-    if (refusal) send(res, refusal.status, JSON.stringify(refusal.body()), refusal.headers);
+    if (refusal) send(res, refusal.status, refusal.json(), refusal.headerList());
     else {
       logError("API error", error);
       send(res, 500, FALLBACK_ERROR);
