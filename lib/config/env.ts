@@ -1,5 +1,5 @@
 import path from "node:path";
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 import type { DatabaseSettings } from "@/db/open";
 import { DEFAULT_CACHE_OPTIONS } from "@/lib/keys/cache";
 import { ROLE_VALUES } from "@/db/enums";

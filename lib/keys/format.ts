@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-
 /**
  * The API key format: `lk_` + 43 base62 characters encoding 32 random bytes + a 6-character
  * base62 CRC32 of those 43. Secret scanners match KEY_PATTERN and can reject look-alikes with
@@ -54,10 +52,16 @@ export function checksumOf(body: string): string {
   return out;
 }
 
-/** A new key from 32 bytes of the operating system's CSPRNG (or the bytes given, for tests). */
-export function generateApiKey(bytes: Uint8Array = randomBytes(32)): string {
+/**
+ * A new key from 32 bytes of the operating system's CSPRNG (or the bytes given, for tests). Web
+ * Crypto's, not node:crypto's (the same source in Node.js): pages import this module for the key's
+ * shape and its mask, and a node:crypto import would put a browser polyfill of it in every page
+ * (with a `Function` call at load that the CSP reports).
+ */
+export function generateApiKey(bytes: Uint8Array = globalThis.crypto.getRandomValues(new Uint8Array(32))): string {
   if (bytes.length !== 32) throw new RangeError("an API key is made from exactly 32 bytes");
-  const body = base62(BigInt(`0x${Buffer.from(bytes).toString("hex")}`), BODY_LENGTH);
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const body = base62(BigInt(`0x${hex}`), BODY_LENGTH);
   return `${KEY_PREFIX}${body}${checksumOf(body)}`;
 }
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 import { AUDIT_ACTIONS } from "@/lib/audit/action-names";
 import { ACCESS_LEVELS, KEY_STATUSES, ROLES } from "@/lib/auth/permissions";
 import { CONTROL_CHARS, uuid } from "./common";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 
 /** C0 and C1 control characters (tabs and newlines included): never part of a name or a search. */
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 
 /** Confirm it's you (SPEC §12): the signed-in person's password, typed again. */
 export const confirmIdentitySchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 import { ACCESS_LEVELS, KEY_STATUSES } from "@/lib/auth/permissions";
 import { EXPIRATION_CHOICES, expiresAtFor, MAX_GRACE_PERIOD_SECONDS } from "@/lib/keys/expiry";
 import { CONTROL_CHARS, displayName, uuid } from "./common";

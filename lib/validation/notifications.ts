@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 import { uuid } from "./common";
 
 /** Mark as read: one of the actor's own notices (the service answers "not found" for any other id). */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 import { TWO_FACTOR_POLICY_VALUES } from "@/db/enums";
 import { lifetimeLabel, MAX_LIFETIME_CHOICES, UNUSED_CHOICES } from "@/lib/keys/expiry";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 
 /**
  * Two-factor authentication's operations (SPEC §12). A code is a 6-digit code from the person's

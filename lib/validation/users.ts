@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@/lib/validation/zod";
 import { INVITABLE_ROLES } from "@/lib/auth/permissions";
 import { displayName, email, newPassword, uuid } from "./common";
 
