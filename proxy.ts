@@ -1,6 +1,9 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { CALLBACK_COOKIE, isCallbackUrl } from "@/lib/auth/callback-url";
 
+/** Where the browsers send CSP violation reports (server/http/csp-report.ts answers it). */
+const CSP_REPORT_PATH = "/csp-report";
+
 /**
  * Adds a per-request nonce-based Content-Security-Policy to every page, and drops a next-auth
  * callback cookie that next-auth would answer with a 500 on every page and sign-in route
@@ -35,6 +38,8 @@ function page(request: NextRequest): NextResponse {
     "base-uri 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",
+    // Violations are reported to the server's log (server/http/csp-report.ts): ours would be defects.
+    `report-uri ${CSP_REPORT_PATH}`,
   ].join("; ");
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("x-nonce", nonce);

@@ -23,6 +23,7 @@ import { setSharedCounter } from "@/server/api/rate-limit";
 import { startRedisCounter, type RedisWindowCounter } from "@/server/api/redis";
 import { CLIENT_IP_HEADER, clientIpResolver } from "@/server/http/client-ip";
 import { answerDatabaseUnavailable, databaseHealth, needsDatabase, postgresProbe } from "@/server/http/database-health";
+import { CSP_REPORT_PATH, createCspReportHandler } from "@/server/http/csp-report";
 import { createHttpServer } from "@/server/http/http-server";
 import { createServerActionGuard, loadServerActionIds } from "@/server/http/server-actions";
 
@@ -124,6 +125,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
       actionIds: options.dev ? undefined : loadServerActionIds(),
     });
     const clientIpOf = clientIpResolver(proxyTrust(env));
+    const cspReports = createCspReportHandler();
 
     const server = createHttpServer(
       (req: IncomingMessage, res: ServerResponse) => {
@@ -133,6 +135,7 @@ export async function startServer(options: ServerOptions): Promise<StartedServer
         if (ip) req.headers[CLIENT_IP_HEADER] = ip;
         else delete req.headers[CLIENT_IP_HEADER];
         if (isApiPath(req.url) || !handle) apiListener(req, res);
+        else if (req.url === CSP_REPORT_PATH) cspReports(req, res);
         else if (!databaseHealth().available && needsDatabase(req.url)) answerDatabaseUnavailable(req, res);
         else guardServerAction(req, res, (request) => void handle(request, res));
       },
