@@ -211,5 +211,8 @@ export function answerDatabaseUnavailable(req: IncomingMessage, res: ServerRespo
 
 /** Paths that never need the database (Next.js's static files), served even while it is down. */
 export function needsDatabase(url: string | undefined): boolean {
-  return !(url?.startsWith("/_next/static/") || url === "/favicon.ico");
+  return !(url?.startsWith("/_next/static/") || url?.startsWith("/icons/") || STATIC_FILES.has(url ?? ""));
 }
+
+/** The app's icons and manifest (app/, public/): served from the build, whatever the database does. */
+const STATIC_FILES = new Set(["/favicon.ico", "/icon.svg", "/apple-icon.png", "/manifest.webmanifest"]);
