@@ -1,5 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import { Toaster } from "sonner";
+import { CopyFallback } from "@/components/ui/clipboard";
 import "./globals.css";
 
 // Every page reads the database or the session and carries a per-request CSP nonce: nothing is
@@ -19,7 +20,9 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
     <html lang="en">
       <body className="min-h-screen">
         {children}
-        <Toaster position="bottom-right" richColors closeButton />
+        {/* At the top: a toast never lies over the table row or card whose button was just pressed. */}
+        <Toaster position="top-center" richColors closeButton />
+        <CopyFallback />
       </body>
     </html>
   );

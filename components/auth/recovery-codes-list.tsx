@@ -2,7 +2,7 @@
 
 import { Copy } from "lucide-react";
 import { Button } from "@/components/ui/button";
-import { copyToClipboard } from "@/components/ui/clipboard";
+import { copyText } from "@/components/ui/clipboard";
 
 /**
  * Two-factor recovery codes, shown this once (SPEC §12): the server keeps only their digests.
@@ -26,7 +26,7 @@ export function RecoveryCodesList({ codes }: { codes: string[] }) {
           </li>
         ))}
       </ol>
-      <Button variant="secondary" size="sm" onClick={() => copyToClipboard(codes.join("\n"), "Recovery codes")}>
+      <Button variant="secondary" size="sm" onClick={() => void copyText(codes.join("\n"), "Recovery codes")}>
         <Copy className="h-4 w-4" aria-hidden />
         Copy codes
       </Button>

@@ -3,7 +3,7 @@
 import { Copy, QrCode } from "lucide-react";
 import { QRCodeSVG } from "qrcode.react";
 import { useId, useState, type ReactNode } from "react";
-import { copyToClipboard } from "./clipboard";
+import { copyText } from "./clipboard";
 import { inputClass } from "./field";
 import { IconButton } from "./icon-button";
 
@@ -64,7 +64,7 @@ export function ShownOnce({
             {value}
           </code>
         )}
-        <IconButton variant="secondary" label={copyLabel} icon={Copy} onClick={() => copyToClipboard(value, what)} />
+        <IconButton variant="secondary" label={copyLabel} icon={Copy} onClick={() => void copyText(value, what)} />
         {qrName !== undefined ? (
           <IconButton variant="secondary" label="QR Code" icon={QrCode} aria-expanded={showQr} onClick={() => setShowQr((v) => !v)} />
         ) : null}

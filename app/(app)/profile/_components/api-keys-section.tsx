@@ -1,12 +1,19 @@
 "use client";
 
-import { createColumnHelper, getCoreRowModel, getSortedRowModel, useReactTable, type SortingState } from "@tanstack/react-table";
+import {
+  createColumnHelper,
+  getCoreRowModel,
+  getSortedRowModel,
+  useReactTable,
+  type RowData,
+  type SortingState,
+} from "@tanstack/react-table";
 import { Copy, Eye, EyeOff, QrCode, Settings } from "lucide-react";
 import { useMemo, useState, useTransition } from "react";
 import { toast } from "sonner";
 import { ResponsiveDataTable } from "@/components/data-table/data-cards";
 import { KeyStatusBadge } from "@/components/badges";
-import { copyToClipboard } from "@/components/ui/clipboard";
+import { copyPending } from "@/components/ui/clipboard";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm";
 import { IconButton } from "@/components/ui/icon-button";
@@ -19,6 +26,14 @@ import { QrCodeDialog } from "./qr-code-dialog";
 import { keyState, type ApiKeyDto } from "@/lib/keys/dto";
 import { revokePreviousSecretAction } from "../actions";
 import { useKeySecret } from "./use-key-secret";
+
+declare module "@tanstack/react-table" {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the generics must match TanStack's declaration
+  interface TableMeta<TData extends RowData> {
+    /** Profile's keys: the secrets revealed in their rows, by key id. */
+    revealedSecrets?: Record<string, string>;
+  }
+}
 
 const column = createColumnHelper<ApiKeyDto>();
 // Eight columns fit the page's 1104 px from a 1280 px screen on with a little less padding.
@@ -52,9 +67,9 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
       column.display({
         id: "key",
         header: "Key",
-        cell: ({ row }) => {
+        cell: ({ row, table }) => {
           const key = row.original;
-          const secret = revealed[key.id];
+          const secret = table.options.meta?.revealedSecrets?.[key.id];
           return (
             <div className="space-y-1.5">
               <code
@@ -122,9 +137,9 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
         id: "actions",
         header: "Actions",
         meta: { srOnlyHeader: true, card: "actions", headerClassName: "px-3", cellClassName: "px-3 whitespace-nowrap text-right" },
-        cell: ({ row }) => {
+        cell: ({ row, table }) => {
           const key = row.original;
-          const secret = revealed[key.id];
+          const secret = table.options.meta?.revealedSecrets?.[key.id];
           return (
             <div className="flex justify-end gap-1 max-sm:justify-start" role="group" aria-label={`Actions for ${key.name}`}>
               <IconButton
@@ -141,10 +156,9 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
                 label="Copy"
                 title="Copy"
                 icon={Copy}
-                onClick={async () => {
-                  const value = await loadSecret(key.id, "copy");
-                  if (value) await copyToClipboard(value, "API key");
-                }}
+                // The write is handed to the browser now, inside the click; the key follows (WebKit
+                // refuses a write made after awaiting the server).
+                onClick={() => void copyPending(loadSecret(key.id, "copy"), "API key")}
               />
               <IconButton
                 label="QR Code"
@@ -162,7 +176,9 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
         },
       }),
     ],
-    [revealed, loadSecret],
+    // Not on `revealed`: the cells read it from the table's meta, so Reveal re-renders them in
+    // place (new columns would remount them, and the button pressed would lose the focus).
+    [loadSecret],
   );
 
   const table = useReactTable({
@@ -173,6 +189,7 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
     getCoreRowModel: getCoreRowModel(),
     getSortedRowModel: getSortedRowModel(),
     getRowId: (row) => row.id,
+    meta: { revealedSecrets: revealed },
   });
 
   const editingKey = keys.find((k) => k.id === editing);
