@@ -17,7 +17,9 @@ export function DataTableToolbar({ children, className }: { children: ReactNode;
 /**
  * A search box that reports its text after a short pause in typing (or at once on Enter). The
  * table's state is in the URL, so `value` can change from outside (back button, a Clear link):
- * the box follows it unless it is the text this box itself reported last.
+ * the box follows it unless it is the text this box itself reported last. While the table is
+ * `navigating` to what was asked for, a `value` on its way there (the page for a search typed
+ * halfway, rendered after the person typed on) is not taken over the text in the box.
  */
 export function DataTableSearch({
   label,
@@ -26,6 +28,7 @@ export function DataTableSearch({
   onSearch,
   maxLength,
   delayMs = 300,
+  navigating = false,
 }: {
   label: string;
   placeholder?: string;
@@ -33,12 +36,13 @@ export function DataTableSearch({
   onSearch: (text: string) => void;
   maxLength?: number;
   delayMs?: number;
+  navigating?: boolean;
 }) {
   const id = useId();
   const [text, setText] = useState(value);
   const [reported, setReported] = useState(value);
   const [seen, setSeen] = useState(value);
-  if (value !== seen) {
+  if (value !== seen && !navigating) {
     setSeen(value);
     if (value !== reported) {
       setText(value);

@@ -110,9 +110,20 @@ export function AccessManager({
   const [section, setSection] = useState<HTMLElement | null>(null);
 
   // The query asked for last: changes made in quick succession (a filter, then the page size)
-  // build on each other rather than on the page the server rendered before them.
+  // build on each other rather than on the page the server rendered before them. The URL's query
+  // (which the back button or a link may change too) becomes the latest when it arrives, except a
+  // page rendered for an earlier navigation of ours while a later one is still on its way (a
+  // search typed halfway, rendered after the rest was typed): that one is not taken for it.
   const latest = useRef(query);
+  /** The query string of our last navigation, until the page for it (or any page, once none is pending) arrives. */
+  const asked = useRef<string | null>(null);
+  const navigating = useRef(pending);
   useEffect(() => {
+    navigating.current = pending;
+  }, [pending]);
+  useEffect(() => {
+    if (navigating.current && asked.current !== null && accessManagerSearch(query) !== asked.current) return;
+    asked.current = null;
     latest.current = query;
   }, [query]);
 
@@ -121,7 +132,8 @@ export function AccessManager({
     (change: Partial<AccessManagerQuery>, options?: { replace?: boolean }) => {
       const next = { ...latest.current, page: 1, ...change };
       latest.current = next;
-      navigate(accessManagerSearch(next), options);
+      asked.current = accessManagerSearch(next);
+      navigate(asked.current, options);
     },
     [navigate],
   );
@@ -295,6 +307,7 @@ export function AccessManager({
       <DataTableToolbar>
         <DataTableSearch
           label="Search"
+          navigating={pending}
           placeholder="Key name, user name or email"
           value={query.q}
           maxLength={SEARCH_MAX_LENGTH}
