@@ -246,7 +246,9 @@ test("on a phone, the Access Manager is one card per key with every action reach
   await admin.keyboard.press("Escape");
   await expectNoAxeViolations(admin);
   await screenshot(admin, "admin-api-access-phone-cards");
-  await admin.getByRole("link", { name: "Settings" }).click();
+  // On a phone the navigation is behind the Menu button.
+  await admin.getByRole("button", { name: "Menu" }).click();
+  await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
   await expect(admin.getByLabel("Maximum key lifetime")).toBeVisible();
   expect(await admin.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await screenshot(admin, "admin-settings-phone");

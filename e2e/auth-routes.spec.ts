@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { inviteUser, PASSWORD, signIn } from "./support";
+import { freshContext, inviteUser, PASSWORD, signIn } from "./support";
 
 // next-auth's routes (/api/auth/*) as an unauthenticated caller and a browser reach them, on the
 // production build. Every sign-in here is a fresh person's: the stored sessions other specs use
@@ -30,7 +30,7 @@ test("a browser whose callback cookie holds a crafted URL still signs in, and th
   const email = `callback-cookie-${Date.now()}@latchkey.test`;
   const invited = await inviteUser(browser, "staff", { name: "Cora Cookie", email });
   await invited.context.close();
-  const context = await browser.newContext();
+  const context = await freshContext(browser);
   await context.addCookies([{ name: "next-auth.callback-url", value: CRAFTED[0]!, url: baseURL! }]);
   const page = await context.newPage();
   const answers: number[] = [];
@@ -49,7 +49,7 @@ test("signing in again ends the browser's earlier session; /api/auth/session nam
   const email = `again-${Date.now()}@latchkey.test`;
   const invited = await inviteUser(browser, "staff", { name: "Agatha Again", email });
   await invited.context.close();
-  const context = await browser.newContext();
+  const context = await freshContext(browser);
   const page = await context.newPage();
   await signIn(page, email);
   const first = (await (await page.request.get("/api/auth/session")).json()) as { user?: { sid?: string } };
@@ -73,7 +73,7 @@ test("signing in again ends the browser's earlier session; /api/auth/session nam
   await expect(listed).toHaveCount(before);
 
   // The earlier cookie names an ended session: the endpoint says so ({}) and clears it.
-  const replay = await browser.newContext();
+  const replay = await freshContext(browser);
   await replay.addCookies(earlierCookies);
   const replayed = await replay.request.get("/api/auth/session");
   expect(await replayed.json()).toEqual({});

@@ -33,12 +33,14 @@ test("the Access Manager exports the keys its search and filters show", async ({
   const { filename, records } = await exportCsv(page);
   expect(filename).toBe(`latchkey-api-keys-${today()}.csv`);
   expect(records[0]).toBe(
-    "id,name,access_level,status,state,user_id,user_name,user_email,user_role,user_type,created_at,expires_at,last_used_at," +
-      "last_used_ip,disabled_by_admin,disabled_reason,over_policy",
+    "id,name,description,masked_key,access_level,status,state,user_id,user_name,user_email,user_role,user_type,created_at," +
+      "expires_at,last_used_at,last_used_ip,previous_secret_expires_at,disabled_by_admin,disabled_reason,over_policy",
   );
   // Only the searched key; its name quoted (a comma) and guarded (it starts with =).
   expect(records).toHaveLength(2);
-  expect(records[1]).toContain(`"'${name}",read_only,active,active,`);
+  // No description; the masked key, as its holder sees it.
+  expect(records[1]).toContain(`"'${name}",,lk_`);
+  expect(records[1]).toMatch(/,lk_\w{4}•{8}\w{4},read_only,active,active,/);
   expect(records[1]).toContain(",admin,person,");
 
   await page.setViewportSize({ width: 390, height: 844 });

@@ -1,12 +1,12 @@
 import { expect, test } from "@playwright/test";
-import { inviteUser, PASSWORD, signIn } from "./support";
+import { freshContext, inviteUser, PASSWORD, signIn } from "./support";
 
 test("changing the password signs out every other session and keeps this one", async ({ browser }) => {
   const email = `pw-${Date.now()}@latchkey.test`;
   const invited = await inviteUser(browser, "staff", { name: "Pat Password", email });
   await invited.context.close();
-  const laptop = await browser.newContext();
-  const phone = await browser.newContext();
+  const laptop = await freshContext(browser);
+  const phone = await freshContext(browser);
   const a = await laptop.newPage();
   const b = await phone.newPage();
   await signIn(a, email);

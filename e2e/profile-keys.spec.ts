@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
-import { expectNoAxeViolations, ping, rowOf, screenshot, storageStateOf } from "./support";
+import { addKeyOnProfile, expectNoAxeViolations, ping, rowOf, screenshot, storageStateOf } from "./support";
 
 const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
 
@@ -117,6 +117,32 @@ test.describe("a Staff user manages their own keys", () => {
     await expect(edit).toBeHidden();
     await expect(renamedRow).toHaveCount(0);
     expect(await ping(page, regenerated)).toBe(401);
+  });
+
+  test("where the browser refuses the clipboard, the key is shown selected, with how to copy it", async ({ page }) => {
+    // A browser that refuses every write (as WebKit did once the click had awaited the server).
+    await page.addInitScript(() => {
+      const refuse = () => Promise.reject(new DOMException("Write permission denied.", "NotAllowedError"));
+      Object.defineProperty(navigator.clipboard, "write", { value: refuse });
+      Object.defineProperty(navigator.clipboard, "writeText", { value: refuse });
+    });
+    const name = `Refused copy ${Date.now()}`;
+    const secret = await addKeyOnProfile(page, name);
+    await rowOf(page, name).getByRole("button", { name: "Copy" }).click();
+    const fallback = page.getByRole("dialog", { name: "Copy the API key" });
+    await expect(fallback).toBeVisible();
+    const field = fallback.getByLabel("API key");
+    await expect(field).toHaveValue(secret);
+    await expect(field).toBeFocused();
+    // Selected whole, so one Ctrl+C takes it; never a message that blames the person or the browser.
+    expect(await field.evaluate((input: HTMLInputElement) => [input.selectionStart, input.selectionEnd])).toEqual([0, secret.length]);
+    await expect(fallback).toContainText(/press Ctrl\+C to copy it \(⌘C on a Mac\)/);
+    await expect(fallback).not.toContainText(/refused|denied|your browser/i);
+    await expectNoAxeViolations(page);
+    await page.keyboard.press("ControlOrMeta+C");
+    await expect(fallback).toBeHidden();
+    await expect(page.getByText("API key copied to the clipboard.")).toBeVisible();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   });
 
   test("bad names get a clear message beside the field and add nothing", async ({ page }) => {

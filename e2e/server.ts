@@ -4,9 +4,11 @@
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { serverLogPath } from "./server-log";
 
 const adminUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 let dropDatabase = async () => {};
@@ -55,6 +57,28 @@ process.env.OIDC_CLIENT_SECRET = identityProvider.clientSecret;
 console.log(`[e2e] OpenID provider ${identityProvider.issuer}`);
 process.env.HOST = "127.0.0.1";
 (process.env as Record<string, string>).NODE_ENV = "production";
+
+// What the server prints, and every answer of 400 or more to a page (with the browser that asked),
+// go to a log file beside the test results: the cross-browser journeys read it for 404s, 5xx and
+// CSP violation reports from their engine (e2e/journeys).
+const logFile = serverLogPath(process.env.PORT);
+fs.mkdirSync(path.dirname(logFile), { recursive: true });
+fs.writeFileSync(logFile, "");
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    fs.appendFileSync(logFile, chunk);
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
+const writeHead = http.ServerResponse.prototype.writeHead;
+http.ServerResponse.prototype.writeHead = function (this: http.ServerResponse, statusCode: number, ...rest: unknown[]) {
+  if (statusCode >= 400 && this.req) {
+    const line = { status: statusCode, method: this.req.method, url: this.req.url, ua: this.req.headers["user-agent"] ?? "" };
+    fs.appendFileSync(logFile, `[e2e] answer ${JSON.stringify(line)}\n`);
+  }
+  return (writeHead as (...args: unknown[]) => http.ServerResponse).call(this, statusCode, ...rest);
+} as typeof writeHead;
 
 const { startServer } = await import("../server/main");
 const server = await startServer({ dev: false }).catch(async (error: Error) => {

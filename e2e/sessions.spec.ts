@@ -1,5 +1,5 @@
 import { devices, expect, test, type Page } from "@playwright/test";
-import { expectNoAxeViolations, inviteUser, rowOf, screenshot, signIn, storageStateOf } from "./support";
+import { expectNoAxeViolations, freshContext, inviteUser, rowOf, screenshot, signIn, storageStateOf } from "./support";
 
 // Every session signed out here is a fresh sign-in of a fresh person: the stored sessions of
 // auth.setup.ts, which the other specs reuse, are never touched.
@@ -12,13 +12,13 @@ test("Sign out ends the session: a copy of its cookie opens nothing and runs no 
   const invited = await inviteUser(browser, "staff", { name: "Casey Copied", email });
   await invited.context.close();
 
-  const original = await browser.newContext();
+  const original = await freshContext(browser);
   const page = await original.newPage();
   await signIn(page, email);
   const cookies = await original.cookies();
 
   // A copy made before Sign out works, like the original...
-  const thief = await browser.newContext();
+  const thief = await freshContext(browser);
   await thief.addCookies(cookies);
   const stolen = await thief.newPage();
   await stolen.goto("/profile");
@@ -28,7 +28,7 @@ test("Sign out ends the session: a copy of its cookie opens nothing and runs no 
   await expect(page).toHaveURL(/\/sign-in$/);
 
   // ...and after it, a page load is sent to sign in,
-  const replay = await browser.newContext();
+  const replay = await freshContext(browser);
   await replay.addCookies(cookies);
   const replayed = await replay.newPage();
   await replayed.goto("/profile");
@@ -55,7 +55,7 @@ test("Profile lists the sessions; Sign out on the other row ends it", async ({ b
   await invited.page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
   await expect(invited.page).toHaveURL(/\/sign-in$/);
   await invited.context.close();
-  const laptop = await browser.newContext();
+  const laptop = await freshContext(browser);
   const phone = await browser.newContext({
     userAgent: devices["iPhone 13"].userAgent,
     viewport: { width: 375, height: 812 },
@@ -117,7 +117,7 @@ test("Profile lists the sessions; Sign out on the other row ends it", async ({ b
 test("an admin's Sign out everywhere ends a person's sessions", async ({ browser }) => {
   const email = `everywhere-${Date.now()}@latchkey.test`;
   const { context: personContext, page: person } = await inviteUser(browser, "read_only", { name: "Eve Everywhere", email });
-  const second = await browser.newContext();
+  const second = await freshContext(browser);
   await signIn(await second.newPage(), email);
 
   const adminContext = await browser.newContext({ storageState: storageStateOf("admin") });

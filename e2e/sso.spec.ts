@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { SSO_ACCOUNTS } from "./sso";
-import { ageConfirmation, expectNoAxeViolations, hydrated, ROLE_OPTION, rowOf, screenshot, storageStateOf } from "./support";
+import { ageConfirmation, expectNoAxeViolations, freshContext, hydrated, ROLE_OPTION, rowOf, screenshot, storageStateOf } from "./support";
 
 /**
  * Single sign-on (SPEC §12) as people meet it: **Sign in with SSO** on /sign-in, the identity
@@ -71,7 +71,7 @@ test.describe("single sign-on", () => {
     await invite(browser, SSO_ACCOUNTS.invitee.email, "staff");
 
     // The invitee never opens the link: they sign in through the provider.
-    const inviteeContext = await browser.newContext();
+    const inviteeContext = await freshContext(browser);
     const invitee = await inviteeContext.newPage();
     await signInWithSso(invitee, SSO_ACCOUNTS.invitee.email);
     await expect(invitee).toHaveURL(/\/profile$/);
@@ -88,7 +88,7 @@ test.describe("single sign-on", () => {
 
   test("an account with no password confirms it's you by signing in with SSO again, then reveals", async ({ browser }) => {
     await invite(browser, SSO_ACCOUNTS.confirmer.email, "staff");
-    const context = await browser.newContext();
+    const context = await freshContext(browser);
     const page = await context.newPage();
     await signInWithSso(page, SSO_ACCOUNTS.confirmer.email);
     await expect(page).toHaveURL(/\/profile$/);

@@ -1,6 +1,6 @@
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "@playwright/test";
 import { TOTP, URI as OTPAuthURI } from "otpauth";
 
 export type E2ERole = "owner" | "admin" | "staff" | "read_only" | "lite";
@@ -90,6 +90,15 @@ export async function expectNoAxeViolations(page: Page): Promise<void> {
 }
 
 /**
+ * A new browser with no cookies at all. `browser.newContext()` alone takes the spec's `use`
+ * options, a signed-in `storageState` included: a "new" browser there is that person's, and
+ * signing someone else in from it ends their session (the browser's cookie names one session).
+ */
+export function freshContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  return browser.newContext({ storageState: { cookies: [], origins: [] }, ...options });
+}
+
+/**
  * Invites someone with `role` as the Owner, through the Users page, and accepts the invite in a
  * new browser; returns that signed-in browser (close it when done) and the invite link.
  */
@@ -111,7 +120,7 @@ export async function inviteUser(
   await hooks.onDialog?.(owner);
   await ownerContext.close();
 
-  const context = await browser.newContext();
+  const context = await freshContext(browser);
   const page = await context.newPage();
   await page.goto(link);
   await expect(page.getByRole("heading", { name: "Join Latchkey" })).toBeVisible();

@@ -3,6 +3,7 @@ import { expect, test, type Page } from "@playwright/test";
 import {
   ageConfirmation,
   expectNoAxeViolations,
+  freshContext,
   inviteUser,
   PASSWORD,
   ROLE_OPTION,
@@ -154,7 +155,7 @@ test("Require two-factor authentication For Owners and Admins sends a new Admin 
   const first = { name: "Ada Policy", email: `tfa-policy-${Date.now()}@latchkey.test` };
   const { context, page } = await inviteUser(browser, "admin", first);
   const second = { name: "Noah Newadmin", email: `tfa-new-${Date.now()}@latchkey.test` };
-  const newcomer = await browser.newContext();
+  const newcomer = await freshContext(browser);
   try {
     await page.getByTestId("two-factor-section").getByRole("button", { name: "Set up two-factor authentication" }).click();
     const dialog = page.getByRole("dialog", { name: "Set up two-factor authentication" });

@@ -11,6 +11,6 @@ step "lint";             npm run --silent lint
 step "typecheck";        npx tsc --noEmit
 step "unit tests";       npx vitest run --project unit
 step "integration tests"; npx vitest run --project 'integration:*'
-step "chromium";         bash scripts/ensure-chromium.sh
+step "browsers";         bash scripts/ensure-browsers.sh
 step "production build"; npm run --silent build
 step "end-to-end tests"; npx playwright test
