@@ -144,7 +144,7 @@ test("an admin bulk-disables two keys, then deletes keys of which one vanished m
   await owner.goto(`/admin/api-access?q=${encodeURIComponent(`${stamp} three`)}`);
   await rowOf(owner, `${stamp} three`).getByRole("button", { name: "Settings" }).click();
   await owner.getByRole("menuitem", { name: "Delete" }).click();
-  await owner.getByRole("dialog", { name: "Delete API key" }).getByRole("button", { name: "Delete" }).click();
+  await owner.getByRole("dialog", { name: "Delete API key?" }).getByRole("button", { name: "Delete" }).click();
   await expect(owner.getByText(`API key "${stamp} three" deleted.`)).toBeVisible();
 
   await del.getByRole("button", { name: "Delete" }).click();

@@ -3,6 +3,7 @@ import {
   addKeyOnProfile,
   basicAuth,
   expectNoAxeViolations,
+  KEY_DIALOG,
   inviteUser,
   ping,
   ROLE_OPTION,
@@ -102,7 +103,7 @@ test.describe("API Access Manager", () => {
     await rowOf(admin, alpha).getByRole("button", { name: "Settings" }).click();
     await screenshot(admin, "admin-api-access-menu");
     await admin.getByRole("menuitem", { name: "Disable" }).click();
-    await expect(admin.getByText(`"${alpha}" is disabled.`)).toBeVisible();
+    await expect(admin.getByText(`API key "${alpha}" disabled.`)).toBeVisible();
     await expect(rowOf(admin, alpha).getByText("by an admin")).toBeVisible();
     expect(await ping(page, alphaSecret)).toBe(401);
 
@@ -112,7 +113,7 @@ test.describe("API Access Manager", () => {
     await expect(own.getByText("Disabled")).toBeVisible();
     await expect(own.getByText("by an admin")).toBeVisible();
     await own.getByRole("button", { name: "Settings" }).click();
-    const edit = holderPage.getByRole("dialog", { name: "Edit API Key" });
+    const edit = holderPage.getByRole("dialog", { name: KEY_DIALOG });
     await expect(edit.getByText("Someone else disabled this key")).toBeVisible();
     await expect(edit.getByRole("button", { name: "Enable" })).toBeDisabled();
     await holderPage.keyboard.press("Escape");
@@ -120,7 +121,7 @@ test.describe("API Access Manager", () => {
     // The admin enables it again.
     await rowOf(admin, alpha).getByRole("button", { name: "Settings" }).click();
     await admin.getByRole("menuitem", { name: "Enable" }).click();
-    await expect(admin.getByText(`"${alpha}" is enabled.`)).toBeVisible();
+    await expect(admin.getByText(`API key "${alpha}" enabled.`)).toBeVisible();
     await expect(rowOf(admin, alpha).getByText("Active")).toBeVisible();
     expect(await ping(page, alphaSecret)).toBe(200);
 
@@ -129,7 +130,7 @@ test.describe("API Access Manager", () => {
     await expect(admin.getByText("of 1 key")).toBeVisible();
     await rowOf(admin, beta).getByRole("button", { name: "Settings" }).click();
     await admin.getByRole("menuitem", { name: "Delete" }).click();
-    const confirm = admin.getByRole("dialog", { name: "Delete API key" });
+    const confirm = admin.getByRole("dialog", { name: "Delete API key?" });
     await expect(confirm.getByText(beta)).toBeVisible();
     await screenshot(admin, "admin-api-access-delete");
     await confirm.getByRole("button", { name: "Delete" }).click();

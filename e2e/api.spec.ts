@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ACCOUNTS, basicAuth, rowOf, storageStateOf } from "./support";
+import { ACCOUNTS, basicAuth, KEY_DIALOG, rowOf, storageStateOf } from "./support";
 
 /** Calls the REST API with a key (Basic, the key as username), as a script would. */
 async function api(request: APIRequestContext, key: string, method: string, path: string, data?: unknown) {
@@ -75,7 +75,7 @@ test.describe("the REST API and the app see the same keys", () => {
     expect((await api(request, secret, "GET", "/ping")).status).toBe(200);
     const uiRow = rowOf(page, uiName);
     await uiRow.getByRole("button", { name: "Settings" }).click();
-    await page.getByRole("dialog", { name: "Edit API Key" }).getByRole("button", { name: "Disable" }).click();
+    await page.getByRole("dialog", { name: KEY_DIALOG }).getByRole("button", { name: "Disable" }).click();
     await expect(uiRow.getByText("Disabled")).toBeVisible();
     expect((await api(request, secret, "GET", "/ping")).status).toBe(401);
 

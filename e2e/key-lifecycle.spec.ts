@@ -4,6 +4,7 @@ import {
   basicAuth,
   cardOf,
   expectNoAxeViolations,
+  KEY_DIALOG,
   KEY_SHAPE,
   keyRowOf,
   ping,
@@ -14,7 +15,14 @@ import {
 /** The key lifecycle on the Profile page (SPEC §11): Expiration, Description, Expires, rotation with a grace period, phones. */
 
 const DAY = 24 * 60 * 60 * 1000;
-const day = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/** "7 Dec 2026", as every page writes a day (UTC). */
+const day = {
+  format: (at: number | Date) => {
+    const d = new Date(at);
+    return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  },
+};
 /** The date the table shows for now + `days` (either side of a UTC midnight the run may straddle). */
 const dayFromNow = (days: number) =>
   new RegExp(`^(${day.format(Date.now() + days * DAY)}|${day.format(Date.now() + days * DAY + 60_000)})$`);
@@ -116,7 +124,7 @@ test.describe("key lifecycle on the profile", () => {
     await addKeyOnProfile(page, name);
     const row = keyRowOf(page, name);
     await row.getByRole("button", { name: "Settings" }).click();
-    const edit = page.getByRole("dialog", { name: "Edit API Key" });
+    const edit = page.getByRole("dialog", { name: KEY_DIALOG });
     await edit.getByLabel("Description").fill("y".repeat(501));
     await edit.getByRole("button", { name: "Update" }).click();
     await expect(edit.getByLabel("Description")).toHaveAccessibleDescription(/at most 500 characters/);
@@ -124,7 +132,7 @@ test.describe("key lifecycle on the profile", () => {
     await edit.getByLabel("Name").fill(renamed);
     await edit.getByLabel("Description").fill("Runs the billing sync.");
     await edit.getByRole("button", { name: "Update" }).click();
-    await expect(page.getByText(`"${renamed}" is saved.`)).toBeVisible();
+    await expect(page.getByText(`API key "${renamed}" saved.`)).toBeVisible();
     await page.keyboard.press("Escape");
     const renamedRow = keyRowOf(page, renamed);
     await expect(renamedRow.getByText("Runs the billing sync.")).toBeVisible();
@@ -132,7 +140,7 @@ test.describe("key lifecycle on the profile", () => {
     await renamedRow.getByRole("button", { name: "Settings" }).click();
     await edit.getByLabel("Description").fill("");
     await edit.getByRole("button", { name: "Update" }).click();
-    await expect(page.getByText(`"${renamed}" is saved.`).first()).toBeVisible();
+    await expect(page.getByText(`API key "${renamed}" saved.`).first()).toBeVisible();
     await page.keyboard.press("Escape");
     await expect(renamedRow.getByText("Runs the billing sync.")).toHaveCount(0);
   });
@@ -145,8 +153,10 @@ test.describe("key lifecycle on the profile", () => {
 
     const row = keyRowOf(page, name);
     await row.getByRole("button", { name: "Settings" }).click();
-    const edit = page.getByRole("dialog", { name: "Edit API Key" });
+    const edit = page.getByRole("dialog", { name: KEY_DIALOG });
     await edit.getByRole("button", { name: "Regenerate" }).click();
+    // The confirmation is titled by what it does.
+    await expect(page.getByRole("dialog", { name: "Regenerate API key?" })).toBeVisible();
     const grace = edit.getByRole("group", { name: "Keep the old secret working for" });
     await expect(grace.getByRole("radio")).toHaveCount(4);
     await expect(grace.getByRole("radio", { name: "No grace period" })).toBeChecked();
@@ -175,11 +185,11 @@ test.describe("key lifecycle on the profile", () => {
     await expect(notice).toContainText("The old secret works until");
     await screenshot(page, "profile-previous-secret");
     await notice.getByRole("button", { name: "Revoke old secret now" }).click();
-    const revoke = page.getByRole("dialog", { name: "Revoke old secret" });
+    const revoke = page.getByRole("dialog", { name: "Revoke the old secret?" });
     await expect(revoke.getByText(/stops working at once/)).toBeVisible();
     await expectNoAxeViolationsWithoutToasts(page);
     await revoke.getByRole("button", { name: "Revoke" }).click();
-    await expect(page.getByText(`The old secret of "${name}" no longer works.`)).toBeVisible();
+    await expect(page.getByText(`API key "${name}": the old secret no longer works.`)).toBeVisible();
     expect(await ping(page, old)).toBe(401);
     expect(await ping(page, fresh)).toBe(200);
     await expect(row.getByTestId("previous-secret")).toHaveCount(0);
@@ -202,7 +212,7 @@ test.describe("key lifecycle on the profile", () => {
     const row = keyRowOf(page, name);
     await expect(row.getByText("Expired", { exact: true })).toBeVisible();
     await row.getByRole("button", { name: "Settings" }).click();
-    const edit = page.getByRole("dialog", { name: "Edit API Key" });
+    const edit = page.getByRole("dialog", { name: KEY_DIALOG });
     await edit.getByRole("button", { name: "Regenerate" }).click();
     await expect(edit.getByText("This key has expired.", { exact: false })).toBeVisible();
     // An expired secret does not work, so there is nothing to keep working.
@@ -224,7 +234,7 @@ test.describe("key lifecycle on the profile", () => {
     const secret = await addKeyOnProfile(page, name, { description: "Used by the mobile build." });
     // A grace period, so the card offers Revoke old secret now too.
     await keyRowOf(page, name).getByRole("button", { name: "Settings" }).click();
-    const edit = page.getByRole("dialog", { name: "Edit API Key" });
+    const edit = page.getByRole("dialog", { name: KEY_DIALOG });
     await edit.getByRole("button", { name: "Regenerate" }).click();
     await edit.getByRole("radio", { name: "24 hours" }).check();
     await edit.getByRole("button", { name: "Regenerate" }).click();
@@ -268,7 +278,7 @@ test.describe("key lifecycle on the profile", () => {
     await page.keyboard.press("Escape");
     expect(await ping(page, secret)).toBe(200);
     await card.getByRole("button", { name: "Revoke old secret now" }).click();
-    await page.getByRole("dialog", { name: "Revoke old secret" }).getByRole("button", { name: "Revoke" }).click();
+    await page.getByRole("dialog", { name: "Revoke the old secret?" }).getByRole("button", { name: "Revoke" }).click();
     await expect(card.getByTestId("previous-secret")).toHaveCount(0);
     expect(await ping(page, secret)).toBe(401);
 

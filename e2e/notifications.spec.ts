@@ -17,10 +17,10 @@ async function adminAct(page: Page, keyName: string, item: "Disable" | "Delete")
   await rowOf(page, keyName).getByRole("button", { name: "Settings" }).click();
   await page.getByRole("menuitem", { name: item }).click();
   if (item === "Delete") {
-    await page.getByRole("dialog", { name: "Delete API key" }).getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog", { name: "Delete API key?" }).getByRole("button", { name: "Delete" }).click();
     await expect(page.getByText(`API key "${keyName}" deleted.`)).toBeVisible();
   } else {
-    await expect(page.getByText(`"${keyName}" is disabled.`)).toBeVisible();
+    await expect(page.getByText(`API key "${keyName}" disabled.`)).toBeVisible();
   }
 }
 

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
-import { addKeyOnProfile, expectNoAxeViolations, ping, rowOf, screenshot, storageStateOf } from "./support";
+import { addKeyOnProfile, expectNoAxeViolations, KEY_DIALOG, ping, rowOf, screenshot, storageStateOf } from "./support";
 
 const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
 
@@ -68,7 +68,7 @@ test.describe("a Staff user manages their own keys", () => {
     expect(await whoami.json()).toMatchObject({ name, access_level: "read_write", user: { role: "staff" } });
 
     // Disable -> 401, Enable -> 200.
-    const edit = page.getByRole("dialog", { name: "Edit API Key" });
+    const edit = page.getByRole("dialog", { name: KEY_DIALOG });
     await row.getByRole("button", { name: "Settings" }).click();
     await screenshot(page, "edit-api-key-dialog");
     await edit.getByRole("button", { name: "Disable" }).click();
@@ -97,10 +97,10 @@ test.describe("a Staff user manages their own keys", () => {
     await row.getByRole("button", { name: "Settings" }).click();
     await edit.getByLabel("Name").fill(renamed);
     await edit.getByRole("button", { name: "Update" }).click();
-    await expect(page.getByText(`"${renamed}" is saved.`)).toBeVisible();
+    await expect(page.getByText(`API key "${renamed}" saved.`)).toBeVisible();
     await page.keyboard.press("Escape");
     // The page with a toast on it passes axe too (Sonner's own colours fall short of AA contrast).
-    await expect(page.getByText(`"${renamed}" is saved.`)).toBeVisible();
+    await expect(page.getByText(`API key "${renamed}" saved.`)).toBeVisible();
     await expectNoAxeViolations(page);
     const renamedRow = rowOf(page, renamed);
     await expect(renamedRow).toHaveCount(1);
@@ -109,7 +109,7 @@ test.describe("a Staff user manages their own keys", () => {
     // Delete (confirmed): gone from the table and from the API.
     await renamedRow.getByRole("button", { name: "Settings" }).click();
     await edit.getByRole("button", { name: "Delete" }).click();
-    await expect(edit.getByText(/This is permanent/)).toBeVisible();
+    await expect(page.getByRole("dialog", { name: "Delete API key?" }).getByText(/This is permanent/)).toBeVisible();
     await edit.getByRole("button", { name: "Delete" }).click();
     // Wait for the action's own answer: while the modal is open the table is aria-hidden, so
     // "no such row" alone would hold before the delete had even reached the server.

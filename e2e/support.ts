@@ -10,6 +10,9 @@ export const PASSWORD = "e2e password 123";
 /** A full API key, as the dialog shows it once. */
 export const KEY_SHAPE = /^lk_[0-9A-Za-z]{49}$/;
 
+/** The Profile's key dialog, titled by what it is doing: editing, or confirming a regenerate or a delete. */
+export const KEY_DIALOG = /^(Edit API Key|Regenerate API key\?|Delete API key\?)$/;
+
 export const ACCOUNTS: Record<E2ERole, { name: string; email: string }> = {
   owner: { name: "Olivia Owner", email: "owner@latchkey.test" },
   admin: { name: "Adam Admin", email: "admin@latchkey.test" },

@@ -11,7 +11,7 @@ import { expect } from "@playwright/test";
 import { PNG } from "pngjs";
 import jsQR from "jsqr";
 import { serverLogPath } from "../server-log";
-import { ACCOUNTS, KEY_SHAPE, PASSWORD, SCREENSHOTS } from "../support";
+import { ACCOUNTS, KEY_DIALOG, KEY_SHAPE, PASSWORD, SCREENSHOTS } from "../support";
 import { eventually, type Box, type Driver, type Target } from "./driver";
 
 export interface Journey {
@@ -136,12 +136,12 @@ export const JOURNEYS: Journey[] = [
       await driver.waitFor(qr, "hidden");
 
       // Rename.
-      const edit: Target = { role: "dialog", name: "Edit API Key" };
+      const edit: Target = { role: "dialog", name: KEY_DIALOG };
       const renamed = `${name} renamed`;
       await driver.click({ role: "button", name: "Settings", within: actions });
       await driver.fill({ label: "Name", within: edit }, renamed);
       await driver.click({ role: "button", name: "Update", within: edit });
-      await driver.waitFor(toast(`"${renamed}" is saved.`));
+      await driver.waitFor(toast(`API key "${renamed}" saved.`));
       await driver.press("Escape");
       await driver.waitFor(edit, "hidden");
       const renamedActions: Target = { role: "group", name: `Actions for ${renamed}` };
@@ -242,7 +242,7 @@ export const JOURNEYS: Journey[] = [
       }, "the menu's Disable");
       await driver.press("Enter");
       // Confirm it's you is not due (signed in just now): the key is disabled, and leaves the Active filter.
-      await driver.waitFor(toast(`"${name}" is disabled.`));
+      await driver.waitFor(toast(`API key "${name}" disabled.`));
       await driver.waitFor({ rowOf: name }, "hidden");
 
       await expectClean(driver, mark);

@@ -439,13 +439,15 @@ export async function updateOwnApiKey(
   }
 }
 
-export async function deleteApiKey(actor: Actor, id: string): Promise<void> {
+/** Deletes one of the actor's own keys; returns its name (for the toast). */
+export async function deleteApiKey(actor: Actor, id: string): Promise<{ name: string }> {
   changeOwnKeysSensitively(actor);
-  await db().transaction(async (tx) => {
+  return db().transaction(async (tx) => {
     const row = await ownKeyForUpdate(tx, actor, id);
     await tx.delete(apiKeys).where(eq(apiKeys.id, id));
     await announceKeyChange(tx, { keyIds: [id] });
     await recordAudit(tx, actor, { action: "api_key.deleted", targetType: "api_key", targetId: id, targetLabel: row.name });
+    return { name: row.name };
   });
 }
 

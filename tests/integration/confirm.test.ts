@@ -183,7 +183,7 @@ describe("Confirm it's you, enforced in the services", () => {
       apiKey: { id: key.id, name: key.name, accessLevel: "read_write" },
     };
     await expect(regenerateApiKey(viaKey, target.id)).resolves.toMatchObject({ key: { id: target.id } });
-    await expect(deleteApiKey(viaKey, target.id)).resolves.toBeUndefined();
+    await expect(deleteApiKey(viaKey, target.id)).resolves.toEqual({ name: target.name });
   });
 
   it("reading stays open: the Access Manager list, previews and settings need no confirmation", async () => {

@@ -1,5 +1,6 @@
 "use server";
 
+import { KEY_TOASTS } from "@/lib/keys/messages";
 import { revalidatePath } from "next/cache";
 import {
   createApiKey,
@@ -46,7 +47,7 @@ export const revealApiKeyAction = typedActionWithActor(revealApiKeySchema, async
 export const editApiKeyAction = validatedActionWithActor(editApiKeySchema, async (input, actor) => {
   const key = await updateOwnApiKey(actor, input.id, { name: input.name, description: input.description });
   revalidatePath("/profile");
-  return { ok: true, message: `"${key.name}" is saved.` };
+  return { ok: true, message: KEY_TOASTS.saved(key.name) };
 });
 
 /** Regenerate (confirmed): a grace period for the old secret, and a new Expiration for an expired key. */
@@ -60,19 +61,19 @@ export const regenerateApiKeyAction = validatedActionWithActor(regenerateApiKeyF
 export const revokePreviousSecretAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
   const key = await revokePreviousSecret(actor, input.id);
   revalidatePath("/profile");
-  return { ok: true, message: `The old secret of "${key.name}" no longer works.` };
+  return { ok: true, message: KEY_TOASTS.previousRevoked(key.name) };
 });
 
 export const setApiKeyStatusAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
   const key = await setOwnApiKeyStatus(actor, input.id, input.status);
   revalidatePath("/profile");
-  return { ok: true, message: key.status === "active" ? `"${key.name}" is enabled.` : `"${key.name}" is disabled.` };
+  return { ok: true, message: key.status === "active" ? KEY_TOASTS.enabled(key.name) : KEY_TOASTS.disabled(key.name) };
 });
 
 export const deleteApiKeyAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
-  await deleteApiKey(actor, input.id);
+  const key = await deleteApiKey(actor, input.id);
   revalidatePath("/profile");
-  return { ok: true, message: "API key deleted." };
+  return { ok: true, message: KEY_TOASTS.deleted(key.name) };
 });
 
 export const changePasswordAction = validatedActionWithActor(changePasswordSchema, async (input, actor) => {

@@ -9,19 +9,21 @@ import {
   setApiKeyStatusAsAdmin,
 } from "@/lib/keys/admin";
 import { typedActionWithActor, validatedActionWithActor } from "@/lib/safe-action";
+import { countOf } from "@/lib/format";
+import { KEY_TOASTS } from "@/lib/keys/messages";
 import { bulkKeyIdsSchema } from "@/lib/validation/admin";
 import { apiKeyIdSchema, serviceAccountKeyFormSchema, setApiKeyStatusSchema } from "@/lib/validation/keys";
 
 export const setKeyStatusAsAdminAction = typedActionWithActor(setApiKeyStatusSchema, async (input, actor) => {
   const key = await setApiKeyStatusAsAdmin(actor, input.id, input.status);
   revalidatePath("/admin/api-access");
-  return { ok: true, message: key.status === "active" ? `"${key.name}" is enabled.` : `"${key.name}" is disabled.` };
+  return { ok: true, message: key.status === "active" ? KEY_TOASTS.enabled(key.name) : KEY_TOASTS.disabled(key.name) };
 });
 
 export const deleteKeyAsAdminAction = typedActionWithActor(apiKeyIdSchema, async (input, actor) => {
   const key = await deleteApiKeyAsAdmin(actor, input.id);
   revalidatePath("/admin/api-access");
-  return { ok: true, message: `API key "${key.name}" deleted.` };
+  return { ok: true, message: KEY_TOASTS.deleted(key.name) };
 });
 
 /** A service account's new key: its secret, shown this once to the admin who made it. */
@@ -45,7 +47,7 @@ export const disableSelectedAction = typedActionWithActor(bulkKeyIdsSchema, asyn
   const n = result.done.length;
   return {
     ok: true,
-    message: `${n} API ${n === 1 ? "key" : "keys"} disabled.`,
+    message: KEY_TOASTS.many(countOf(n, "API key"), "disabled"),
     data: { done: n, missing: result.missing } satisfies BulkOutcome,
   };
 });
@@ -56,7 +58,7 @@ export const deleteSelectedAction = typedActionWithActor(bulkKeyIdsSchema, async
   const n = result.done.length;
   return {
     ok: true,
-    message: `${n} API ${n === 1 ? "key" : "keys"} deleted.`,
+    message: KEY_TOASTS.many(countOf(n, "API key"), "deleted"),
     data: { done: n, missing: result.missing } satisfies BulkOutcome,
   };
 });

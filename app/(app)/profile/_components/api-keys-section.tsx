@@ -24,6 +24,7 @@ import { AddApiKeyDialog, LiteExplanation } from "./add-api-key-dialog";
 import { EditApiKeyDialog } from "./edit-api-key-dialog";
 import { QrCodeDialog } from "./qr-code-dialog";
 import { keyState, type ApiKeyDto } from "@/lib/keys/dto";
+import { KEY_CONFIRM_TITLES, KEY_TOASTS } from "@/lib/keys/messages";
 import { revokePreviousSecretAction } from "../actions";
 import { useKeySecret } from "./use-key-secret";
 
@@ -226,7 +227,7 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
       <QrCodeDialog open={qr !== null} onOpenChange={(open) => !open && setQr(null)} name={qr?.name ?? ""} secret={qr?.secret ?? null} />
       <ConfirmDialog
         open={revoking !== null}
-        title="Revoke old secret"
+        title={KEY_CONFIRM_TITLES.revokePrevious}
         confirmLabel="Revoke"
         pendingLabel="Working…"
         autoFocus
@@ -235,7 +236,7 @@ export function ApiKeysSection({ keys, role, maxLifetimeDays }: { keys: ApiKeyDt
         onConfirm={() =>
           startRevoke(async () => {
             const result = await revokePreviousSecretAction({ id: revoking!.id });
-            if (result?.ok) toast.success(result.message ?? "The old secret no longer works.");
+            if (result?.ok) toast.success(result.message ?? KEY_TOASTS.previousRevoked(revoking!.name));
             else toast.error(result?.message ?? "Could not revoke the old secret.");
             setRevoking(null);
           })

@@ -11,7 +11,7 @@ import { Field, FieldErrors, FormMessage, formLevelMessage, fieldErrorsFrom } fr
 import type { Role } from "@/db/schema";
 import { keyState, type ApiKeyDto } from "@/lib/keys/dto";
 import { GRACE_PERIOD_CHOICES, GRACE_PERIOD_LABELS } from "@/lib/keys/expiry";
-import { KEY_LOCKED_MESSAGE } from "@/lib/keys/messages";
+import { KEY_CONFIRM_TITLES, KEY_LOCKED_MESSAGE, KEY_TOASTS } from "@/lib/keys/messages";
 import { formatDateTime } from "@/lib/format";
 import type { ActionState } from "@/lib/safe-action";
 import { deleteApiKeyAction, editApiKeyAction, regenerateApiKeyAction, setApiKeyStatusAction, type NewSecret } from "../actions";
@@ -20,6 +20,14 @@ import { DescriptionField } from "./description-field";
 import { ExpirationField } from "./expiration-field";
 
 type View = "edit" | "confirm-regenerate" | "confirm-delete" | "regenerated";
+
+/** The dialog is titled by what it is doing: editing, or asking to confirm (then by what it confirms). */
+const TITLES: Record<View, string> = {
+  edit: "Edit API Key",
+  "confirm-regenerate": KEY_CONFIRM_TITLES.regenerate,
+  "confirm-delete": KEY_CONFIRM_TITLES.delete,
+  regenerated: "Edit API Key",
+};
 
 export function EditApiKeyDialog({
   apiKey,
@@ -61,9 +69,7 @@ export function EditApiKeyDialog({
     setFresh(result);
     setView("regenerated");
     toast.success(
-      result.previousSecretExpiresAt
-        ? `"${apiKey.name}" has a new secret; the old one works until ${formatDateTime(result.previousSecretExpiresAt)}.`
-        : `"${apiKey.name}" has a new secret; the old one no longer works.`,
+      KEY_TOASTS.regenerated(apiKey.name, result.previousSecretExpiresAt ? formatDateTime(result.previousSecretExpiresAt) : null),
     );
   };
 
@@ -81,13 +87,13 @@ export function EditApiKeyDialog({
       const result = await confirmed(() => deleteApiKeyAction({ id: apiKey.id }));
       if (!result?.ok) return setError(result?.message ?? "Could not delete the key.");
       onSecretChanged(apiKey.id);
-      toast.success(`API key "${apiKey.name}" deleted.`);
+      toast.success(KEY_TOASTS.deleted(apiKey.name));
       close(false);
     });
 
   return (
     <Dialog open={open} onOpenChange={close}>
-      <DialogContent title="Edit API Key">
+      <DialogContent title={TITLES[view]}>
         <FormMessage message={error} />
         {view === "edit" ? (
           <div className="space-y-6">

@@ -29,6 +29,7 @@ import { ACCESS_LEVEL_LABELS, ACCESS_LEVELS, ROLE_LABELS, ROLES } from "@/lib/au
 import { formatDate, formatDateTime } from "@/lib/format";
 import type { AdminKeyRow } from "@/lib/keys/admin";
 import { lifetimeLabel } from "@/lib/keys/expiry";
+import { KEY_CONFIRM_TITLES, KEY_TOASTS } from "@/lib/keys/messages";
 import type { KeyPolicy } from "@/lib/settings/policy";
 import {
   accessManagerSearch,
@@ -142,7 +143,8 @@ export function AccessManager({
     (key: AdminKeyRow, status: KeyStatus) =>
       startWork(async () => {
         const result = await confirmed(() => setKeyStatusAsAdminAction({ id: key.id, status }));
-        if (result?.ok) toast.success(result.message ?? "Done.");
+        if (result?.ok)
+          toast.success(result.message ?? (status === "active" ? KEY_TOASTS.enabled(key.name) : KEY_TOASTS.disabled(key.name)));
         else toast.error(result?.message ?? "Could not change the status.");
       }),
     [confirmed],
@@ -152,7 +154,7 @@ export function AccessManager({
     startWork(async () => {
       const result = await confirmed(() => deleteKeyAsAdminAction({ id: key.id }));
       if (result?.ok) {
-        toast.success(result.message ?? "Deleted.");
+        toast.success(result.message ?? KEY_TOASTS.deleted(key.name));
         setDeleting(null);
       } else toast.error(result?.message ?? "Could not delete the key.");
     });
@@ -435,7 +437,7 @@ export function AccessManager({
 
       <ConfirmDialog
         open={deleting !== null}
-        title="Delete API key"
+        title={KEY_CONFIRM_TITLES.delete}
         confirmLabel="Delete"
         pendingLabel="Deleting…"
         pending={working}
